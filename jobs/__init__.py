@@ -1,0 +1,1 @@
+"""What runs in workers: the sync plan, the run machinery and one module per flow."""

@@ -1,0 +1,83 @@
+"""Configuration read from environment variables, with defaults that run on a laptop.
+
+Production sets DATABASE_URL, REDIS_URL, SECRET_KEY and TOKEN_ENCRYPTION_KEYS; a laptop sets nothing and gets
+SQLite under instance/, an embedded Redis and keys generated once into instance/.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+def _instance_secret(instance_path: Path, name: str, make) -> str:
+    """Read a development secret from instance/, creating it on first use (never used when the env var is set)."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / name
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_url(raw: str | None, instance_path: Path) -> str:
+    """Normalise DATABASE_URL (Heroku's postgres:// included) to a SQLAlchemy URL with the psycopg 3 driver."""
+    if not raw:
+        return f"sqlite:///{instance_path / 'wholesync.sqlite'}"
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://") :]
+    if raw.startswith("postgresql://"):
+        raw = "postgresql+psycopg://" + raw[len("postgresql://") :]
+    return raw
+
+
+def load_config(instance_path: Path) -> dict:
+    """Build the Flask config mapping from the environment."""
+    env = os.environ.get
+    production = env("WHOLESYNC_ENV", "development") == "production"
+    if production and not (env("SECRET_KEY") and env("TOKEN_ENCRYPTION_KEYS")):
+        raise RuntimeError("production needs SECRET_KEY and TOKEN_ENCRYPTION_KEYS in the environment")
+    return {
+        "WHOLESYNC_ENV": "production" if production else "development",
+        "SECRET_KEY": env("SECRET_KEY") or _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32)),
+        "TOKEN_ENCRYPTION_KEYS": env("TOKEN_ENCRYPTION_KEYS")
+        or _instance_secret(instance_path, "token_key", lambda: Fernet.generate_key().decode()),
+        "SQLALCHEMY_DATABASE_URI": database_url(env("DATABASE_URL"), instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env("REDIS_URL"),
+        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "1") == "1",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "1") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_LIMIT_PER_IP": env("LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
+        "LOGIN_LIMIT_PER_EMAIL": env("LOGIN_LIMIT_PER_EMAIL", "5 per 10 minutes"),
+        # RQ: a dead worker's job is noticed in about two minutes instead of seven (RELIABILITY.md, item 2).
+        "RQ_WORKER_TTL": int(env("RQ_WORKER_TTL", "30")),
+        "RQ_MAINTENANCE_INTERVAL": int(env("RQ_MAINTENANCE_INTERVAL", "5")),
+        "RQ_JOB_TIMEOUT": int(env("RQ_JOB_TIMEOUT", "3600")),
+        "RQ_RETRY_INTERVALS": [int(s) for s in env("RQ_RETRY_INTERVALS", "10,60,300").split(",")],
+        "SCHEDULER_INTERVAL": int(env("SCHEDULER_INTERVAL", "30")),
+        "SHOPIFY_API_KEY": env("SHOPIFY_API_KEY", "wholesync-dev-client-id"),
+        "SHOPIFY_API_SECRET": env("SHOPIFY_API_SECRET", "wholesync-dev-client-secret"),
+        "SHOPIFY_API_VERSION": env("SHOPIFY_API_VERSION", "2026-07"),
+        "SHOPIFY_SCOPES": env(
+            "SHOPIFY_SCOPES",
+            "read_products,write_products,read_inventory,write_inventory,read_orders,write_orders,"
+            "read_fulfillments,write_fulfillments,read_assigned_fulfillment_orders,write_assigned_fulfillment_orders,"
+            "read_merchant_managed_fulfillment_orders,write_merchant_managed_fulfillment_orders,read_locations",
+        ),
+        "SHOPIFY_APP_URL": env("SHOPIFY_APP_URL", "http://localhost:5000"),
+        # Transport injection: empty in production (https://{shop}); the sandbox base URL on a laptop and in tests.
+        "SHOPIFY_ADMIN_BASE_URL": env("SHOPIFY_ADMIN_BASE_URL", ""),
+        "STRIPE_API_BASE": env("STRIPE_API_BASE", ""),
+        "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_MAX_NETWORK_RETRIES": int(env("STRIPE_MAX_NETWORK_RETRIES", "2")),
+        "APRUVE_API_BASE": env("APRUVE_API_BASE", "https://app.apruve.com/api/v4"),
+        "APRUVE_WEBHOOK_SECRET": env("APRUVE_WEBHOOK_SECRET", ""),
+    }

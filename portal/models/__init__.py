@@ -1,0 +1,35 @@
+"""The domain model (ARCHITECTURE §4); importing this package registers every table."""
+
+from portal.models.accounts import Connection, GatewayAccount, Organization, User
+from portal.models.base import utcnow
+from portal.models.billing import Invoice, InvoiceLine
+from portal.models.catalog import Listing, ListingVariant, Product, Variant
+from portal.models.orders import Fulfillment, Order, OrderLine
+from portal.models.partners import SYNC_TOGGLES, Partnership, PriceException, PriceList, PriceListItem
+from portal.models.sync import ActivityLog, SyncCursor, SyncRun, WebhookReceipt
+
+__all__ = [
+    "SYNC_TOGGLES",
+    "ActivityLog",
+    "Connection",
+    "Fulfillment",
+    "GatewayAccount",
+    "Invoice",
+    "InvoiceLine",
+    "Listing",
+    "ListingVariant",
+    "Order",
+    "OrderLine",
+    "Organization",
+    "Partnership",
+    "PriceException",
+    "PriceList",
+    "PriceListItem",
+    "Product",
+    "SyncCursor",
+    "SyncRun",
+    "User",
+    "Variant",
+    "WebhookReceipt",
+    "utcnow",
+]

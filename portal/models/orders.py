@@ -1,0 +1,88 @@
+"""Orders from retailers' stores, the lines that belong to one wholesaler, and their shipments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, Money, UTCDateTime, utcnow
+from portal.models.tenancy import TenantOwned
+
+
+class Order(TenantOwned, Base):
+    """One hub order per (retailer order, wholesaler), with its lifecycle timestamps."""
+
+    __tablename__ = "order"
+    __tenant_columns__ = ("wholesaler_id", "retailer_id")
+    __table_args__ = (UniqueConstraint("partnership_id", "remote_order_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wholesaler_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    retailer_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    retailer_connection_id: Mapped[int | None] = mapped_column(ForeignKey("connection.id"))
+    remote_order_id: Mapped[str] = mapped_column(String(255))
+    retailer_order_name: Mapped[str] = mapped_column(String(64), default="")
+    sor_remote_order_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    email: Mapped[str | None] = mapped_column(String(254))
+    customer_name: Mapped[str | None] = mapped_column(String(255))
+    shipping_address: Mapped[dict | None] = mapped_column(JSON)
+    shipping_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_to_sor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    billed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
+    fulfillments: Mapped[list[Fulfillment]] = relationship(back_populates="order", order_by="Fulfillment.id")
+
+
+class OrderLine(Base):
+    """A line of a hub order, at the partnership's wholesale price; billing claims it by quantity."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (UniqueConstraint("order_id", "remote_line_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variant.id"))
+    remote_line_id: Mapped[str] = mapped_column(String(255))
+    sor_remote_line_id: Mapped[str | None] = mapped_column(String(255))
+    sku: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    wholesale_price: Mapped[Decimal] = mapped_column(Money())
+    fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    billed_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    credited_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Fulfillment(Base):
+    """A shipment made in the wholesaler's system of record, with tracking, and where it was pushed."""
+
+    __tablename__ = "fulfillment"
+    __table_args__ = (UniqueConstraint("order_id", "sor_remote_fulfillment_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    sor_remote_fulfillment_id: Mapped[str] = mapped_column(String(255))
+    retailer_remote_fulfillment_id: Mapped[str | None] = mapped_column(String(255))
+    carrier: Mapped[str | None] = mapped_column(String(255))
+    tracking_numbers: Mapped[list] = mapped_column(JSON, default=list)
+    tracking_urls: Mapped[list] = mapped_column(JSON, default=list)
+    lines: Mapped[list] = mapped_column(JSON, default=list)  # [{"order_line_id": int, "quantity": int}]
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    push_error: Mapped[str | None] = mapped_column(Text)
+
+    order: Mapped[Order] = relationship(back_populates="fulfillments")

@@ -1,0 +1,110 @@
+"""`make run`: the whole product on a laptop — embedded Redis, SQLite, sandbox shops, web, worker, scheduler.
+
+Migrates, seeds the demo data, starts every process in its own session, prints the URL and the demo login,
+and on Ctrl-C stops them all (work-horses included) and the embedded Redis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from portal.demo import DEMO_EMAIL, DEMO_PASSWORD  # noqa: E402
+from portal.embedded_redis import ensure_embedded_redis, stop_embedded_redis  # noqa: E402
+
+PORT = int(os.environ.get("PORT", "5000"))
+SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "5001"))
+BIN = Path(sys.executable).parent
+
+
+def _environment() -> tuple[dict[str, str], bool]:
+    env = dict(os.environ, FLASK_APP="wsgi", PYTHONUNBUFFERED="1")
+    embedded = not env.get("REDIS_URL")
+    if embedded:
+        env["REDIS_URL"] = ensure_embedded_redis(ROOT / "instance" / "redis")
+    env.setdefault("SHOPIFY_ADMIN_BASE_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
+    env.setdefault("SHOPIFY_APP_URL", f"http://localhost:{PORT}")
+    return env, embedded
+
+
+def _processes(env: dict[str, str]) -> dict[str, list[str]]:
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    return {
+        "sandbox": [
+            sys.executable,
+            "-m",
+            "fakes.serve",
+            "--port",
+            str(SANDBOX_PORT),
+            "--app-url",
+            env["SHOPIFY_APP_URL"],
+        ],
+        "web": [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{PORT}", "--workers", "2", "--threads", "4", "wsgi:app"],
+        "worker": [*flask, "worker"],
+        "scheduler": [*flask, "scheduler"],
+    }
+
+
+def _stop(children: dict[str, subprocess.Popen]) -> None:
+    """SIGTERM each process group, then SIGKILL whatever of their trees (work-horses too) is still alive."""
+    tree = []
+    for proc in children.values():
+        try:
+            parent = psutil.Process(proc.pid)
+            tree += [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    for proc in children.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    _, alive = psutil.wait_procs(tree, timeout=8)
+    for p in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+
+
+def main() -> int:
+    env, embedded = _environment()
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*flask, "demo", "seed"], env=env, cwd=ROOT, check=True)
+    children = {
+        name: subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True) for name, cmd in _processes(env).items()
+    }
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    print(f"\n  Wholesync is running at http://localhost:{PORT}\n  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    print(f"  Sandbox shops at http://127.0.0.1:{SANDBOX_PORT}. Press Ctrl-C to stop everything.\n", flush=True)
+    try:
+        while not stopping:
+            dead = [name for name, proc in children.items() if proc.poll() is not None]
+            if dead:
+                print(f"process {', '.join(dead)} exited; stopping everything", file=sys.stderr)
+                break
+            time.sleep(0.5)
+    finally:
+        _stop(children)
+        if embedded:
+            stop_embedded_redis(ROOT / "instance" / "redis")
+        print("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

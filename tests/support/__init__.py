@@ -1,0 +1,1 @@
+"""Test harness pieces: service selection, factories and helper processes."""

@@ -1,0 +1,5 @@
+"""WSGI entry point for gunicorn and the Flask CLI."""
+
+from portal import create_app
+
+app = create_app()
