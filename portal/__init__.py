@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
@@ -49,14 +50,16 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
 
-def register_blueprints(app: Flask) -> None:
-    from portal.auth import bp as auth_bp
-    from portal.dashboard import bp as dashboard_bp
-    from portal.health import bp as health_bp
-    from portal.sync import bp as sync_bp
+BLUEPRINTS = (
+    "auth", "dashboard", "health", "sync", "partners", "pricing", "catalog", "orders", "activity", "ops",
+    "billing", "shopify_app", "webhooks", "fulfillment_service",
+)  # fmt: skip
 
-    for bp in (auth_bp, dashboard_bp, health_bp, sync_bp):
-        app.register_blueprint(bp)
+
+def register_blueprints(app: Flask) -> None:
+    """Each area is a package (or module) of `portal` exposing a blueprint called `bp`."""
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(f"portal.{name}").bp)
 
 
 def _wants_json() -> bool:

@@ -1,0 +1,5 @@
+"""The activity log: every add, edit and delete, by day."""
+
+from flask import Blueprint
+
+bp = Blueprint("activity", __name__, url_prefix="/activity")

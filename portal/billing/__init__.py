@@ -1,0 +1,5 @@
+"""Invoices, tomorrow's invoice preview, gateway setup, and the gateways' webhooks."""
+
+from flask import Blueprint
+
+bp = Blueprint("billing", __name__, url_prefix="/billing")

@@ -1,0 +1,5 @@
+"""The wholesaler's catalog as the hub holds it, and where each product is listed."""
+
+from flask import Blueprint
+
+bp = Blueprint("catalog", __name__, url_prefix="/catalog")

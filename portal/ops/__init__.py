@@ -1,0 +1,5 @@
+"""The operator view: every tenant's sync health, failed jobs, queue depths."""
+
+from flask import Blueprint
+
+bp = Blueprint("ops", __name__, url_prefix="/ops")

@@ -1,0 +1,5 @@
+"""Partners: invitations, flags and the eight sync toggles, partner CSV upload."""
+
+from flask import Blueprint
+
+bp = Blueprint("partners", __name__, url_prefix="/partners")

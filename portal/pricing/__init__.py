@@ -1,0 +1,5 @@
+"""Price lists: markups, rounding, exceptions, CSV upload and 'explain this price'."""
+
+from flask import Blueprint
+
+bp = Blueprint("pricing", __name__, url_prefix="/price-lists")

@@ -1,0 +1,5 @@
+"""The embedded retailer app (App URL /shopify) and the wholesaler's Shopify store connection."""
+
+from flask import Blueprint
+
+bp = Blueprint("shopify_app", __name__)

@@ -1,0 +1,5 @@
+"""Platform webhooks: verify, record once, enqueue, answer fast."""
+
+from flask import Blueprint
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
