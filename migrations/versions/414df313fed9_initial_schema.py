@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 959eedf94204
+Revision ID: 414df313fed9
 Revises: 
-Create Date: 2026-11-26 15:07:30.646777
+Create Date: 2026-11-26 15:13:56.032623
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '959eedf94204'
+revision = '414df313fed9'
 down_revision = None
 branch_labels = None
 depends_on = None
