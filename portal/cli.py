@@ -116,3 +116,4 @@ def rotate_cmd() -> None:
 def register(app: Flask) -> None:
     for command in (users, sync, demo, tokens, worker_cmd, scheduler_cmd):
         app.cli.add_command(command)
+    app.cli.add_command(__import__("portal.partnerships_cli", fromlist=["partners"]).partners)
