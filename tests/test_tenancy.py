@@ -9,6 +9,7 @@ from sqlalchemy import select
 from jobs.plan import get_job
 from jobs.runtime import new_run
 from portal.extensions import db
+from portal.models import Order
 from portal.models.base import Base
 from tests.conftest import csrf_token
 from tests.support import factories
@@ -34,6 +35,9 @@ def _id_routes(app):
 def test_every_id_route_refuses_another_wholesalers_ids(app, client, auth):
     _owner, ws, _sor, _rt, _store, p = factories.trading_pair()
     factories.product(ws)
+    factories.price_list(ws)
+    db.session.add(Order(wholesaler_id=ws.id, retailer_id=_rt.id, partnership_id=p.id, remote_order_id="victim-1"))
+    db.session.commit()
     new_run(get_job("products.push"), f"partnership:{p.id}", "manual")
     intruder = factories.wholesaler()
     factories.trading_pair()  # the intruder's world has rows too, with other ids

@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("activity", __name__, url_prefix="/activity")
+
+from portal.activity import views  # noqa: E402,F401

@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
+
+from portal.catalog import views  # noqa: E402,F401

@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
+
+from portal.ops import views  # noqa: E402,F401

@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
+
+from portal.partners import views  # noqa: E402,F401

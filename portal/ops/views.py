@@ -1,0 +1,42 @@
+"""The operator view (operator role only): tenants' sync health, queue depths, failed jobs with retry."""
+
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from portal.ops import bp, service
+
+
+def operator_required(view):
+    """Only operators; everyone else gets 403 (they are signed in, just not allowed)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_operator:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.get("/")
+@operator_required
+def index():
+    """Every tenant's last day of runs, queue depths and the failed jobs."""
+    return render_template(
+        "ops/index.html", tenants=service.tenant_health(), queues=service.queue_depths(), failed=service.failed_jobs()
+    )
+
+
+@bp.post("/failed/retry")
+@operator_required
+def retry():
+    """Put one failed RQ job back on its queue."""
+    rq_job_id = request.form.get("job", "")
+    if service.retry_failed(rq_job_id):
+        flash(f"Requeued {rq_job_id}.", "info")
+    else:
+        flash(f"No failed job {rq_job_id}.", "error")
+    return redirect(url_for("ops.index"))

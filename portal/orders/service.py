@@ -1,0 +1,112 @@
+"""Orders for the dashboard: the filtered list (paginated in the database) and one order's timeline.
+
+The two-hour promise runs from when the hub received the order to when it reached the system of record (seed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Select, func, select
+
+from portal.extensions import db
+from portal.models import Fulfillment, Order
+from portal.tenancy import current_org_id, scoped
+
+PROMISE = timedelta(hours=2)
+
+
+def list_query(args: dict) -> Select:
+    """The organization's orders, newest first, narrowed by the filters in `args` (status, q, stuck, since)."""
+    org_id = current_org_id()
+    # A wholesaler's orders are those it supplies; a retailer's those it placed. Narrowing to one column lets
+    # the database walk one index instead of OR-ing two.
+    side = Order.wholesaler_id if _is_wholesaler(org_id) else Order.retailer_id
+    query = scoped(Order).where(side == org_id).order_by(Order.received_at.desc(), Order.id.desc())
+    if args.get("status"):
+        query = query.where(Order.status == args["status"])
+    if args.get("q"):
+        query = query.where(Order.retailer_order_name == args["q"].strip())
+    if args.get("stuck"):
+        query = query.where(
+            Order.sent_to_sor_at.is_(None), Order.cancelled_at.is_(None), Order.received_at < _now() - PROMISE
+        )
+    return query
+
+
+def statuses() -> list[str]:
+    """Statuses this organization's orders are in, for the filter menu."""
+    org_id = current_org_id()
+    return list(db.session.execute(select(Order.status).where(Order.owned_by(org_id)).distinct()).scalars())
+
+
+def _is_wholesaler(org_id: int) -> bool:
+    from portal.models import Organization
+
+    org = db.session.get(Organization, org_id)
+    return org is not None and org.kind == "wholesaler"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Step:
+    """One step of an order's journey; `at` is None until it happens."""
+
+    label: str
+    at: datetime | None
+
+
+@dataclass
+class Promise:
+    """Where the order stands against the two-hour promise."""
+
+    deadline: datetime
+    met_at: datetime | None
+    minutes_left: int | None  # while still open
+    late_minutes: int | None  # when it reached the system of record late, or is overdue now
+
+    @property
+    def stuck(self) -> bool:
+        return self.met_at is None and (self.late_minutes or 0) > 0
+
+
+def timeline(order: Order) -> list[Step]:
+    """placed -> hub -> system of record -> shipped -> tracking at retailer -> invoiced."""
+    shipped = [f.shipped_at for f in order.fulfillments if f.shipped_at]
+    pushed = [f.pushed_at for f in order.fulfillments if f.pushed_at]
+    return [
+        Step("Placed at the retailer's store", order.placed_at),
+        Step("Received by Wholesync", order.received_at),
+        Step("In the wholesaler's system of record", order.sent_to_sor_at),
+        Step("Shipped", order.shipped_at or (min(shipped) if shipped else None)),
+        Step("Tracking sent to the retailer's store", min(pushed) if pushed else None),
+        Step("Invoiced", order.billed_at),
+    ]
+
+
+def promise(order: Order, now: datetime | None = None) -> Promise:
+    """Minutes left of the two-hour promise, or how late the order was / is."""
+    now = now or _now()
+    deadline = order.received_at + PROMISE
+    if order.sent_to_sor_at:
+        late = int((order.sent_to_sor_at - deadline).total_seconds() // 60)
+        return Promise(deadline, order.sent_to_sor_at, None, late if late > 0 else None)
+    if order.cancelled_at:
+        return Promise(deadline, order.cancelled_at, None, None)
+    left = (deadline - now).total_seconds() / 60
+    return Promise(deadline, None, int(left) if left > 0 else None, int(-left) if left <= 0 else None)
+
+
+def fulfillments(order: Order) -> list[Fulfillment]:
+    """The order's shipments, oldest first."""
+    return list(order.fulfillments)
+
+
+def count_stuck() -> int:
+    """Orders of this organization past the promise and not yet in the system of record."""
+    query = list_query({"stuck": "1"}).order_by(None).with_only_columns(func.count(Order.id))
+    return db.session.execute(query).scalar_one()

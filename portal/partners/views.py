@@ -1,0 +1,119 @@
+"""Partners: the list, invitations by email with a price list, each partnership's flags and toggles, CSV upload."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import select
+
+from portal import partnerships
+from portal.extensions import db
+from portal.models import SYNC_TOGGLES, Organization, Partnership, PriceList
+from portal.partners import bp
+from portal.partners.csv_import import import_partners
+from portal.tenancy import current_org_id, get_owned_or_404, scoped
+
+PER_PAGE = 50
+
+
+def _own(partnership_id: int) -> Partnership:
+    """A partnership this wholesaler supplies (a retailer may see a partnership, but not change its terms)."""
+    partnership = get_owned_or_404(Partnership, partnership_id)
+    if partnership.wholesaler_id != current_org_id():
+        abort(404)
+    return partnership
+
+
+def _price_lists():
+    return db.session.execute(scoped(PriceList).order_by(PriceList.name)).scalars().all()
+
+
+def _price_list_id(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+@bp.get("/")
+@login_required
+def index(errors=None, status=200):
+    """Every partnership with its retailer, status, price list and flags; the invite and upload forms."""
+    query = scoped(Partnership).order_by(Partnership.id.desc())
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    retailer_ids = [p.retailer_id for p in page.items if p.retailer_id]
+    names = dict(
+        db.session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(retailer_ids))).all()
+    )
+    context = dict(page=page, names=names, price_lists=_price_lists(), errors=errors or [])
+    return render_template("partners/index.html", **context), status
+
+
+@bp.post("/invite")
+@login_required
+def invite():
+    """Invite a retailer by email on one of this wholesaler's price lists."""
+    email = request.form.get("email", "").strip()
+    if "@" not in email:
+        flash("Give the retailer's e-mail address.", "error")
+        return index(status=400)
+    try:
+        partnership = partnerships.invite(current_org_id(), email, _price_list_id(request.form.get("price_list")))
+    except partnerships.PartnershipError as err:
+        flash(str(err), "error")
+        return index(status=400)
+    flash(f"Invited {email}; their invitation code is {partnership.invite_code}.", "info")
+    return redirect(url_for("partners.index"))
+
+
+@bp.post("/upload")
+@login_required
+def upload():
+    """Partner CSV: good lines become invitations, bad lines are listed with their line number and reason."""
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash("Choose a CSV file to upload.", "error")
+        return index(status=400)
+    result = import_partners(current_org_id(), file.read())
+    flash(f"Imported {result.imported} partner(s); {len(result.errors)} line(s) refused.", "info")
+    return index(errors=result.errors, status=200 if not result.errors else 422)
+
+
+@bp.get("/<int:partnership_id>")
+@login_required
+def show(partnership_id: int):
+    """One partnership's settings: price list, flags, the eight toggles and its invitation."""
+    partnership = _own(partnership_id)
+    retailer = db.session.get(Organization, partnership.retailer_id) if partnership.retailer_id else None
+    transitions = sorted(partnerships.TRANSITIONS.get(partnership.status, ()))
+    return render_template("partners/show.html", p=partnership, retailer=retailer, price_lists=_price_lists(),
+                           toggles=SYNC_TOGGLES, transitions=transitions)  # fmt: skip
+
+
+@bp.post("/<int:partnership_id>")
+@login_required
+def update(partnership_id: int):
+    """Save the price list, force overwrite, billing flag, stock buffer and the eight toggles."""
+    partnership = _own(partnership_id)
+    form = request.form
+    try:
+        partnerships.set_price_list(partnership.id, _price_list_id(form.get("price_list")))
+        partnerships.set_force_overwrite(partnership.id, "force_overwrite" in form)
+        partnerships.set_stock_buffer(partnership.id, form.get("stock_buffer", 0, type=int) or 0)
+        for toggle in SYNC_TOGGLES:
+            partnerships.set_toggle(partnership.id, toggle, toggle in form)
+    except partnerships.PartnershipError as err:
+        flash(str(err), "error")
+        return redirect(url_for("partners.show", partnership_id=partnership.id))
+    # The billing flag only says whether the daily billing job may bill this retailer; it never starts billing.
+    partnership.billing_enabled = "billing_enabled" in form
+    db.session.commit()
+    flash("Saved.", "info")
+    return redirect(url_for("partners.show", partnership_id=partnership.id))
+
+
+@bp.post("/<int:partnership_id>/status")
+@login_required
+def set_status(partnership_id: int):
+    """Pause, resume or end the partnership."""
+    partnership = _own(partnership_id)
+    try:
+        partnerships.set_status(partnership.id, request.form.get("status", ""))
+    except partnerships.PartnershipError as err:
+        flash(str(err), "error")
+    return redirect(url_for("partners.show", partnership_id=partnership.id))

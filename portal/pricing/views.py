@@ -1,0 +1,116 @@
+"""Price lists: create, edit, per-SKU markups by CSV with per-line errors, and "explain this price" for a SKU."""
+
+from decimal import Decimal, InvalidOperation
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import select
+
+from portal.extensions import db, htmx
+from portal.models import PriceList, PriceListItem, Variant
+from portal.pricing import bp
+from portal.pricing.engine import compute_retail_price
+from portal.pricing.items_csv import import_items
+from portal.tenancy import current_org_id, get_owned_or_404, scoped
+
+PER_PAGE = 50
+FIELDS = ("fx_rate", "markup_percent", "rounding_ending")
+
+
+def _read_form(price_list: PriceList) -> str | None:
+    """Copy the form onto `price_list`; the first problem as a sentence, or None."""
+    name = request.form.get("name", "").strip()
+    currency = request.form.get("currency", "USD").strip().upper()
+    if not name or len(name) > 200:
+        return "Give the price list a name (up to 200 characters)."
+    if len(currency) != 3 or not currency.isalpha():
+        return "The currency is a three-letter code such as USD."
+    values = {}
+    for field in FIELDS:
+        raw = request.form.get(field, "").strip()
+        try:
+            values[field] = Decimal(raw) if raw else None
+        except InvalidOperation:
+            return f"{field.replace('_', ' ')} must be a number."
+        if values[field] is not None and (not values[field].is_finite() or values[field] < 0):
+            return f"{field.replace('_', ' ')} must be zero or more."
+    price_list.name, price_list.currency = name, currency
+    price_list.fx_rate = values["fx_rate"] or Decimal("1")
+    price_list.markup_percent = values["markup_percent"] or Decimal("0")
+    price_list.rounding_ending = values["rounding_ending"]
+    return None
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The wholesaler's price lists and the form to add one."""
+    lists = db.session.execute(scoped(PriceList).order_by(PriceList.name)).scalars().all()
+    return render_template("pricing/index.html", lists=lists)
+
+
+@bp.post("/")
+@login_required
+def create():
+    """Add a price list."""
+    price_list = PriceList(wholesaler_id=current_org_id())
+    problem = _read_form(price_list)
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("pricing.index"))
+    db.session.add(price_list)
+    db.session.commit()
+    return redirect(url_for("pricing.show", price_list_id=price_list.id))
+
+
+@bp.get("/<int:price_list_id>")
+@login_required
+def show(price_list_id: int, errors=None, status=200):
+    """Edit the list, its per-SKU markups (paginated) and upload them by CSV; explain any SKU's price."""
+    price_list = get_owned_or_404(PriceList, price_list_id)
+    items = db.paginate(
+        select(PriceListItem).where(PriceListItem.price_list_id == price_list.id).order_by(PriceListItem.sku),
+        page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
+    )  # fmt: skip
+    return render_template("pricing/show.html", pl=price_list, items=items, errors=errors or []), status
+
+
+@bp.post("/<int:price_list_id>")
+@login_required
+def update(price_list_id: int):
+    """Save the list's name, currency, FX rate, markup and rounding."""
+    price_list = get_owned_or_404(PriceList, price_list_id)
+    problem = _read_form(price_list)
+    if problem:
+        db.session.rollback()
+        flash(problem, "error")
+    else:
+        db.session.commit()
+        flash("Saved.", "info")
+    return redirect(url_for("pricing.show", price_list_id=price_list.id))
+
+
+@bp.post("/<int:price_list_id>/items")
+@login_required
+def upload_items(price_list_id: int):
+    """Per-SKU markups from a CSV: good lines saved, refused lines listed with their number and reason."""
+    price_list = get_owned_or_404(PriceList, price_list_id)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash("Choose a CSV file to upload.", "error")
+        return show(price_list.id, status=400)
+    result = import_items(price_list.id, file.read())
+    flash(f"Saved {result.saved} line(s); {len(result.errors)} refused.", "info")
+    return show(price_list.id, errors=result.errors, status=422 if result.errors else 200)
+
+
+@bp.get("/<int:price_list_id>/explain")
+@login_required
+def explain(price_list_id: int):
+    """Every step from the wholesale price of one SKU to its retail price under this list."""
+    price_list = get_owned_or_404(PriceList, price_list_id)
+    sku = request.args.get("sku", "").strip()
+    variant = db.session.execute(scoped(Variant).where(Variant.sku == sku)).scalar_one_or_none() if sku else None
+    quote = compute_retail_price(price_list, sku, variant.wholesale_price) if variant else None
+    template = "pricing/_explain.html" if htmx else "pricing/explain.html"
+    return render_template(template, pl=price_list, sku=sku, variant=variant, quote=quote)
