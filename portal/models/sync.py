@@ -74,6 +74,7 @@ class WebhookReceipt(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JSON)  # what processing produced (e.g. a customer data export)
 
 
 class SyncCursor(Base):

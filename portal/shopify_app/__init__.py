@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("shopify_app", __name__)
+
+from portal.shopify_app import views  # noqa: E402,F401

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 414df313fed9
+Revision ID: 67c4cefd0c84
 Revises: 
-Create Date: 2026-11-26 15:13:56.032623
+Create Date: 2026-11-26 15:18:01.502751
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '414df313fed9'
+revision = '67c4cefd0c84'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -39,6 +39,7 @@ def upgrade():
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_receipt')),
     sa.UniqueConstraint('source', 'event_id', name=op.f('uq_webhook_receipt_source_event_id'))
     )

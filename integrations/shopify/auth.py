@@ -1,0 +1,297 @@
+"""Shopify auth for Wholesync: session tokens, token exchange, expiring-token refresh, the authorization-code grant.
+
+Embedded (retailer) side uses `shopifyapp` (verify_app_home_req, token_exchange, refresh_access_token); the
+standalone wholesaler dashboard uses the authorization-code grant with our own query-HMAC check.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlparse
+
+import httpx
+import shopify_app
+from flask import current_app
+
+from integrations.shopify.webhooks import verify_query_hmac
+from portal.models.base import utcnow
+
+# The shop-domain check Shopify documents for OAuth callbacks (SHOPIFY.md).
+SHOP_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-]*\.myshopify\.com$")
+# Refresh this long before the access token's expiry, so no job ever starts with a token about to die.
+REFRESH_MARGIN = timedelta(minutes=5)
+RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
+
+
+class ShopifyAuthError(Exception):
+    """An auth step that failed; `status` is what the HTTP answer should be, `message` what to show."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def valid_shop(shop: str | None) -> str | None:
+    """The shop domain, lowercased, if it is a `*.myshopify.com` host; None otherwise."""
+    if not shop or not SHOP_RE.match(shop):
+        return None
+    return shop.lower()
+
+
+def app_config() -> dict:
+    """The `shopifyapp` AppConfig from the Flask config."""
+    cfg = current_app.config
+    return {
+        "client_id": cfg["SHOPIFY_API_KEY"],
+        "client_secret": cfg["SHOPIFY_API_SECRET"],
+        "old_client_secret": cfg.get("SHOPIFY_API_SECRET_OLD") or None,
+    }
+
+
+class _BaseURLTransport(httpx.BaseTransport):
+    """Sends `https://{shop}/...` to a configured base URL, keeping `Host: {shop}` (laptop and test sandbox)."""
+
+    def __init__(self, base_url: str):
+        self.base = httpx.URL(base_url)
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        request.url = request.url.copy_with(scheme=self.base.scheme, host=self.base.host, port=self.base.port)
+        request.headers["Host"] = host
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def http_client() -> httpx.Client | None:
+    """The injected transport for OAuth calls, or None in production (the libraries then use https://{shop})."""
+    try:  # helper A's transport, the one every Shopify call shares, when it exists
+        from integrations.shopify.transport import oauth_http_client  # type: ignore[attr-defined]
+
+        return oauth_http_client()
+    except (ImportError, AttributeError):
+        pass
+    cfg = current_app.config
+    if cfg.get("SHOPIFY_HTTP_TRANSPORT") is not None:
+        return httpx.Client(transport=cfg["SHOPIFY_HTTP_TRANSPORT"], timeout=10)
+    if cfg.get("SHOPIFY_ADMIN_BASE_URL"):
+        return httpx.Client(transport=_BaseURLTransport(cfg["SHOPIFY_ADMIN_BASE_URL"]), timeout=10)
+    return None
+
+
+# --- Session tokens (embedded app) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """The outcome of checking an embedded request: `ok`, the shop domain, claims, and the response to send."""
+
+    ok: bool
+    shop: str | None
+    claims: dict | None
+    status: int
+    headers: dict
+    body: str
+    id_token: object | None = None
+
+
+def _host(url: str | None) -> str | None:
+    return urlparse(url or "").hostname
+
+
+def check_session_request(url: str, headers: dict, patch_path: str) -> SessionCheck:
+    """Verify an App Home request (document load with `id_token`, or fetch with `Authorization: Bearer`).
+
+    `shopifyapp.verify_app_home_req` checks the HS256 signature, exp/nbf (10 s leeway) and aud; on top of it we
+    require the claims Shopify always sends (exp, nbf, iss, dest) and that iss and dest name the same
+    `*.myshopify.com` shop, as Shopify's manual-validation steps say.
+    """
+    result = shopify_app.verify_app_home_req(
+        {"method": "GET", "url": url, "headers": headers, "body": ""}, app_config(), patch_path
+    )
+    res = result.response
+    if not result.ok:
+        return SessionCheck(False, None, None, res.status, dict(res.headers), res.body)
+    claims = result.id_token.claims
+    shop = valid_shop(_host(claims.get("dest")))
+    fetch = any(k.lower() == "authorization" for k in headers)
+    same_shop = shop is not None and _host(claims.get("iss")) == shop and str(claims.get("iss", "")).endswith("/admin")
+    if not same_shop or "exp" not in claims or "nbf" not in claims:
+        return SessionCheck(False, None, None, 401, {RETRY_HEADER: "1"} if fetch else {}, "Unauthorized")
+    return SessionCheck(True, shop, claims, 200, dict(res.headers), "", result.id_token)
+
+
+# --- Tokens: exchange, refresh ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """An access token with its expiry, refresh token and granted scopes, as we store them on a Connection."""
+
+    access_token: str
+    scope: str
+    expires_at: datetime | None
+    refresh_token: str | None
+    refresh_token_expires_at: datetime | None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _tokens_from_lib(token) -> Tokens:
+    return Tokens(
+        token.token,
+        token.scope or "",
+        _parse_time(token.expires),
+        token.refresh_token,
+        _parse_time(token.refresh_token_expires),
+    )
+
+
+def _tokens_from_response(data: dict) -> Tokens:
+    now = utcnow()
+    exp, rexp = data.get("expires_in"), data.get("refresh_token_expires_in")
+    return Tokens(
+        data["access_token"],
+        data.get("scope", ""),
+        now + timedelta(seconds=exp) if exp else None,
+        data.get("refresh_token"),
+        now + timedelta(seconds=rexp) if rexp else None,
+    )
+
+
+def exchange_id_token(check: SessionCheck) -> Tokens:
+    """Token exchange: a verified session token for an expiring offline access token (shopifyapp)."""
+    client = http_client()
+    try:
+        result = shopify_app.token_exchange(
+            "offline", app_config(), id_token=check.id_token, expiring=True, http_client=client
+        )
+    finally:
+        if client is not None:
+            client.close()
+    if not result.ok or result.access_token is None:
+        raise ShopifyAuthError(f"Shopify refused the token exchange ({result.log.code}).", 401)
+    return _tokens_from_lib(result.access_token)
+
+
+def refresh(shop: str, refresh_token: str, refresh_token_expires_at: datetime | None) -> Tokens:
+    """Trade a (single-use) refresh token for a new access + refresh token pair (shopifyapp)."""
+    token = {
+        "shop": shop.removesuffix(".myshopify.com"),
+        "refresh_token": refresh_token,
+        # We decide when to refresh (REFRESH_MARGIN); the library refreshes only tokens it believes are expiring.
+        "expires": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "refresh_token_expires": refresh_token_expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if refresh_token_expires_at
+        else None,
+        "access_mode": "offline",
+    }
+    client = http_client()
+    try:
+        result = shopify_app.refresh_access_token(token, app_config(), client)
+    finally:
+        if client is not None:
+            client.close()
+    if not result.ok or result.access_token is None:
+        raise ShopifyAuthError(f"Shopify refused the token refresh ({result.log.code}).", 401)
+    return _tokens_from_lib(result.access_token)
+
+
+def needs_refresh(expires_at: datetime | None, now: datetime | None = None) -> bool:
+    """True when an expiring token is within REFRESH_MARGIN of its expiry (non-expiring tokens never are)."""
+    return expires_at is not None and expires_at - (now or utcnow()) <= REFRESH_MARGIN
+
+
+# --- Authorization-code grant (standalone wholesaler dashboard) ---------------------------------------------------
+
+
+def new_state() -> str:
+    """A per-request random nonce for the `state` parameter."""
+    return secrets.token_urlsafe(24)
+
+
+def authorize_url(shop: str, redirect_uri: str, state: str) -> str:
+    """Shopify's grant screen for `shop` (offline access: no `grant_options[]`)."""
+    cfg = current_app.config
+    query = urlencode(
+        {
+            "client_id": cfg["SHOPIFY_API_KEY"],
+            "scope": cfg["SHOPIFY_SCOPES"],
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
+    )
+    return f"https://{shop}/admin/oauth/authorize?{query}"
+
+
+def verify_callback(params: dict, expected_state: str | None, expected_shop: str | None) -> str:
+    """Check an authorization-code callback; returns the shop or raises ShopifyAuthError (400/403).
+
+    Order matters for the message only: every check must pass before anything is stored.
+    """
+    shop = valid_shop(params.get("shop"))
+    if shop is None:
+        raise ShopifyAuthError("The shop in the callback is not a valid *.myshopify.com domain.", 400)
+    cfg = current_app.config
+    if not verify_query_hmac(params, (cfg["SHOPIFY_API_SECRET"], cfg.get("SHOPIFY_API_SECRET_OLD"))):
+        raise ShopifyAuthError("The callback's signature (hmac) is not valid; it did not come from Shopify.", 403)
+    try:
+        age = abs(utcnow().timestamp() - int(params.get("timestamp", "0")))
+    except ValueError:
+        age = float("inf")
+    if age > cfg.get("SHOPIFY_HMAC_MAX_AGE_SECONDS", 24 * 3600):
+        raise ShopifyAuthError("The callback is too old; start the connection again.", 403)
+    if not expected_state or not secrets.compare_digest(str(params.get("state", "")), expected_state):
+        raise ShopifyAuthError("The state of this callback does not match the connection you started.", 403)
+    if shop != expected_shop:
+        raise ShopifyAuthError("The callback is for a different shop than the one you asked to connect.", 403)
+    return shop
+
+
+def _implied(scopes: set[str]) -> set[str]:
+    """Shopify lists `write_x` without the `read_x` it implies; expand so the check compares like with like."""
+    return scopes | {"read_" + s.removeprefix("write_") for s in scopes if s.startswith("write_")}
+
+
+def missing_scopes(granted: str, required: str) -> set[str]:
+    """The required scopes the granted scope string does not cover."""
+    need = {s.strip() for s in required.split(",") if s.strip()}
+    have = _implied({s.strip() for s in granted.split(",") if s.strip()})
+    return need - have
+
+
+def exchange_code(shop: str, code: str) -> Tokens:
+    """POST the authorization code to `https://{shop}/admin/oauth/access_token` for an expiring offline token."""
+    cfg = current_app.config
+    data = {
+        "client_id": cfg["SHOPIFY_API_KEY"],
+        "client_secret": cfg["SHOPIFY_API_SECRET"],
+        "code": code,
+        "expiring": "1",
+    }
+    client = http_client() or httpx.Client(timeout=10)
+    try:
+        resp = client.post(
+            f"https://{shop}/admin/oauth/access_token", data=data, headers={"Accept": "application/json"}
+        )
+    except httpx.HTTPError as exc:
+        why = type(exc).__name__
+        raise ShopifyAuthError(f"Could not reach Shopify to finish the connection ({why}).", 502) from exc
+    finally:
+        client.close()
+    if resp.status_code != 200:
+        raise ShopifyAuthError(f"Shopify refused the authorization code (HTTP {resp.status_code}).", 403)
+    tokens = _tokens_from_response(resp.json())
+    missing = missing_scopes(tokens.scope, cfg["SHOPIFY_SCOPES"])
+    if missing:
+        needed = ", ".join(sorted(missing))
+        raise ShopifyAuthError(f"Shopify granted fewer permissions than Wholesync needs: {needed}", 403)
+    return tokens

@@ -1,0 +1,85 @@
+"""What the retailer's embedded pages show, read through the tenancy scope of the shop's organization."""
+
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import func, select
+
+from jobs.plan import SYNC_PLAN
+from portal.extensions import db
+from portal.models import Listing, ListingVariant, Order, Organization, Partnership, Product, SyncRun
+from portal.tenancy import current_org_id, scoped
+
+PER_PAGE = 50
+
+
+def partners_context() -> dict:
+    """The retailer's partnerships with their wholesalers' names."""
+    rows = db.session.execute(
+        scoped(Partnership)
+        .add_columns(Organization.name)
+        .join(Organization, Organization.id == Partnership.wholesaler_id)
+        .order_by(Partnership.id)
+    ).all()
+    return {"partners": [{"partnership": p, "wholesaler": name} for p, name in rows]}
+
+
+def catalog_context(page: int) -> dict:
+    """Products wholesalers listed in this store (created unpublished), newest first, paginated in the database."""
+    partnership_ids = scoped(Partnership).with_only_columns(Partnership.id)
+    variants = select(func.count(ListingVariant.id)).where(ListingVariant.listing_id == Listing.id).scalar_subquery()
+    stmt = (
+        select(Listing, Product.title, Organization.name, variants)
+        .join(Product, Product.id == Listing.product_id)
+        .join(Partnership, Partnership.id == Listing.partnership_id)
+        .join(Organization, Organization.id == Partnership.wholesaler_id)
+        .where(Listing.partnership_id.in_(partnership_ids), Listing.retailer_connection_id == g.store.id)
+        .order_by(Listing.id.desc())
+    )
+    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    rows = db.session.execute(stmt.limit(PER_PAGE).offset((max(page, 1) - 1) * PER_PAGE)).all()
+    items = [{"listing": lst, "title": t, "wholesaler": w, "variants": n} for lst, t, w, n in rows]
+    return {"items": items, "page": max(page, 1), "total": total, "per_page": PER_PAGE}
+
+
+def orders_context(page: int) -> dict:
+    """This retailer's orders routed to wholesalers, newest first, with shipments and tracking."""
+    stmt = scoped(Order).order_by(Order.received_at.desc(), Order.id.desc())
+    total = db.session.execute(select(func.count()).select_from(scoped(Order).subquery())).scalar_one()
+    orders = db.session.execute(stmt.limit(PER_PAGE).offset((max(page, 1) - 1) * PER_PAGE)).scalars().all()
+    names = dict(
+        db.session.execute(
+            select(Organization.id, Organization.name).where(
+                Organization.id.in_({o.wholesaler_id for o in orders} or {0})
+            )
+        )
+    ).all()
+    return {"orders": orders, "wholesalers": names, "page": max(page, 1), "total": total, "per_page": PER_PAGE}
+
+
+def store_jobs():
+    """The jobs of the plan whose target is a retailer's store connection (a person may run them)."""
+    return [spec for spec in SYNC_PLAN if spec.scope == "store" and spec.manual]
+
+
+def sync_context() -> dict:
+    """Each store job with its last runs on this store; runs started by schedule or webhook show the same way."""
+    target = f"connection:{g.store.id}"
+    jobs = []
+    for spec in store_jobs():
+        runs = (
+            db.session.execute(
+                select(SyncRun)
+                .where(
+                    SyncRun.organization_id == current_org_id(),
+                    SyncRun.job_name == spec.name,
+                    SyncRun.target_key == target,
+                )
+                .order_by(SyncRun.id.desc())
+                .limit(5)
+            )
+            .scalars()
+            .all()
+        )
+        jobs.append({"spec": spec, "runs": runs})
+    return {"jobs": jobs}
