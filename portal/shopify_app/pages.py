@@ -47,13 +47,8 @@ def orders_context(page: int) -> dict:
     stmt = scoped(Order).order_by(Order.received_at.desc(), Order.id.desc())
     total = db.session.execute(select(func.count()).select_from(scoped(Order).subquery())).scalar_one()
     orders = db.session.execute(stmt.limit(PER_PAGE).offset((max(page, 1) - 1) * PER_PAGE)).scalars().all()
-    names = dict(
-        db.session.execute(
-            select(Organization.id, Organization.name).where(
-                Organization.id.in_({o.wholesaler_id for o in orders} or {0})
-            )
-        )
-    ).all()
+    ids = {o.wholesaler_id for o in orders} or {0}
+    names = dict(db.session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
     return {"orders": orders, "wholesalers": names, "page": max(page, 1), "total": total, "per_page": PER_PAGE}
 
 
