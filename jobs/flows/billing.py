@@ -1,13 +1,90 @@
-"""Billing: once a day per partnership, through the wholesaler's gateway. Never started by hand."""
+"""Billing: once a day per partnership, through the wholesaler's gateway. Never started by hand.
+
+The hourly `billing.run` tick calls `dispatch_billing`, which enqueues one job per partnership and due billing date
+(deterministic job id, unique); `run` bills that day and any missed or unfinished earlier days, oldest first.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
 
 from jobs.context import RunContext
+from jobs.targets import target_key
+from portal.billing import service
+from portal.extensions import db
+from portal.models import Organization, Partnership, utcnow
+
+HOUR = 3600
+_DATE_IN_JOB_ID = re.compile(r"(\d{4}-\d{2}-\d{2})$")
+
+
+def billable_partnerships():
+    """Active partnerships with billing on and a retailer: the only ones the dispatcher looks at."""
+    return db.session.execute(
+        select(Partnership, Organization)
+        .join(Organization, Partnership.wholesaler_id == Organization.id)
+        .where(
+            Partnership.status == "active",
+            Partnership.billing_enabled.is_(True),
+            Partnership.retailer_id.is_not(None),
+        )
+        .order_by(Partnership.id)
+    ).all()
 
 
 def dispatch_billing(slot: int | None = None) -> list[str]:
-    """Enqueue the billing runs that are due (filled in by the billing work)."""
-    return []
+    """Enqueue billing for every partnership whose wholesaler's billing time has passed for a date not yet done.
+
+    `slot` is the hour number since the epoch (the scheduler's tick); None means now. Only the latest due date is
+    enqueued: its run also bills any day missed while the scheduler was down, so a missed day is billed once.
+    """
+    from jobs.runtime import enqueue_billing
+
+    now = datetime.fromtimestamp(slot * HOUR, UTC) if slot is not None else utcnow()
+    enqueued = []
+    for partnership, wholesaler in billable_partnerships():
+        due = service.due_billing_date(wholesaler, now)
+        first = service.first_billable_date(partnership, wholesaler)
+        if first is not None and due < first:
+            continue
+        if not service.dates_to_bill(partnership, due):
+            continue  # today's invoice is done and nothing older is unfinished
+        job = enqueue_billing(target_key("partnership", partnership.id), due.isoformat())
+        if job is not None:
+            enqueued.append(job.id)
+    return enqueued
+
+
+def _billing_date(ctx: RunContext) -> date:
+    """The date this job bills, from its deterministic RQ job id (…-YYYY-MM-DD)."""
+    match = _DATE_IN_JOB_ID.search(ctx.run.rq_job_id or "")
+    if match:
+        return date.fromisoformat(match.group(1))
+    wholesaler = db.session.get(Organization, ctx.target.wholesaler_id)
+    return service.due_billing_date(wholesaler, utcnow())
 
 
 def run(ctx: RunContext) -> None:
-    """Bill one partnership for one day (filled in by the billing work)."""
-    ctx.set_total(0)
+    """Bill one partnership for the job's date and any earlier day still owed, each day once."""
+    partnership: Partnership = ctx.target
+    if not partnership.billing_enabled or partnership.status != "active":
+        ctx.run.message = "Billing is off for this partnership; nothing was billed."
+        return
+    through = _billing_date(ctx)
+    wholesaler = db.session.get(Organization, partnership.wholesaler_id)
+    if through > service.due_billing_date(wholesaler, utcnow()):
+        ctx.run.message = f"{through} has not closed yet in the wholesaler's timezone; nothing was billed."
+        return
+    days = service.dates_to_bill(partnership, through)
+    ctx.set_total(len(days))
+    for day in days:
+        invoice = service.bill(partnership, day)
+        if invoice is None:
+            ctx.count("skipped")
+            continue
+        ctx.count("created")
+        ctx.log("created", "invoice", invoice.id, f"{day}: {invoice.total} {invoice.currency}, {invoice.status}")
+    db.session.commit()

@@ -9,12 +9,14 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, Money, UTCDateTime, utcnow
+from portal.models.tenancy import TenantOwned
 
 
-class Invoice(Base):
+class Invoice(TenantOwned, Base):
     """A day's bill for one retailer; UNIQUE(partnership, billing_date) is what makes billing exactly-once."""
 
     __tablename__ = "invoice"
+    __tenant_columns__ = ("wholesaler_id", "retailer_id")
     __table_args__ = (UniqueConstraint("partnership_id", "billing_date"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)

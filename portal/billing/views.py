@@ -1,0 +1,173 @@
+"""Billing pages (invoices, tomorrow's preview, gateway setup, add a card) and the gateways' webhooks.
+
+Nothing here starts billing: there is deliberately no route that claims or collects an invoice.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.billing import bp, events, service
+from portal.extensions import csrf, db
+from portal.models import GatewayAccount, Invoice, Organization, Partnership
+from portal.tenancy import current_org_id, get_owned_or_404, scoped
+
+GATEWAYS = ("stripe", "apruve")
+
+
+def _is_wholesaler() -> bool:
+    org = db.session.get(Organization, current_org_id())
+    return org is not None and org.kind == "wholesaler"
+
+
+def _counterparty_names(partnerships) -> dict[int, str]:
+    ids = {p.retailer_id for p in partnerships} | {p.wholesaler_id for p in partnerships}
+    orgs = db.session.execute(select(Organization).where(Organization.id.in_(ids))).scalars()
+    return {o.id: o.name for o in orgs}
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Every partnership of this organization with its billing terms and latest invoices."""
+    partnerships = db.session.execute(scoped(Partnership).order_by(Partnership.id)).scalars().all()
+    latest = {}
+    for p in partnerships:
+        latest[p.id] = db.session.execute(
+            select(Invoice).where(Invoice.partnership_id == p.id).order_by(Invoice.billing_date.desc()).limit(1)
+        ).scalar_one_or_none()
+    return render_template(
+        "billing/index.html", partnerships=partnerships, latest=latest, names=_counterparty_names(partnerships),
+        is_wholesaler=_is_wholesaler(), org_id=current_org_id(),
+    )  # fmt: skip
+
+
+@bp.get("/partnerships/<int:partnership_id>/invoices")
+@login_required
+def invoices(partnership_id: int):
+    """The partnership's invoices, newest first, each with its lines and status."""
+    partnership = get_owned_or_404(Partnership, partnership_id)
+    rows = db.session.execute(
+        scoped(Invoice).where(Invoice.partnership_id == partnership.id).order_by(Invoice.billing_date.desc())
+    ).scalars()
+    return render_template(
+        "billing/invoices.html", partnership=partnership, invoices=list(rows),
+        names=_counterparty_names([partnership]),
+    )  # fmt: skip
+
+
+@bp.get("/partnerships/<int:partnership_id>/preview")
+@login_required
+def preview(partnership_id: int):
+    """For the wholesaler: what tomorrow's invoice would hold if the day ended now (computed, nothing written)."""
+    partnership = get_owned_or_404(Partnership, partnership_id)
+    if partnership.wholesaler_id != current_org_id():
+        abort(404)
+    lines = service.preview(partnership)
+    db.session.rollback()  # belt and braces: a preview never leaves anything behind
+    total = sum((line.amount for line in lines), start=0)
+    return render_template(
+        "billing/preview.html", partnership=partnership, lines=lines, total=total,
+        names=_counterparty_names([partnership]),
+    )  # fmt: skip
+
+
+@bp.route("/gateway", methods=["GET", "POST"])
+@login_required
+def gateway():
+    """The wholesaler connects its Stripe account (key or Connect id) and Apruve merchant; secrets stored encrypted."""
+    if not _is_wholesaler():
+        abort(403)
+    accounts = {a.gateway: a for a in db.session.execute(scoped(GatewayAccount).order_by(GatewayAccount.id)).scalars()}
+    if request.method == "POST":
+        name = request.form.get("gateway", "")
+        if name not in GATEWAYS:
+            abort(400)
+        account = accounts.get(name) or GatewayAccount(organization_id=current_org_id(), gateway=name)
+        account.account_ref = request.form.get("account_ref", "").strip() or None
+        secret = request.form.get("secret", "").strip()
+        if secret:  # an empty field keeps the stored secret (it is never shown back)
+            account.secret = secret
+        db.session.add(account)
+        db.session.commit()
+        flash(f"{name.title()} account saved.", "success")
+        return redirect(url_for("billing.gateway"))
+    return render_template("billing/gateway.html", accounts=accounts, gateways=GATEWAYS)
+
+
+@bp.post("/partnerships/<int:partnership_id>/card")
+@login_required
+def add_card(partnership_id: int):
+    """For the retailer: open a Stripe-hosted Checkout page (setup mode); the card never touches our servers."""
+    partnership = get_owned_or_404(Partnership, partnership_id)
+    if partnership.retailer_id != current_org_id() or partnership.billing_gateway != "stripe":
+        abort(404)
+    account = service.gateway_account(partnership)
+    if account is None:
+        flash("Your wholesaler has not connected Stripe yet.", "error")
+        return redirect(url_for("billing.index"))
+    from integrations.stripe import gateway_for
+
+    gateway_client = gateway_for(account)
+    customer = service.ensure_stripe_customer(partnership, gateway_client)
+    done = url_for("billing.card_done", partnership_id=partnership.id, _external=True)
+    # A setup session moves no money, so each click may get a fresh key.
+    key = f"ws-setup-{partnership.id}-{current_user.id}-{uuid.uuid4().hex}"
+    session = gateway_client.setup_session(customer, done, url_for("billing.index", _external=True), key)
+    return redirect(session["url"], code=303)
+
+
+@bp.get("/partnerships/<int:partnership_id>/card/done")
+@login_required
+def card_done(partnership_id: int):
+    """Where Stripe sends the retailer back after saving a card."""
+    get_owned_or_404(Partnership, partnership_id)
+    flash("Card saved with Stripe. Your wholesaler will charge it once a day for what shipped.", "success")
+    return redirect(url_for("billing.index"))
+
+
+# --- webhooks (no login, no CSRF: the signature is the authentication) -------------------------------------------
+def stripe_webhook():
+    """Verify `Stripe-Signature` (forged or older than 300 s -> 400, nothing stored), then apply once by event id."""
+    from integrations.stripe import verify_webhook
+
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET") or ""
+    payload = request.get_data()
+    try:
+        if not secret:
+            raise ValueError("no webhook secret configured")
+        event = verify_webhook(payload, request.headers.get("Stripe-Signature", ""), secret)
+    except Exception:  # forged, stale, malformed: all look the same from outside
+        return {"error": "invalid signature"}, 400
+    if not isinstance(event, dict) or not event.get("id"):
+        return {"error": "not an event"}, 400
+    return {"result": events.handle_stripe_event(event)}, 200
+
+
+def apruve_webhook():
+    """Verify the shared-secret HMAC of the raw body, then apply once."""
+    from integrations.apruve import verify_webhook
+
+    payload = request.get_data()
+    secret = current_app.config.get("APRUVE_WEBHOOK_SECRET") or ""
+    if not verify_webhook(payload, request.headers.get("X-Apruve-Signature", ""), secret):
+        return {"error": "invalid signature"}, 400
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return {"error": "not an event"}, 400
+    return {"result": events.handle_apruve_event(body)}, 200
+
+
+csrf.exempt(stripe_webhook)
+csrf.exempt(apruve_webhook)
+
+
+@bp.record_once
+def _register_webhooks(state) -> None:
+    """Mount the two webhooks at /webhooks/<gateway> (outside this blueprint's /billing prefix)."""
+    state.app.add_url_rule("/webhooks/stripe", "billing.stripe_webhook", stripe_webhook, methods=["POST"])
+    state.app.add_url_rule("/webhooks/apruve", "billing.apruve_webhook", apruve_webhook, methods=["POST"])
