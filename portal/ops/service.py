@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.results import Result
 from sqlalchemy import case, func, select
 
 from jobs.plan import QUEUES
@@ -80,7 +81,9 @@ def failed_jobs() -> list[dict]:
         for job in Job.fetch_many(registry.get_job_ids(0, FAILED_SHOWN - 1), connection=conn):
             if job is None:
                 continue
-            error = (job.exc_info or "").strip().splitlines()
+            result = job.latest_result()
+            failed = result is not None and result.type == Result.Type.FAILED
+            error = (result.exc_string or "").strip().splitlines() if failed else []
             jobs.append(
                 {
                     "id": job.id,

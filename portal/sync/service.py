@@ -58,6 +58,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def _stores(n: int) -> str:
+    return "1 retailer's store" if n == 1 else f"{n:,} retailers' stores"
+
+
 def _count(query) -> int:
     return db.session.execute(query).scalar_one() or 0
 
@@ -73,13 +77,13 @@ def _sor_name(org_id: int) -> str:
 
 def describe(spec: JobSpec, org_id: int) -> str:
     """The plain sentence of what `spec` would do for this account right now."""
-    retailers = _plural(len(org_partnerships(org_id, spec)), "retailer")
+    stores = _stores(len(org_partnerships(org_id, spec)))
     products = _count(select(func.count(Product.id)).where(Product.owned_by(org_id), Product.deleted_at.is_(None)))
     variants = _count(select(func.count(Variant.id)).where(Variant.owned_by(org_id), Variant.deleted_at.is_(None)))
     orders = select(func.count(Order.id)).where(Order.wholesaler_id == org_id, Order.cancelled_at.is_(None))
     sor = _sor_name(org_id)
     if spec.name == "products.push":
-        return f"Send {_plural(products, 'product')} to {retailers}' stores; new products arrive unpublished."
+        return f"Send {_plural(products, 'product')} to {stores}; new products arrive unpublished."
     if spec.name == "products.pull":
         return (
             f"Read your full catalog from {sor} (now {_plural(products, 'product')}, {_plural(variants, 'variant')})."
@@ -88,11 +92,11 @@ def describe(spec: JobSpec, org_id: int) -> str:
         return f"Read stock levels only of {_plural(variants, 'variant')} from {sor}."
     if spec.name == "inventory.push":
         return (
-            f"Send changed stock levels of {_plural(variants, 'variant')} to {retailers}' stores, "
+            f"Send changed stock levels of {_plural(variants, 'variant')} to {stores}, "
             "less orders still on their way to you."
         )
     if spec.name == "orders.pull":
-        return f"Fetch new and changed orders from {retailers}' stores and keep the lines for your products."
+        return f"Fetch new and changed orders from {stores} and keep the lines for your products."
     if spec.name == "orders.push":
         waiting = _count(orders.where(Order.sent_to_sor_at.is_(None)))
         return f"Create {_plural(waiting, 'order')} waiting in Wholesync in {sor} for fulfilment."
@@ -105,14 +109,16 @@ def describe(spec: JobSpec, org_id: int) -> str:
             .join(Order, Fulfillment.order_id == Order.id)
             .where(Order.wholesaler_id == org_id, Fulfillment.pushed_at.is_(None))
         )
-        return f"Send {_plural(unsent, 'shipment')} with carrier and tracking to {retailers}' stores."
+        return f"Send {_plural(unsent, 'shipment')} with carrier and tracking to {stores}."
     if spec.name == "billing.run":
         billed = _count(
             select(func.count(Partnership.id)).where(
                 Partnership.owned_by(org_id), Partnership.status == "active", Partnership.billing_enabled.is_(True)
             )
         )
-        return f"Invoice {retailers} with billing on ({billed:,}) for what shipped and is not yet billed, once a day."
+        return (
+            f"Invoice {_plural(billed, 'retailer')} with billing on for what shipped and is not yet billed, once a day."
+        )
     return spec.description
 
 
