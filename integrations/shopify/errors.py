@@ -1,0 +1,40 @@
+"""Exceptions raised by the Shopify Admin GraphQL client.
+
+Callers catch `ShopifyError`; `ShopifyAuthError` means the token is invalid or revoked (ask for re-authorization).
+"""
+
+from __future__ import annotations
+
+
+class ShopifyError(Exception):
+    """A Shopify call failed; `errors` holds the GraphQL `errors` list (or the HTTP body) when there is one."""
+
+    def __init__(self, message: str, *, errors=None, status: int | None = None, data=None):
+        super().__init__(message)
+        self.errors = errors or []
+        self.status = status
+        self.data = data
+
+    @property
+    def codes(self) -> list[str]:
+        return [e.get("extensions", {}).get("code") for e in self.errors if isinstance(e, dict)]
+
+
+class ShopifyAuthError(ShopifyError):
+    """HTTP 401 (or 403): the access token is invalid, expired or revoked, or lacks the scope."""
+
+
+class ShopifyGraphQLError(ShopifyError):
+    """The document was rejected or failed: validation errors, bad variables, resolver errors."""
+
+
+class ShopifyThrottledError(ShopifyError):
+    """Still throttled after the bounded number of retries."""
+
+
+class ShopifyTransientError(ShopifyError):
+    """429, 5xx or timeouts that persisted through every retry."""
+
+
+class ShopifyUserError(ShopifyError):
+    """A mutation answered `userErrors` (raised by `raise_for_user_errors`)."""
