@@ -106,6 +106,13 @@ class FakeStripe:
                 customer["invoice_settings"]["default_payment_method"] = pm["id"]
             return customer["id"]
 
+    def customer_pays(self, invoice_id: str) -> None:
+        """The retailer pays an open invoice on Stripe's hosted page (emits invoice.paid)."""
+        with self._lock:
+            invoice = self._find(invoice_id, "invoice")
+            invoice.update(status="paid", paid=True, amount_paid=invoice["amount_due"])
+            self._event("invoice.paid", invoice)
+
     def remembers_key(self, key: str) -> bool:
         """Whether an idempotency key is still stored (not yet pruned)."""
         with self._lock:

@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.models import Organization, Partnership, utcnow
 
 HOUR = 3600
-_DATE_IN_JOB_ID = re.compile(r"(\d{4}-\d{2}-\d{2})$")
+_DATE_IN_JOB_ID = re.compile(r"(\d{4})[-_](\d{2})[-_](\d{2})$")  # job_id() turns "-" into "_"
 
 
 def billable_partnerships():
@@ -59,10 +59,10 @@ def dispatch_billing(slot: int | None = None) -> list[str]:
 
 
 def _billing_date(ctx: RunContext) -> date:
-    """The date this job bills, from its deterministic RQ job id (…-YYYY-MM-DD)."""
+    """The date this job bills, from its deterministic RQ job id (…-YYYY_MM_DD)."""
     match = _DATE_IN_JOB_ID.search(ctx.run.rq_job_id or "")
     if match:
-        return date.fromisoformat(match.group(1))
+        return date(*(int(part) for part in match.groups()))
     wholesaler = db.session.get(Organization, ctx.target.wholesaler_id)
     return service.due_billing_date(wholesaler, utcnow())
 

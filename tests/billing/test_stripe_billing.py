@@ -59,7 +59,7 @@ def test_the_billing_job_running_twice_makes_one_invoice_and_one_charge(app, fak
         "billing.run", target, "copy", day))  # fmt: skip
     _work(app)
     _work(app)
-    assert len(invoices_of(p)) == 1
+    assert [i.billing_date for i in invoices_of(p)] == [days_ago(2)]  # the date in the job id
     assert len(stripe_invoices(fake_stripe)) == 1
     assert len(charges(fake_stripe)) == 1
     runs = db.session.query(SyncRun).filter_by(job_name="billing.run").all()
