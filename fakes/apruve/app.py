@@ -82,3 +82,10 @@ class FakeApruve:
             self.invoices[invoice["id"]] = invoice
             return 201, invoice
         return 404, {"errors": [f"no route {request.method} {path}"]}
+
+
+def make_app(app_url: str = "http://localhost:5000") -> FakeApruve:
+    """The fake as `fakes.serve` mounts it (webhook payloads signed with APRUVE_WEBHOOK_SECRET)."""
+    import os
+
+    return FakeApruve(webhook_secret=os.environ.get("APRUVE_WEBHOOK_SECRET") or "apruve-fake-secret")

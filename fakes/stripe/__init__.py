@@ -3,6 +3,6 @@
 It implements only what billing uses, with Stripe's documented idempotency-key semantics and failure injection.
 """
 
-from fakes.stripe.app import FakeStripe, sign_payload
+from fakes.stripe.app import FakeStripe, make_app, sign_payload
 
-__all__ = ["FakeStripe", "sign_payload"]
+__all__ = ["FakeStripe", "make_app", "sign_payload"]

@@ -73,6 +73,7 @@ class FakeStripe:
 
     webhook_secret: str = "whsec_fake"
     webhook_url: str | None = None
+    auto_deliver: bool = False  # `make run`: POST events to webhook_url as they happen
     clock_offset: float = 0.0
     objects: dict = field(default_factory=dict)  # id -> object
     events: list = field(default_factory=list)
@@ -174,7 +175,17 @@ class FakeStripe:
         response = self._execute(request) if request.method != "POST" or not key else self._idempotent(request, key)
         if fault and fault.mode == "timeout_after_commit":
             time.sleep(fault.delay)  # the work is committed and saved; the client gives up waiting
+        if self.auto_deliver and self.webhook_url:
+            threading.Thread(target=self._deliver_quietly, daemon=True).start()
         return response
+
+    def _deliver_quietly(self) -> None:
+        time.sleep(0.2)  # after the response, like Stripe
+        try:
+            with self._lock:
+                self.deliver()
+        except Exception:  # the app may be down; Stripe would retry later, this fake keeps the event undelivered
+            pass
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
@@ -221,7 +232,8 @@ class FakeStripe:
         params = _nested(request.form.items(multi=True)) if request.method == "POST" else _nested(request.args.items())
         try:
             with self._lock:
-                body = self._route(request.method, request.path, params, request.host_url.rstrip("/"))
+                base = request.host_url.rstrip("/") + request.script_root
+                body = self._route(request.method, request.path, params, base)
         except StripeError as exc:
             return self._error(exc)
         return Response(json.dumps(body), status=200, content_type="application/json")
@@ -474,6 +486,17 @@ class FakeStripe:
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):  # tests make hundreds of calls; keep their output readable
         pass
+
+
+def make_app(app_url: str = "http://localhost:5000") -> FakeStripe:
+    """The fake as `fakes.serve` mounts it: webhooks delivered to the app, signed with STRIPE_WEBHOOK_SECRET."""
+    import os
+
+    return FakeStripe(
+        webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or "whsec_fake",
+        webhook_url=app_url.rstrip("/") + "/webhooks/stripe",
+        auto_deliver=True,
+    )
 
 
 def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0):
