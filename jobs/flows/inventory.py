@@ -1,13 +1,173 @@
-"""Inventory: stock from the system of record (pull) and to retailer stores (push)."""
+"""Inventory: stock levels only from the system of record (pull), and to retailer stores (push) — less the orders
+already received but not yet in the system of record (oversell protection) and the partnership's buffer.
+"""
 
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from integrations.base import QuantitySet, retailer_store, system_of_record
+from integrations.shopify.inventory import BATCH
 from jobs.context import RunContext
+from jobs.flows.common import chain_for_partnerships, digest, now, org_connection, partnerships_of
+from jobs.preview import DryRun
+from portal.extensions import db
+from portal.models import Listing, ListingVariant, Order, OrderLine, Partnership, Product, Variant
+
+IN_FLIGHT = ("received", "failed")  # orders taken from a retailer but not (yet) created in the system of record
 
 
 def pull(ctx: RunContext) -> None:
-    """Read stock levels from the system of record (filled in by the sync engine)."""
-    ctx.set_total(0)
+    """Read every variant's available quantity (a cheap query, not the catalog) and keep the ones that changed."""
+    conn = ctx.target
+    sor = system_of_record(conn, on_call=ctx.api_call)
+    variants = {
+        v.remote_id: v
+        for v in db.session.execute(
+            select(Variant).where(Variant.connection_id == conn.id, Variant.deleted_at.is_(None))
+        ).scalars()
+    }
+    levels = list(sor.stock_levels())
+    ctx.set_total(len(levels))
+    changed = 0
+    for level in levels:
+        variant = variants.get(level.variant_remote_id)
+        if variant is None:
+            ctx.count("skipped")  # not in the hub yet: products.pull brings it with its stock
+            continue
+        if variant.inventory_quantity == level.quantity:
+            ctx.count("unchanged")
+            continue
+        ctx.log("edit", "variant", variant.id, f"{variant.sku}: stock {variant.inventory_quantity} -> {level.quantity}",
+                organization_id=conn.organization_id)  # fmt: skip
+        variant.inventory_quantity, variant.inventory_updated_at = level.quantity, now()
+        changed += 1
+        ctx.count("updated")
+    db.session.commit()
+    if changed:
+        partners = partnerships_of(Partnership.wholesaler_id, conn.organization_id, "sync_inventory_to_retailer")
+        chain_for_partnerships(ctx, "inventory.push", partners)
+
+
+def in_flight_by_sku(wholesaler_id: int) -> dict[str, int]:
+    """Units ordered by retailers that the system of record does not know about yet (they will leave its stock)."""
+    rows = db.session.execute(
+        select(OrderLine.sku, func.sum(OrderLine.quantity - OrderLine.cancelled_quantity))
+        .join(Order, OrderLine.order_id == Order.id)
+        .where(Order.wholesaler_id == wholesaler_id, Order.status.in_(IN_FLIGHT), Order.cancelled_at.is_(None))
+        .group_by(OrderLine.sku)
+    ).all()
+    return {sku: int(qty or 0) for sku, qty in rows}
+
+
+def _rows(partnership: Partnership):
+    return db.session.execute(
+        select(ListingVariant, Variant, Listing, Product)
+        .join(Listing, ListingVariant.listing_id == Listing.id)
+        .join(Variant, ListingVariant.variant_id == Variant.id)
+        .join(Product, Variant.product_id == Product.id)
+        .where(Listing.partnership_id == partnership.id, ListingVariant.remote_inventory_item_id.is_not(None))
+        .order_by(ListingVariant.id)
+    ).all()
+
+
+def retailer_quantities(partnership: Partnership) -> list[tuple[ListingVariant, Variant, int]]:
+    """What the retailer should see for each placed variant: stock - in-flight orders - buffer (0 if removed)."""
+    in_flight = in_flight_by_sku(partnership.wholesaler_id)
+    result = []
+    for lv, variant, listing, product in _rows(partnership):
+        gone = listing.removed_at or product.deleted_at or variant.deleted_at
+        wanted = 0 if gone else variant.inventory_quantity - in_flight.get(variant.sku, 0) - partnership.stock_buffer
+        result.append((lv, variant, max(0, wanted)))
+    return result
 
 
 def push(ctx: RunContext) -> None:
-    """Send changed stock to the retailer store (filled in by the sync engine)."""
-    ctx.set_total(0)
+    """Send only the levels that differ from what we last pushed, 250 per call, each call with an idempotency key."""
+    partnership: Partnership = ctx.target
+    store_conn = org_connection(partnership.retailer_id, "store")
+    if store_conn is None or not partnership.fulfillment_location_remote_id:
+        ctx.run.message = "Nothing placed in the retailer's store yet; products.push places the catalog first."
+        return
+    changes = [(lv, qty) for lv, _v, qty in retailer_quantities(partnership) if lv.pushed_quantity != qty]
+    ctx.set_total(len(changes))
+    if not changes:
+        return
+    store = retailer_store(store_conn, on_call=ctx.api_call)
+    for start in range(0, len(changes), BATCH):
+        batch = changes[start : start + BATCH]
+        try:
+            set_levels(store, partnership, partnership.fulfillment_location_remote_id, batch, f"run-{ctx.run.id}")
+        except Exception as exc:  # a failed batch is reported; the next batches still go
+            db.session.rollback()
+            for lv, _qty in batch:
+                ctx.fail(f"listing variant {lv.id}", f"{type(exc).__name__}: {exc}")
+            continue
+        for lv, qty in batch:
+            ctx.log("edit", "listing_variant", lv.id, f"stock at the retailer set to {qty}")
+        db.session.commit()
+        ctx.count("updated", len(batch))
+
+
+def set_levels(store, partnership: Partnership, location_id: str, rows: list, scope: str) -> None:
+    """Set `available` for (ListingVariant, quantity) rows in one call and record what was pushed (not committed).
+
+    Compare-and-set from what we last pushed; if the store moved meanwhile (its own sales), read the current
+    levels and set again from those. The key is derived from the run and the batch, so a retried job replays it.
+    """
+    if not rows:
+        return
+    changes = [QuantitySet(lv.remote_inventory_item_id, qty, lv.pushed_quantity) for lv, qty in rows]
+    key = digest([partnership.id, scope, [(c.inventory_item_id, c.quantity, c.change_from) for c in changes]])
+    reference = f"gid://wholesync/Partnership/{partnership.id}"
+    try:
+        store.set_quantities(location_id, changes, key, reference)
+    except Exception as exc:  # only a stale compare is recoverable here
+        if "STALE" not in str(exc).upper():
+            raise
+        current = store.current_levels(location_id, [c.inventory_item_id for c in changes])
+        retry = [
+            QuantitySet(c.inventory_item_id, c.quantity, current.get(c.inventory_item_id))
+            for c in changes
+            if current.get(c.inventory_item_id) != c.quantity
+        ]
+        if retry:
+            store.set_quantities(location_id, retry, key + "-fresh", reference)
+    for lv, qty in rows:
+        lv.pushed_quantity = qty
+
+
+def preview_pull(target, dry: DryRun) -> DryRun:
+    """How many variants' stock a pull would change (reads the system of record, writes nothing)."""
+    known = dict(
+        db.session.execute(
+            select(Variant.remote_id, Variant.inventory_quantity).where(
+                Variant.connection_id == target.id, Variant.deleted_at.is_(None)
+            )
+        ).all()
+    )
+    for level in system_of_record(target).stock_levels():
+        if level.variant_remote_id not in known:
+            dry.skip += 1
+        elif known[level.variant_remote_id] != level.quantity:
+            dry.change += 1
+            if len(dry.sample) < 10:
+                dry.sample.append(f"{level.sku}: {known[level.variant_remote_id]} -> {level.quantity}")
+        else:
+            dry.skip += 1
+    return dry
+
+
+def preview_push(target: Partnership, dry: DryRun) -> DryRun:
+    """How many levels a push would set, and in how many calls (no remote call, no write)."""
+    for lv, variant, qty in retailer_quantities(target):
+        if lv.pushed_quantity == qty:
+            dry.skip += 1
+            continue
+        dry.change += 1
+        if len(dry.sample) < 10:
+            dry.sample.append(f"{variant.sku}: {lv.pushed_quantity} -> {qty}")
+    dry.api_calls = -(-dry.change // BATCH)
+    dry.api_cost = dry.api_calls * 10
+    dry.notes.append("Orders received but not yet in the system of record are subtracted (oversell protection).")
+    return dry

@@ -1,13 +1,182 @@
-"""Order updates: shipments from the system of record (pull) and tracking to retailers (push)."""
+"""Order updates: shipments with tracking from the system of record for orders we sent (pull), then to the
+retailer's store as fulfillments of our fulfillment orders (push) — partial shipments included, each exactly once.
+"""
 
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from integrations.base import Shipment, retailer_store, system_of_record
 from jobs.context import RunContext
+from jobs.flows.common import now, org_connection
+from jobs.preview import DryRun
+from portal.extensions import db
+from portal.models import Fulfillment, Order, Partnership
+
+AWAITING_SHIPMENT = ("sent", "partial")
+
+
+# ---------------------------------------------------------------- pull: system of record -> hub
+
+
+def _awaiting(wholesaler_id: int):
+    return (
+        select(Order)
+        .join(Partnership, Order.partnership_id == Partnership.id)
+        .where(
+            Order.wholesaler_id == wholesaler_id, Order.status.in_(AWAITING_SHIPMENT),
+            Order.sor_remote_order_id.is_not(None), Partnership.sync_order_updates_from_wholesaler.is_(True),
+        )
+        .order_by(Order.id)
+    )  # fmt: skip
 
 
 def pull(ctx: RunContext) -> None:
-    """Fetch shipments from the system of record (filled in by the sync engine)."""
-    ctx.set_total(0)
+    """For each order we sent and that is not fully shipped, record its new shipments and shipped quantities."""
+    conn = ctx.target
+    orders = list(db.session.execute(_awaiting(conn.organization_id)).scalars())
+    ctx.set_total(len(orders))
+    if not orders:
+        return
+    sor = system_of_record(conn, on_call=ctx.api_call)
+    for order in orders:
+        try:
+            added = _take_shipments(ctx, order, sor.shipments(order.sor_remote_order_id))
+        except Exception as exc:  # one order's failure does not stop the others
+            db.session.rollback()
+            ctx.fail(f"order {order.retailer_order_name}", f"{type(exc).__name__}: {exc}")
+            continue
+        ctx.count("created" if added else "unchanged")
+        if added:
+            ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")
+
+
+def _take_shipments(ctx, order: Order, shipments: list[Shipment]) -> int:
+    known = {f.sor_remote_fulfillment_id for f in order.fulfillments}
+    by_sor_line = {line.sor_remote_line_id: line for line in order.lines if line.sor_remote_line_id}
+    added = 0
+    for shipment in shipments:
+        if shipment.remote_id in known:
+            continue
+        lines = []
+        for remote_line_id, quantity in shipment.lines:
+            line = by_sor_line.get(remote_line_id)
+            if line is None:
+                continue
+            take = min(quantity, line.quantity - line.cancelled_quantity - line.fulfilled_quantity)
+            if take > 0:
+                line.fulfilled_quantity += take
+                lines.append({"order_line_id": line.id, "quantity": take})
+        fulfillment = Fulfillment(
+            order_id=order.id, sor_remote_fulfillment_id=shipment.remote_id, carrier=shipment.carrier,
+            tracking_numbers=shipment.tracking_numbers, tracking_urls=shipment.tracking_urls, lines=lines,
+            shipped_at=shipment.created_at or now(),
+        )  # fmt: skip
+        db.session.add(fulfillment)
+        db.session.flush()
+        ctx.log("add", "fulfillment", fulfillment.id,
+                f"{order.retailer_order_name}: shipped {sum(item['quantity'] for item in lines)} unit(s)"
+                + (f", tracking {', '.join(shipment.tracking_numbers)}" if shipment.tracking_numbers else ""),
+                organization_id=order.wholesaler_id, partnership_id=order.partnership_id)  # fmt: skip
+        added += 1
+    if added:
+        # shipped_at marks the first shipment (billing charges fulfilled_quantity line by line from then on).
+        order.shipped_at = order.shipped_at or now()
+        complete = all(li.fulfilled_quantity >= li.quantity - li.cancelled_quantity for li in order.lines)
+        order.status = "shipped" if complete else "partial"
+    db.session.commit()
+    return added
+
+
+# ---------------------------------------------------------------- push: hub -> retailer store
+
+
+def _unpushed(partnership_id: int):
+    return (
+        select(Fulfillment)
+        .join(Order, Fulfillment.order_id == Order.id)
+        .where(Order.partnership_id == partnership_id, Fulfillment.pushed_at.is_(None))
+        .order_by(Fulfillment.id)
+    )
 
 
 def push(ctx: RunContext) -> None:
-    """Send tracking to the retailer store (filled in by the sync engine)."""
-    ctx.set_total(0)
+    """Create each shipment at the retailer exactly once (look for it there first), with carrier and tracking."""
+    partnership: Partnership = ctx.target
+    fulfillments = list(db.session.execute(_unpushed(partnership.id)).scalars())
+    ctx.set_total(len(fulfillments))
+    store_conn = org_connection(partnership.retailer_id, "store")
+    if not fulfillments or store_conn is None or not partnership.fulfillment_location_remote_id:
+        return
+    store = retailer_store(store_conn, on_call=ctx.api_call)
+    location = partnership.fulfillment_location_remote_id
+    for fulfillment in fulfillments:
+        order = fulfillment.order
+        try:
+            shipment = _as_retailer_shipment(order, fulfillment)
+            existing = _already_there(store.shipments(order.remote_order_id), shipment)
+            if existing is None:
+                store.accept_fulfillment_requests(order.remote_order_id, location)
+                existing = store.create_shipment(order.remote_order_id, location, shipment)
+            _record_pushed(ctx, order, fulfillment, existing)
+        except Exception as exc:  # visible on the fulfillment; the others go on
+            db.session.rollback()
+            fulfillment.push_error = f"{type(exc).__name__}: {exc}"[:2000]
+            db.session.commit()
+            ctx.fail(f"shipment {fulfillment.id} of {order.retailer_order_name}", fulfillment.push_error)
+            continue
+        ctx.count("created")
+
+
+def _as_retailer_shipment(order: Order, fulfillment: Fulfillment) -> Shipment:
+    by_id = {line.id: line for line in order.lines}
+    lines = [(by_id[item["order_line_id"]].remote_line_id, item["quantity"]) for item in fulfillment.lines]
+    return Shipment(remote_id="", lines=lines, carrier=fulfillment.carrier,
+                    tracking_numbers=list(fulfillment.tracking_numbers or []),
+                    tracking_urls=list(fulfillment.tracking_urls or []))  # fmt: skip
+
+
+def _already_there(existing: list[Shipment], wanted: Shipment) -> str | None:
+    """The retailer's fulfillment an earlier attempt created (same tracking numbers, or same lines if none)."""
+    for shipment in existing:
+        if wanted.tracking_numbers and sorted(shipment.tracking_numbers) == sorted(wanted.tracking_numbers):
+            return shipment.remote_id
+        if not wanted.tracking_numbers and sorted(shipment.lines) == sorted(wanted.lines):
+            return shipment.remote_id
+    return None
+
+
+def _record_pushed(ctx, order: Order, fulfillment: Fulfillment, remote_id: str) -> None:
+    fulfillment.retailer_remote_fulfillment_id, fulfillment.pushed_at, fulfillment.push_error = remote_id, now(), None
+    ctx.log("edit", "fulfillment", fulfillment.id, f"{order.retailer_order_name}: tracking sent to the retailer",
+            organization_id=order.wholesaler_id, partnership_id=order.partnership_id)  # fmt: skip
+    db.session.flush()
+    if order.status == "shipped" and all(f.pushed_at for f in order.fulfillments):
+        order.status, order.completed_at = "completed", now()
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- dry runs (no writes, no mutations)
+
+
+def preview_pull(target, dry: DryRun) -> DryRun:
+    """How many orders a pull would check for shipments (no remote call, no write)."""
+    for order in db.session.execute(_awaiting(target.organization_id)).scalars():
+        dry.change += 1
+        if len(dry.sample) < 10:
+            dry.sample.append(f"check {order.retailer_order_name} for shipments")
+    dry.api_calls = dry.change
+    dry.api_cost = dry.change * 5
+    return dry
+
+
+def preview_push(target, dry: DryRun) -> DryRun:
+    """How many shipments a push would send to the retailer (no remote call, no write)."""
+    for fulfillment in db.session.execute(_unpushed(target.id)).scalars():
+        dry.create += 1
+        if len(dry.sample) < 10:
+            numbers = ", ".join(fulfillment.tracking_numbers or []) or "no tracking"
+            dry.sample.append(f"send shipment of {fulfillment.order.retailer_order_name} ({numbers})")
+    dry.api_calls = dry.create * 3
+    dry.api_cost = dry.create * 22
+    return dry

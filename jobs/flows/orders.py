@@ -1,13 +1,243 @@
-"""Orders: retailer store -> hub (pull) and hub -> wholesaler system of record (push)."""
+"""Orders: retailer store -> hub (pull: incremental by updated_at, only this wholesaler's lines, one hub order per
+retailer order and wholesaler) and hub -> wholesaler system of record (push: marked with our id, looked up first).
+"""
 
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from integrations.base import OrderDraft, RemoteOrder, retailer_store, system_of_record
 from jobs.context import RunContext
+from jobs.flows.common import advance_cursor, cursor_since, now, org_connection, partnerships_of
+from jobs.preview import DryRun
+from portal.extensions import db
+from portal.models import Connection, Order, OrderLine, Partnership, Variant
+
+STREAM = "orders"
+FIRST_PULL_LOOKBACK = timedelta(days=1)  # the first pull reads from a day before the partnership began
+PUSHABLE = ("received", "failed")
+
+
+# ---------------------------------------------------------------- pull: retailer store -> hub
+
+
+def _sku_owners(retailer_id: int) -> dict[str, tuple[Partnership, Variant]]:
+    """Which partnership (and wholesaler variant) each SKU of this retailer's suppliers belongs to."""
+    owners: dict[str, tuple[Partnership, Variant]] = {}
+    for partnership in partnerships_of(Partnership.retailer_id, retailer_id, "sync_orders_from_retailer"):
+        variants = db.session.execute(
+            select(Variant).where(Variant.wholesaler_id == partnership.wholesaler_id, Variant.deleted_at.is_(None))
+        ).scalars()
+        for variant in variants:
+            owners.setdefault(variant.sku, (partnership, variant))
+    return owners
+
+
+def _first_since(retailer_id: int):
+    starts = [p.accepted_at or p.created_at for p in partnerships_of(Partnership.retailer_id, retailer_id)]
+    return min(starts) - FIRST_PULL_LOOKBACK if starts else None
 
 
 def pull(ctx: RunContext) -> None:
-    """Fetch new and changed orders from a retailer store (filled in by the sync engine)."""
-    ctx.set_total(0)
+    """Fetch orders updated since the cursor (minus the overlap) and keep the lines of each wholesaler."""
+    conn = ctx.target
+    owners = _sku_owners(conn.organization_id)
+    if not owners:
+        ctx.run.message = "No active supplier of this store has products in the hub yet."
+        return
+    store = retailer_store(conn, on_call=ctx.api_call)
+    since = cursor_since(conn.id, STREAM) or _first_since(conn.organization_id)
+    remote_orders = list(store.orders(since))
+    ctx.set_total(len(remote_orders))
+    mark, new_for = None, set()
+    for remote in remote_orders:
+        try:
+            outcome, wholesalers = _take_order(ctx, conn, remote, owners)
+        except Exception as exc:  # one bad order must not stop the others
+            db.session.rollback()
+            ctx.fail(f"retailer order {remote.name}", f"{type(exc).__name__}: {exc}")
+            continue
+        ctx.count(outcome)
+        if outcome == "created":
+            new_for |= wholesalers
+        mark = max(mark, remote.updated_at) if mark else remote.updated_at
+    advance_cursor(conn.id, STREAM, mark)  # every order up to `mark` was committed above
+    for wholesaler_id, partnership_id in sorted(new_for):
+        sor = org_connection(wholesaler_id, "system_of_record")
+        if sor is not None:
+            ctx.chain("orders.push", f"connection:{sor.id}")
+        # The new order is now in flight: the stock shown to retailers drops at once (oversell protection).
+        ctx.chain("inventory.push", f"partnership:{partnership_id}")
+
+
+def _take_order(ctx, conn, remote: RemoteOrder, owners) -> tuple[str, set]:
+    """Create or refresh the hub order of each wholesaler that has lines in this retailer order."""
+    by_partnership: dict[int, list] = {}
+    for line in remote.lines:
+        owner = owners.get(line.sku)
+        if owner is not None:
+            by_partnership.setdefault(owner[0].id, []).append((line, owner))
+    if not by_partnership:
+        return "skipped", set()
+    outcome, wholesalers = "unchanged", set()
+    for partnership_id, lines in by_partnership.items():
+        partnership = lines[0][1][0]
+        order = db.session.execute(
+            select(Order).where(Order.partnership_id == partnership_id, Order.remote_order_id == remote.remote_id)
+        ).scalar_one_or_none()
+        if order is None:
+            order = _new_order(conn, partnership, remote, lines)
+            ctx.log("add", "order", order.id, f"{remote.name}: {len(lines)} line(s) received from the retailer",
+                    organization_id=partnership.wholesaler_id, partnership_id=partnership.id)  # fmt: skip
+            outcome = "created"
+            wholesalers.add((partnership.wholesaler_id, partnership.id))
+        elif remote.cancelled_at and order.cancelled_at is None:
+            order.cancelled_at, order.remote_updated_at = remote.cancelled_at, remote.updated_at
+            if order.status in PUSHABLE:
+                order.status = "cancelled"
+            ctx.log("edit", "order", order.id, f"{remote.name}: cancelled by the retailer",
+                    organization_id=partnership.wholesaler_id, partnership_id=partnership.id)  # fmt: skip
+            outcome = "updated" if outcome != "created" else outcome
+        db.session.commit()
+    return outcome, wholesalers
+
+
+def _new_order(conn, partnership: Partnership, remote: RemoteOrder, lines) -> Order:
+    order = Order(
+        wholesaler_id=partnership.wholesaler_id, retailer_id=partnership.retailer_id, partnership_id=partnership.id,
+        retailer_connection_id=conn.id, remote_order_id=remote.remote_id, retailer_order_name=remote.name,
+        currency=remote.currency, email=remote.email, customer_name=remote.customer_name,
+        shipping_address=remote.shipping_address, status="received", placed_at=remote.created_at,
+        remote_updated_at=remote.updated_at, cancelled_at=remote.cancelled_at,
+    )  # fmt: skip
+    if remote.cancelled_at:
+        order.status = "cancelled"
+    db.session.add(order)
+    db.session.flush()
+    for line, (_p, variant) in lines:
+        db.session.add(
+            OrderLine(order_id=order.id, variant_id=variant.id, remote_line_id=line.remote_id, sku=line.sku,
+                      title=line.title or variant.title, quantity=line.quantity,
+                      wholesale_price=variant.wholesale_price)
+        )  # fmt: skip
+    db.session.flush()
+    return order
+
+
+# ---------------------------------------------------------------- push: hub -> wholesaler system of record
+
+
+def _pushable(wholesaler_id: int):
+    return (
+        select(Order)
+        .join(Partnership, Order.partnership_id == Partnership.id)
+        .where(
+            Order.wholesaler_id == wholesaler_id, Order.status.in_(PUSHABLE), Order.sor_remote_order_id.is_(None),
+            Order.cancelled_at.is_(None), Partnership.sync_orders_to_wholesaler.is_(True),
+        )
+        .order_by(Order.id)
+    )  # fmt: skip
+
+
+def marker(order: Order) -> str:
+    """Our id on the order in the system of record: how a retry finds an order an earlier attempt created."""
+    return f"wholesync-order-{order.id}"
 
 
 def push(ctx: RunContext) -> None:
-    """Create received orders in the wholesaler's system of record (filled in by the sync engine)."""
-    ctx.set_total(0)
+    """Create each received order in the system of record exactly once; a failure stays on that order only."""
+    conn = ctx.target
+    orders = list(db.session.execute(_pushable(conn.organization_id)).scalars())
+    ctx.set_total(len(orders))
+    if not orders:
+        return
+    sor = system_of_record(conn, on_call=ctx.api_call)
+    for order in orders:
+        try:
+            created = sor.find_order(marker(order))  # a previous attempt may have created it before dying
+            outcome = "unchanged" if created else "created"
+            if created is None:
+                created = sor.create_order(_draft(order))
+            _record_sent(ctx, order, created)
+        except Exception as exc:  # visible on the order, the others go on
+            db.session.rollback()
+            order.status, order.last_error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+            db.session.commit()
+            ctx.fail(f"order {order.retailer_order_name}", order.last_error)
+            continue
+        ctx.count("created" if outcome == "created" else "updated")
+        _accept_request(order)
+
+
+def _draft(order: Order) -> OrderDraft:
+    lines = [
+        {"sku": line.sku, "quantity": line.quantity - line.cancelled_quantity, "price": line.wholesale_price,
+         "title": line.title, "variant_remote_id": db.session.get(Variant, line.variant_id).remote_id
+         if line.variant_id else None}
+        for line in order.lines
+    ]  # fmt: skip
+    return OrderDraft(
+        marker=marker(order), name=order.retailer_order_name, currency=order.currency, email=order.email,
+        shipping_address=order.shipping_address, lines=lines,
+        note=f"Retailer order {order.retailer_order_name} via Wholesync",
+    )  # fmt: skip
+
+
+def _record_sent(ctx, order: Order, created) -> None:
+    order.sor_remote_order_id, order.status = created.remote_id, "sent"
+    order.sent_to_sor_at, order.last_error = now(), None
+    for line in order.lines:
+        line.sor_remote_line_id = created.line_ids_by_sku.get(line.sku)
+    ctx.log("edit", "order", order.id, f"{order.retailer_order_name}: created in the system of record",
+            organization_id=order.wholesaler_id, partnership_id=order.partnership_id)  # fmt: skip
+    db.session.commit()
+
+
+def _accept_request(order: Order) -> None:
+    """The order is in the wholesaler's system: accept the retailer's fulfillment request (retried before shipping)."""
+    partnership = db.session.get(Partnership, order.partnership_id)
+    store_conn = db.session.get(Connection, order.retailer_connection_id) if order.retailer_connection_id else None
+    if store_conn is None or not partnership.fulfillment_location_remote_id:
+        return
+    try:
+        retailer_store(store_conn).accept_fulfillment_requests(
+            order.remote_order_id, partnership.fulfillment_location_remote_id
+        )
+    except Exception:  # order_updates.push accepts again before it ships
+        return
+
+
+# ---------------------------------------------------------------- dry runs (no writes, no mutations)
+
+
+def preview_pull(target, dry: DryRun) -> DryRun:
+    """How many retailer orders a pull would bring in (reads the store, writes nothing)."""
+    owners = _sku_owners(target.organization_id)
+    if not owners:
+        dry.notes.append("No active supplier of this store has products in the hub yet.")
+        return dry
+    since = cursor_since(target.id, STREAM) or _first_since(target.organization_id)
+    known = set(
+        db.session.execute(select(Order.remote_order_id).where(Order.retailer_connection_id == target.id)).scalars()
+    )
+    for remote in retailer_store(target).orders(since):
+        if not any(line.sku in owners for line in remote.lines) or remote.remote_id in known:
+            dry.skip += 1
+        else:
+            dry.create += 1
+            if len(dry.sample) < 10:
+                dry.sample.append(f"receive {remote.name}")
+    return dry
+
+
+def preview_push(target, dry: DryRun) -> DryRun:
+    """How many orders a push would create in the system of record (no remote call, no write)."""
+    for order in db.session.execute(_pushable(target.organization_id)).scalars():
+        dry.create += 1
+        if len(dry.sample) < 10:
+            dry.sample.append(f"create {order.retailer_order_name} ({len(order.lines)} lines)")
+    dry.api_calls = dry.create * 2
+    dry.api_cost = dry.create * 20
+    return dry

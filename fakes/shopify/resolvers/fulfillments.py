@@ -1,0 +1,299 @@
+"""Sandbox fulfillment: `fulfillmentServiceCreate` (with its location), `fulfillmentOrders`, accepting fulfillment
+requests, `fulfillmentCreate` with tracking (partial quantities allowed, never more than remains), the node loaders,
+and the signed POST to a service's `<callback>/fulfillment_order_notification` when a request is submitted.
+"""
+
+from __future__ import annotations
+
+from fakes.shopify.context import Context, conn_args, connection
+from fakes.shopify.registry import registry
+from fakes.shopify.state import Fulfillment, FulfillmentService, gid, iso, next_id, now, parse_gid
+
+CLOSED = ("CLOSED", "CANCELLED", "INCOMPLETE")
+
+
+def service_node(ctx: Context, service: FulfillmentService) -> dict:
+    from fakes.shopify.nodes import location
+
+    return {
+        "__typename": "FulfillmentService",
+        "id": gid("FulfillmentService", service.id),
+        "serviceName": service.name,
+        "handle": service.name.lower().replace(" ", "-"),
+        "callbackUrl": service.callback_url,
+        "inventoryManagement": service.inventory_management,
+        "trackingSupport": service.tracking_support,
+        "permitsSkuSharing": True,
+        "type": "THIRD_PARTY",
+        "location": lambda info: location(ctx, ctx.shop.locations[service.location_id]),
+    }
+
+
+def fulfillment_order_node(ctx: Context, fo) -> dict:
+    from fakes.shopify.nodes import location
+    from fakes.shopify.resolvers.orders import line_item_node, order_node
+
+    shop = ctx.shop
+    order = shop.orders[fo.order_id]
+    by_id = {li["id"]: li for li in order.data["line_items"]}
+
+    def line_items(info, **args):
+        def node(item):
+            return {
+                "__typename": "FulfillmentOrderLineItem",
+                "id": gid("FulfillmentOrderLineItem", item["id"]),
+                "totalQuantity": item["quantity"],
+                "remainingQuantity": item["remaining"],
+                "sku": by_id[item["line_item_id"]].get("sku"),
+                "lineItem": line_item_node(ctx, order, by_id[item["line_item_id"]]),
+            }
+
+        return connection(ctx, fo.line_items, node, **conn_args(args), item_id=lambda item: item["id"])
+
+    loc = shop.locations[fo.assigned_location_id]
+    return {
+        "__typename": "FulfillmentOrder",
+        "id": gid("FulfillmentOrder", fo.id),
+        "status": fo.status,
+        "requestStatus": fo.request_status,
+        "createdAt": iso(fo.created_at),
+        "updatedAt": iso(fo.updated_at),
+        "orderId": gid("Order", order.id),
+        "orderName": order.name,
+        "assignedLocation": {"name": loc.name, "location": location(ctx, loc), "countryCode": "CA"},
+        "lineItems": line_items,
+        "order": lambda info: order_node(ctx, order),
+    }
+
+
+def fulfillment_node(ctx: Context, fulfillment: Fulfillment) -> dict:
+    from fakes.shopify.resolvers.orders import line_item_node
+
+    order = ctx.shop.orders[fulfillment.order_id]
+    by_id = {li["id"]: li for li in order.data["line_items"]}
+    items = fulfillment.data.get("lines", [])
+
+    def fulfillment_line_items(info, **args):
+        def node(item):
+            return {
+                "__typename": "FulfillmentLineItem",
+                "id": gid("FulfillmentLineItem", item["id"]),
+                "quantity": item["quantity"],
+                "lineItem": line_item_node(ctx, order, by_id[item["line_item_id"]]),
+            }
+
+        return connection(ctx, items, node, **conn_args(args), item_id=lambda item: item["id"])
+
+    return {
+        "__typename": "Fulfillment",
+        "id": gid("Fulfillment", fulfillment.id),
+        "legacyResourceId": str(fulfillment.id),
+        "name": f"{order.name}-F{fulfillment.data.get('number', 1)}",
+        "status": fulfillment.status,
+        "createdAt": iso(fulfillment.created_at),
+        "updatedAt": iso(fulfillment.created_at),
+        "trackingInfo": lambda info, first=None: list(fulfillment.tracking_info[: first or None]),
+        "fulfillmentLineItems": fulfillment_line_items,
+    }
+
+
+@registry.node("FulfillmentService")
+def _service_node(ctx: Context, number: int):
+    service = ctx.shop.fulfillment_services.get(number)
+    return service_node(ctx, service) if service else None
+
+
+@registry.node("FulfillmentOrder")
+def _fo_node(ctx: Context, number: int):
+    fo = ctx.shop.fulfillment_orders.get(number)
+    return fulfillment_order_node(ctx, fo) if fo else None
+
+
+@registry.node("Fulfillment")
+def _fulfillment_node(ctx: Context, number: int):
+    found = ctx.shop.fulfillments.get(number)
+    return fulfillment_node(ctx, found) if found else None
+
+
+@registry.query("fulfillmentOrders")
+def fulfillment_orders(ctx: Context, **args):
+    items = [fo for fo in ctx.shop.fulfillment_orders.values() if args.get("includeClosed") or fo.status not in CLOSED]
+    return connection(ctx, items, lambda fo: fulfillment_order_node(ctx, fo), **conn_args(args))
+
+
+@registry.query("fulfillmentOrder")
+def fulfillment_order(ctx: Context, id):
+    return _fo_node(ctx, parse_gid(id, "FulfillmentOrder") or 0)
+
+
+@registry.mutation("fulfillmentServiceCreate")
+def fulfillment_service_create(ctx: Context, name, **args):
+    shop = ctx.shop
+    if any(s.name == name for s in shop.fulfillment_services.values()):
+        return {
+            "fulfillmentService": None,
+            "userErrors": [{"field": ["name"], "message": "Name has already been taken"}],
+        }
+    location = shop.add_location(name, fulfills_online_orders=True)
+    service = FulfillmentService(
+        id=next_id(), name=name, callback_url=args.get("callbackUrl"), location_id=location.id,
+        inventory_management=bool(args.get("inventoryManagement")), tracking_support=bool(args.get("trackingSupport")),
+    )  # fmt: skip
+    location.fulfillment_service_id = service.id
+    shop.fulfillment_services[service.id] = service
+    return {"fulfillmentService": service_node(ctx, service), "userErrors": []}
+
+
+def _fo_or_error(ctx: Context, id: str):
+    fo = ctx.shop.fulfillment_orders.get(parse_gid(id, "FulfillmentOrder") or 0)
+    if fo is None:
+        return None, [{"field": ["id"], "message": "Fulfillment order does not exist."}]
+    return fo, []
+
+
+@registry.mutation("fulfillmentOrderAcceptFulfillmentRequest")
+def accept_fulfillment_request(ctx: Context, id, **_args):
+    fo, errors = _fo_or_error(ctx, id)
+    if fo is not None and fo.request_status != "SUBMITTED":
+        errors = [{"field": ["id"], "message": f"Cannot accept a request that is {fo.request_status.lower()}."}]
+    if errors:
+        return {"fulfillmentOrder": None, "userErrors": errors}
+    fo.request_status, fo.status, fo.updated_at = "ACCEPTED", "IN_PROGRESS", now()
+    return {"fulfillmentOrder": fulfillment_order_node(ctx, fo), "userErrors": []}
+
+
+@registry.mutation("fulfillmentCreate")
+def fulfillment_create(ctx: Context, fulfillment, message=None):
+    shop = ctx.shop
+    plan, errors, order_ids, locations = [], [], set(), set()
+    for n, group in enumerate(fulfillment["lineItemsByFulfillmentOrder"]):
+        fo, problems = _fo_or_error(ctx, group["fulfillmentOrderId"])
+        errors += problems
+        if fo is None:
+            continue
+        order_ids.add(fo.order_id)
+        locations.add(fo.assigned_location_id)
+        if fo.status in CLOSED:
+            errors.append({"field": ["fulfillment"], "message": f"Fulfillment order {fo.id} is {fo.status.lower()}."})
+        if shop.locations[fo.assigned_location_id].fulfillment_service_id and fo.request_status != "ACCEPTED":
+            errors.append({"field": ["fulfillment"], "message": "The fulfillment request has not been accepted."})
+        wanted = group.get("fulfillmentOrderLineItems")
+        by_id = {gid("FulfillmentOrderLineItem", item["id"]): item for item in fo.line_items}
+        if not wanted:
+            wanted = [{"id": k, "quantity": item["remaining"]} for k, item in by_id.items() if item["remaining"]]
+        for item_in in wanted:
+            item = by_id.get(item_in["id"])
+            if item is None or item_in["quantity"] > item["remaining"] or item_in["quantity"] <= 0:
+                errors.append(
+                    {
+                        "field": ["fulfillment", "lineItemsByFulfillmentOrder", str(n)],
+                        "message": "Invalid fulfillment order line item quantity requested.",
+                    }
+                )
+                continue
+            plan.append((fo, item, item_in["quantity"]))
+    if len(order_ids) > 1 or len(locations) > 1:
+        errors.append(
+            {"field": ["fulfillment"], "message": "All fulfillment orders must share one order and location."}
+        )
+    if errors:
+        return {"fulfillment": None, "userErrors": errors}
+    return {
+        "fulfillment": fulfillment_node(ctx, apply_fulfillment(ctx, plan, fulfillment.get("trackingInfo"))),
+        "userErrors": [],
+    }
+
+
+def apply_fulfillment(ctx: Context, plan: list, tracking: dict | None) -> Fulfillment:
+    """Record a shipment of (fulfillment order, its line item, quantity) and close what is fully shipped."""
+    shop = ctx.shop
+    order = shop.orders[plan[0][0].order_id]
+    lines = []
+    for fo, item, quantity in plan:
+        item["remaining"] -= quantity
+        lines.append({"id": next_id(), "line_item_id": item["line_item_id"], "quantity": quantity})
+        if all(i["remaining"] == 0 for i in fo.line_items):
+            fo.status = "CLOSED"
+        fo.updated_at = now()
+    tracking = tracking or {}
+    numbers = tracking.get("numbers") or ([tracking["number"]] if tracking.get("number") else [])
+    urls = tracking.get("urls") or ([tracking["url"]] if tracking.get("url") else [])
+    info = [
+        {"company": tracking.get("company"), "number": number, "url": urls[k] if k < len(urls) else None}
+        for k, number in enumerate(numbers)
+    ] or ([{"company": tracking.get("company"), "number": None, "url": None}] if tracking.get("company") else [])
+    count = sum(1 for f in shop.fulfillments.values() if f.order_id == order.id) + 1
+    created = Fulfillment(
+        id=next_id(),
+        order_id=order.id,
+        fulfillment_order_ids=sorted({fo.id for fo, _i, _q in plan}),
+        tracking_info=info,
+        data={"lines": lines, "number": count},
+    )
+    shop.fulfillments[created.id] = created
+    order.updated_at = now()
+    ctx.emit(
+        "fulfillments/create",
+        {"id": created.id, "order_id": order.id, "status": "success", "tracking_numbers": numbers},
+    )
+    return created
+
+
+# ---- the Python API tests use -----------------------------------------------------------------------------------
+
+
+def ship(
+    sandbox,
+    domain: str,
+    order_gid: str,
+    lines: list[tuple[str, int]] | None = None,
+    *,
+    company: str = "UPS",
+    numbers: tuple[str, ...] = (),
+    urls: tuple[str, ...] = (),
+) -> str:
+    """The merchant of `domain` ships (sku, quantity) of an order (everything left when None); returns its gid."""
+    shop = sandbox.shop(domain)
+    ctx = Context(sandbox=sandbox, shop=shop, api_version=sandbox.api_version, base_url="")
+    with shop.lock:
+        order = shop.orders[parse_gid(order_gid, "Order")]
+        skus = {li["id"]: li["sku"] for li in order.data["line_items"]}
+        wanted = dict(lines) if lines is not None else None
+        plan = []
+        for fo in (f for f in shop.fulfillment_orders.values() if f.order_id == order.id and f.status not in CLOSED):
+            for item in fo.line_items:
+                sku = skus[item["line_item_id"]]
+                take = item["remaining"] if wanted is None else min(wanted.get(sku, 0), item["remaining"])
+                if take > 0:
+                    plan.append((fo, item, take))
+                    if wanted is not None:
+                        wanted[sku] -= take
+        if not plan:
+            raise ValueError("nothing left to ship")
+        created = apply_fulfillment(ctx, plan, {"company": company, "numbers": list(numbers), "urls": list(urls)})
+    for topic, payload in ctx.events:
+        sandbox.emit(domain, topic, payload)
+    return gid("Fulfillment", created.id)
+
+
+def notify_fulfillment_requests(sandbox, domain: str, order) -> list:
+    """POST `{"kind": "FULFILLMENT_REQUEST"}` to each service with a submitted request on this order, signed with
+    the app secret like every Shopify callback (through the outbox, so tests can drop or replay it)."""
+    shop = sandbox.shop(domain)
+    deliveries = []
+    for fo in shop.fulfillment_orders.values():
+        if fo.order_id != order.id or fo.request_status != "SUBMITTED":
+            continue
+        service = shop.fulfillment_services.get(shop.locations[fo.assigned_location_id].fulfillment_service_id or 0)
+        if service is None or not service.callback_url:
+            continue
+        url = service.callback_url.rstrip("/") + "/fulfillment_order_notification"
+        deliveries += sandbox.outbox.prepare(
+            domain,
+            "fulfillment_orders/fulfillment_request",
+            {"kind": "FULFILLMENT_REQUEST"},
+            [url],
+            sandbox.api_version,
+        )
+    sandbox.outbox.enqueue(deliveries)
+    return deliveries

@@ -1,0 +1,390 @@
+"""Sandbox orders: `orders` (search by updated_at/tag, sortKey), `order`, `orderCreate` (tags, customAttributes,
+inventory behaviour) and `productVariantsBulkUpdate` (price-only updates), plus `place_order`: a shop's customer
+checking out, whose lines stocked at a fulfillment service are routed to it as a fulfillment request.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from graphql import GraphQLError
+
+from fakes.shopify.context import Context, conn_args, connection
+from fakes.shopify.registry import registry
+from fakes.shopify.search import matches
+from fakes.shopify.state import FulfillmentOrder, Order, gid, iso, next_id, now, parse_gid
+
+ADDRESS_KEYS = (
+    "firstName",
+    "lastName",
+    "company",
+    "address1",
+    "address2",
+    "city",
+    "province",
+    "provinceCode",
+    "zip",
+    "country",
+    "countryCodeV2",
+    "phone",
+)
+
+
+DEFAULT_ADDRESS = {"firstName": "Ada", "lastName": "Lovelace", "address1": "1 Main St", "city": "Ottawa",
+                   "province": "Ontario", "zip": "K1A 0B1", "country": "Canada", "countryCodeV2": "CA"}  # fmt: skip
+
+
+def _money(amount, currency: str) -> dict:
+    return {"amount": f"{Decimal(str(amount)):.2f}", "currencyCode": currency}
+
+
+def order_node(ctx: Context, order: Order) -> dict:
+    """An Order as the schema names its fields (nested connections are callables taking their arguments)."""
+    from fakes.shopify.resolvers.fulfillments import fulfillment_node, fulfillment_order_node
+
+    shop, data = ctx.shop, order.data
+    currency = data.get("currency", shop.currency)
+
+    def line_items(info, **args):
+        return connection(
+            ctx,
+            data["line_items"],
+            lambda li: line_item_node(ctx, order, li),
+            **conn_args(args),
+            item_id=lambda li: li["id"],
+        )
+
+    def fulfillment_orders(info, **args):
+        fos = [fo for fo in shop.fulfillment_orders.values() if fo.order_id == order.id]
+        return connection(ctx, fos, lambda fo: fulfillment_order_node(ctx, fo), **conn_args(args))
+
+    def fulfillments(info, first=None, query=None):
+        found = [f for f in shop.fulfillments.values() if f.order_id == order.id]
+        return [fulfillment_node(ctx, f) for f in found[: first or None]]
+
+    address = data.get("shipping_address")
+    total = sum(Decimal(str(li["price"])) * li["quantity"] for li in data["line_items"])
+    return {
+        "__typename": "Order",
+        "id": gid("Order", order.id),
+        "legacyResourceId": str(order.id),
+        "name": order.name,
+        "email": data.get("email"),
+        "note": data.get("note"),
+        "poNumber": data.get("po_number"),
+        "createdAt": iso(order.created_at),
+        "updatedAt": iso(order.updated_at),
+        "processedAt": iso(order.created_at),
+        "cancelledAt": iso(data.get("cancelled_at")),
+        "closed": False,
+        "currencyCode": currency,
+        "tags": list(order.tags),
+        "customAttributes": [{"key": a["key"], "value": a["value"]} for a in order.custom_attributes],
+        "shippingAddress": ({k: address.get(k) for k in ADDRESS_KEYS} | {"name": _name(address)}) if address else None,
+        "displayFulfillmentStatus": _fulfillment_status(ctx, order),
+        "totalPriceSet": {"shopMoney": _money(total, currency), "presentmentMoney": _money(total, currency)},
+        "lineItems": line_items,
+        "fulfillmentOrders": fulfillment_orders,
+        "fulfillments": fulfillments,
+    }
+
+
+def _name(address: dict) -> str:
+    return " ".join(p for p in (address.get("firstName"), address.get("lastName")) if p) or address.get("name") or ""
+
+
+def line_item_node(ctx: Context, order: Order, li: dict) -> dict:
+    from fakes.shopify.nodes import variant
+
+    currency = order.data.get("currency", ctx.shop.currency)
+    v = ctx.shop.variants.get(li.get("variant_id") or 0)
+    return {
+        "__typename": "LineItem",
+        "id": gid("LineItem", li["id"]),
+        "sku": li.get("sku"),
+        "title": li.get("title") or "",
+        "name": li.get("title") or "",
+        "quantity": li["quantity"],
+        "currentQuantity": li["quantity"],
+        "variant": variant(ctx, v) if v else None,
+        "originalUnitPriceSet": {
+            "shopMoney": _money(li["price"], currency),
+            "presentmentMoney": _money(li["price"], currency),
+        },
+        "customAttributes": [],
+    }
+
+
+def _fulfillment_status(ctx: Context, order: Order) -> str:
+    fos = [fo for fo in ctx.shop.fulfillment_orders.values() if fo.order_id == order.id]
+    left = sum(li["remaining"] for fo in fos for li in fo.line_items)
+    total = sum(li["quantity"] for fo in fos for li in fo.line_items)
+    if total and left == 0:
+        return "FULFILLED"
+    return "PARTIALLY_FULFILLED" if left < total else "UNFULFILLED"
+
+
+def _search_fields(order: Order) -> dict:
+    return {
+        "name": order.name,
+        "tag": order.tags,
+        "updated_at": order.updated_at,
+        "created_at": order.created_at,
+        "id": order.id,
+        "email": order.data.get("email"),
+    }
+
+
+@registry.query("orders")
+def orders(ctx: Context, **args):
+    items = [o for o in ctx.shop.orders.values() if matches(args.get("query"), _search_fields(o), "name")]
+    keys = {
+        "UPDATED_AT": lambda o: (o.updated_at, o.id),
+        "CREATED_AT": lambda o: (o.created_at, o.id),
+        "PROCESSED_AT": lambda o: (o.created_at, o.id),
+    }
+    items.sort(key=keys.get(args.get("sortKey") or "PROCESSED_AT", lambda o: o.id))
+    return connection(ctx, items, lambda o: order_node(ctx, o), **conn_args(args))
+
+
+@registry.query("order")
+def order(ctx: Context, id):
+    found = ctx.shop.orders.get(parse_gid(id, "Order") or 0)
+    return order_node(ctx, found) if found else None
+
+
+@registry.node("Order")
+def _order_node(ctx: Context, number: int):
+    found = ctx.shop.orders.get(number)
+    return order_node(ctx, found) if found else None
+
+
+def _resolve_lines(ctx: Context, lines_in: list[dict]) -> tuple[list[dict], list[dict]]:
+    shop, lines, errors = ctx.shop, [], []
+    for n, li in enumerate(lines_in):
+        variant = shop.variants.get(parse_gid(li.get("variantId") or "", "ProductVariant") or 0)
+        if li.get("variantId") and variant is None:
+            errors.append({"field": ["order", "lineItems", str(n), "variantId"], "message": "Variant not found"})
+            continue
+        if li["quantity"] <= 0:
+            errors.append({"field": ["order", "lineItems", str(n), "quantity"], "message": "must be greater than 0"})
+        price = ((li.get("priceSet") or {}).get("shopMoney") or {}).get("amount") or (variant.price if variant else 0)
+        lines.append(
+            {
+                "id": next_id(),
+                "sku": li.get("sku") or (variant.sku if variant else None),
+                "title": li.get("title") or (shop.products[variant.product_id].title if variant else ""),
+                "quantity": li["quantity"],
+                "variant_id": variant.id if variant else None,
+                "price": str(price),
+            }
+        )
+    return lines, errors
+
+
+def create_order(
+    ctx: Context,
+    lines: list[dict],
+    *,
+    email=None,
+    currency=None,
+    shipping_address=None,
+    tags=(),
+    custom_attributes=(),
+    note=None,
+    po_number=None,
+    decrement: bool = True,
+) -> Order:
+    """Store an order, take its stock and route its lines to fulfillment orders (one per location)."""
+    shop = ctx.shop
+    number = 1000 + sum(1 for _ in shop.orders) + 1
+    order_ = Order(id=next_id(), name=f"#{number}", tags=list(tags), custom_attributes=list(custom_attributes))
+    order_.data = {
+        "line_items": lines,
+        "email": email,
+        "currency": currency or shop.currency,
+        "note": note,
+        "shipping_address": shipping_address,
+        "po_number": po_number,
+    }
+    shop.orders[order_.id] = order_
+    by_location: dict[int, list[dict]] = {}
+    for li in lines:
+        location_id = _route(ctx, li)
+        by_location.setdefault(location_id, []).append(li)
+        if decrement and li.get("variant_id"):
+            item = shop.inventory_items[shop.variants[li["variant_id"]].inventory_item_id]
+            level = item.levels.setdefault(location_id, {"available": 0, "on_hand": 0})
+            level["available"] = level.get("available", 0) - li["quantity"]
+            item.updated_at = now()
+    for location_id, located in by_location.items():
+        service = shop.locations[location_id].fulfillment_service_id
+        fo = FulfillmentOrder(
+            id=next_id(),
+            order_id=order_.id,
+            assigned_location_id=location_id,
+            request_status="SUBMITTED" if service else "UNSUBMITTED",
+            line_items=[
+                {"id": next_id(), "line_item_id": li["id"], "quantity": li["quantity"], "remaining": li["quantity"]}
+                for li in located
+            ],
+        )
+        shop.fulfillment_orders[fo.id] = fo
+    return order_
+
+
+def _route(ctx: Context, li: dict) -> int:
+    """A fulfillment service's location when the variant is stocked there (our products), else the primary one."""
+    shop = ctx.shop
+    if li.get("variant_id"):
+        item = shop.inventory_items[shop.variants[li["variant_id"]].inventory_item_id]
+        for location_id in item.levels:
+            if shop.locations[location_id].fulfillment_service_id:
+                return location_id
+    return shop.primary_location.id
+
+
+def order_webhook_payload(ctx: Context, order_: Order) -> dict:
+    return {
+        "id": order_.id,
+        "admin_graphql_api_id": gid("Order", order_.id),
+        "name": order_.name,
+        "email": order_.data.get("email"),
+        "created_at": iso(order_.created_at),
+        "updated_at": iso(order_.updated_at),
+        "tags": ", ".join(order_.tags),
+        "line_items": [
+            {
+                "id": li["id"],
+                "sku": li["sku"],
+                "quantity": li["quantity"],
+                "title": li["title"],
+                "variant_id": li["variant_id"],
+                "price": li["price"],
+            }
+            for li in order_.data["line_items"]
+        ],
+    }
+
+
+@registry.mutation("orderCreate")
+def order_create(ctx: Context, order, options=None):
+    lines, errors = _resolve_lines(ctx, order.get("lineItems") or [])
+    if not lines and not errors:
+        errors.append({"field": ["order", "lineItems"], "message": "Line items can't be empty"})
+    if errors:
+        return {"order": None, "userErrors": errors}
+    behaviour = (options or {}).get("inventoryBehaviour") or "BYPASS"
+    created = create_order(
+        ctx,
+        lines,
+        email=order.get("email"),
+        currency=order.get("currency"),
+        shipping_address=order.get("shippingAddress"),
+        tags=order.get("tags") or [],
+        custom_attributes=order.get("customAttributes") or [],
+        note=order.get("note"),
+        po_number=order.get("poNumber"),
+        decrement=behaviour != "BYPASS",
+    )
+    ctx.emit("orders/create", order_webhook_payload(ctx, created))
+    return {"order": order_node(ctx, created), "userErrors": []}
+
+
+@registry.mutation("productVariantsBulkUpdate")
+def product_variants_bulk_update(ctx: Context, variants, **args):
+    from fakes.shopify.nodes import product as product_node
+    from fakes.shopify.nodes import variant as variant_node
+
+    shop = ctx.shop
+    product = shop.products.get(parse_gid(args["productId"], "Product") or 0)
+    if product is None:
+        return {
+            "product": None,
+            "productVariants": None,
+            "userErrors": [
+                {"field": ["productId"], "message": "Product does not exist", "code": "PRODUCT_DOES_NOT_EXIST"}
+            ],
+        }
+    changed, out = False, []
+    for n, vin in enumerate(variants):
+        v = shop.variants.get(parse_gid(vin.get("id") or "", "ProductVariant") or 0)
+        if v is None or v.product_id != product.id:
+            return {
+                "product": None,
+                "productVariants": None,
+                "userErrors": [
+                    {
+                        "field": ["variants", str(n), "id"],
+                        "message": "Product variant does not exist",
+                        "code": "PRODUCT_VARIANT_DOES_NOT_EXIST",
+                    }
+                ],
+            }
+        if vin.get("price") is not None:
+            price = f"{Decimal(str(vin['price'])):.2f}"
+            if v.price != price:
+                v.price, v.updated_at, changed = price, now(), True
+        out.append(v)
+    if changed:
+        from fakes.shopify.resolvers.products import product_webhook_payload
+
+        product.updated_at = now()
+        ctx.emit("products/update", product_webhook_payload(ctx, product))
+    return {
+        "product": product_node(ctx, product),
+        "productVariants": [variant_node(ctx, v) for v in out],
+        "userErrors": [],
+    }
+
+
+# ---- the Python API tests use: a customer of the shop checks out ---------------------------------------------------
+
+
+def place_order(
+    sandbox,
+    domain: str,
+    lines: list[tuple[str, int]],
+    *,
+    email: str = "customer@example.com",
+    address: dict | None = None,
+) -> dict:
+    """A customer orders (sku, quantity) pairs in `domain`'s store. Lines of products stocked at a fulfillment
+    service go to a fulfillment order SUBMITTED to that service, and its callback is notified (as Shopify does);
+    `orders/create` is sent to the app. Returns {"id": gid, "name": "#1001"}."""
+    shop = sandbox.shop(domain)
+    ctx = Context(sandbox=sandbox, shop=shop, api_version=sandbox.api_version, base_url="")
+    with shop.lock:
+        resolved = []
+        for sku, quantity in lines:
+            v = shop.variant_by_sku(sku)
+            if v is None:
+                raise GraphQLError(f"no variant with SKU {sku} in {domain}")
+            resolved.append(
+                {
+                    "id": next_id(),
+                    "sku": sku,
+                    "title": shop.products[v.product_id].title,
+                    "quantity": quantity,
+                    "variant_id": v.id,
+                    "price": v.price,
+                }
+            )
+        address = address or {
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "address1": "1 Main St",
+            "city": "Ottawa",
+            "province": "Ontario",
+            "zip": "K1A 0B1",
+            "country": "Canada",
+            "countryCodeV2": "CA",
+        }
+        created = create_order(ctx, resolved, email=email, shipping_address=address)
+        ctx.emit("orders/create", order_webhook_payload(ctx, created))
+    for topic, payload in ctx.events:
+        sandbox.emit(domain, topic, payload)
+    from fakes.shopify.resolvers.fulfillments import notify_fulfillment_requests
+
+    notify_fulfillment_requests(sandbox, domain, created)
+    return {"id": gid("Order", created.id), "name": created.name}

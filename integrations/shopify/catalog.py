@@ -1,0 +1,254 @@
+"""Shopify catalogs: read a wholesaler's products (incremental, or a bulk operation for a full large catalog) and
+place products in a retailer's store with `productSet` (new ones DRAFT, keyed by our handle so a retry never
+duplicates) or price-only `productVariantsBulkUpdate`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from decimal import Decimal
+
+from integrations.base import PlacedVariant, ProductPush, RemoteProduct, RemoteVariant
+
+BULK_POLL_SECONDS = 0.5
+BULK_TIMEOUT_SECONDS = 600
+
+PRODUCT_FIELDS = """
+id title handle descriptionHtml vendor productType tags updatedAt
+options { name values }
+variants(first: 50) {
+  nodes { id sku title price barcode inventoryQuantity selectedOptions { name value } inventoryItem { id } }
+}
+"""
+
+PRODUCTS_QUERY = f"""
+query SyncProducts($first: Int!, $after: String, $query: String) {{
+  products(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {PRODUCT_FIELDS} }}
+  }}
+}}
+"""
+
+PRODUCT_IDS_QUERY = """
+query SyncProductIds($after: String) {
+  products(first: 250, after: $after) { pageInfo { hasNextPage endCursor } nodes { id } }
+}
+"""
+
+BULK_PRODUCTS = """
+{ products { edges { node {
+  id title handle descriptionHtml vendor productType tags updatedAt options { name values }
+  variants { edges { node { id sku title price barcode inventoryQuantity selectedOptions { name value }
+    inventoryItem { id } } } }
+} } } }
+"""
+
+BULK_RUN = """
+mutation SyncBulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: false) {
+    bulkOperation { id status }
+    userErrors { field message }
+  }
+}
+"""
+
+BULK_STATUS = """
+query SyncBulkStatus($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount url }
+}
+"""
+
+VARIANTS_BY_SKU = """
+query SyncVariantsBySku($query: String!, $after: String) {
+  productVariants(first: 250, after: $after, query: $query) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id sku inventoryItem { id } product { id handle } }
+  }
+}
+"""
+
+PRODUCT_SET = """
+mutation SyncProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
+  productSet(identifier: $identifier, input: $input, synchronous: true) {
+    product { id handle variants(first: 250) { nodes { id sku inventoryItem { id } } } }
+    userErrors { field message code }
+  }
+}
+"""
+
+VARIANT_PRICES = """
+mutation SyncVariantPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+    productVariants { id }
+    userErrors { field message code }
+  }
+}
+"""
+
+SKU_QUERY_CHUNK = 40  # SKUs per productVariants search (keeps the query string short)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _variant(node: dict) -> RemoteVariant:
+    return RemoteVariant(
+        remote_id=node["id"],
+        sku=node.get("sku") or "",
+        price=Decimal(str(node.get("price") or "0")),
+        title=node.get("title") or "",
+        barcode=node.get("barcode"),
+        option_values=[{"name": o["name"], "value": o["value"]} for o in node.get("selectedOptions") or []],
+        inventory_item_id=(node.get("inventoryItem") or {}).get("id"),
+        quantity=node.get("inventoryQuantity") or 0,
+    )
+
+
+def _product(node: dict, variants: list[dict]) -> RemoteProduct:
+    return RemoteProduct(
+        remote_id=node["id"],
+        title=node["title"],
+        updated_at=_dt(node.get("updatedAt")),
+        description_html=node.get("descriptionHtml") or "",
+        vendor=node.get("vendor") or "",
+        product_type=node.get("productType") or "",
+        tags=list(node.get("tags") or []),
+        options=[{"name": o["name"], "values": list(o["values"])} for o in node.get("options") or []],
+        variants=[_variant(v) for v in variants],
+    )
+
+
+class CatalogSource:
+    """The wholesaler side: read products, incrementally by updated_at or in full."""
+
+    def products(self, updated_since: datetime | None) -> Iterator[RemoteProduct]:
+        """Products updated at or after `updated_since` (all when None), oldest update first."""
+        if updated_since is None:
+            # A full read (first run, or reconciliation) is one bulk operation: no pagination, no per-page cost.
+            yield from self._bulk_products()
+            return
+        query = f"updated_at:>='{updated_since.strftime('%Y-%m-%dT%H:%M:%SZ')}'" if updated_since else None
+        for node in self.pages(PRODUCTS_QUERY, {"first": 5, "query": query}, "products"):
+            yield _product(node, node["variants"]["nodes"])
+
+    def product_ids(self) -> set[str]:
+        """Every product id the system of record has now (cheap: ids only), to notice deletions."""
+        return {node["id"] for node in self.pages(PRODUCT_IDS_QUERY, {}, "products")}
+
+    def _bulk_products(self) -> Iterator[RemoteProduct]:
+        """Run a bulk query and read its JSONL: children come after their parent with `__parentId`."""
+        operation = self.mutate(BULK_RUN, {"query": BULK_PRODUCTS}, "bulkOperationRunQuery")["bulkOperation"]
+        deadline = time.monotonic() + BULK_TIMEOUT_SECONDS
+        operation = self.gql(BULK_STATUS, {"id": operation["id"]})["bulkOperation"]
+        while operation["status"] not in ("COMPLETED", "FAILED", "CANCELED", "EXPIRED"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bulk operation did not finish in time")
+            time.sleep(BULK_POLL_SECONDS)
+            operation = self.gql(BULK_STATUS, {"id": operation["id"]})["bulkOperation"]
+        if operation["status"] != "COMPLETED":
+            raise RuntimeError(f"bulk operation {operation['status']}: {operation.get('errorCode')}")
+        if not operation.get("url"):
+            return
+        body = self.client.http.get(operation["url"], timeout=60).text  # the shared transport (sandbox-aware)
+        parent, children = None, []
+        for line in body.splitlines():
+            row = json.loads(line)
+            if "__parentId" in row:
+                children.append(row)
+                continue
+            if parent is not None:
+                yield _product(parent, children)
+            parent, children = row, []
+        if parent is not None:
+            yield _product(parent, children)
+
+
+class CatalogTarget:
+    """The retailer side: find variants by SKU, create or update products, update prices only."""
+
+    def variants_by_sku(self, skus: Iterable[str]) -> dict[str, PlacedVariant]:
+        """The store's variants with these SKUs ("Get SKU by ID": link instead of duplicating)."""
+        found: dict[str, PlacedVariant] = {}
+        skus = sorted({s for s in skus if s})
+        for start in range(0, len(skus), SKU_QUERY_CHUNK):
+            chunk = skus[start : start + SKU_QUERY_CHUNK]
+            query = " OR ".join(f"sku:'{sku}'" for sku in chunk)
+            for node in self.pages(VARIANTS_BY_SKU, {"query": query}, "productVariants"):
+                if node.get("sku") in chunk:
+                    found[node["sku"]] = PlacedVariant(
+                        sku=node["sku"],
+                        product_id=node["product"]["id"],
+                        variant_id=node["id"],
+                        inventory_item_id=(node.get("inventoryItem") or {}).get("id"),
+                        product_handle=node["product"].get("handle"),
+                    )
+        return found
+
+    def set_product(self, push: ProductPush) -> tuple[str, dict[str, PlacedVariant]]:
+        """Create or update a product; returns its id and its variants by SKU."""
+        if not push.full:
+            return self._set_prices(push)
+        product = push.product
+        options = product.options or [{"name": "Title", "values": ["Default Title"]}]
+        option_names = [o["name"] for o in options]
+        data = {
+            "title": product.title,
+            "descriptionHtml": product.description_html,
+            "vendor": product.vendor,
+            "productType": product.product_type,
+            "tags": product.tags,
+            "productOptions": [{"name": o["name"], "values": [{"name": v} for v in o["values"]]} for o in options],
+            "variants": [_variant_input(v, option_names, push) for v in push.variants],
+        }
+        if push.remote_product_id:
+            identifier = {"id": push.remote_product_id}
+        else:
+            # New: DRAFT and published nowhere; keyed by our handle so a retried create updates the same product.
+            identifier = {"handle": push.handle}
+            data |= {"handle": push.handle, "status": "DRAFT"}
+        payload = self.mutate(PRODUCT_SET, {"identifier": identifier, "input": data}, "productSet")["product"]
+        return payload["id"], _placed(payload)
+
+    def _set_prices(self, push: ProductPush) -> tuple[str, dict[str, PlacedVariant]]:
+        variants = [{"id": v["variant_id"], "price": str(v["price"])} for v in push.variants if v.get("variant_id")]
+        if variants:
+            self.mutate(
+                VARIANT_PRICES, {"productId": push.remote_product_id, "variants": variants}, "productVariantsBulkUpdate"
+            )
+        return push.remote_product_id, {}
+
+
+def _variant_input(variant: dict, option_names: list[str], push: ProductPush) -> dict:
+    values = variant.get("option_values") or []
+    by_name = {o["name"]: o["value"] for o in values}
+    option_values = [{"optionName": name, "name": by_name.get(name, "Default Title")} for name in option_names]
+    data = {"sku": variant["sku"], "price": str(variant["price"]), "optionValues": option_values}
+    if variant.get("barcode"):
+        data["barcode"] = variant["barcode"]
+    if variant.get("variant_id"):
+        data["id"] = variant["variant_id"]
+    elif push.location_id is not None:
+        # Only a new variant gets its first stock here, at our fulfillment-service location (never the retailer's).
+        data["inventoryQuantities"] = [
+            {"locationId": push.location_id, "name": "available", "quantity": max(0, int(variant["quantity"]))}
+        ]
+    return data
+
+
+def _placed(product: dict) -> dict[str, PlacedVariant]:
+    return {
+        node["sku"]: PlacedVariant(
+            sku=node["sku"],
+            product_id=product["id"],
+            variant_id=node["id"],
+            inventory_item_id=(node.get("inventoryItem") or {}).get("id"),
+            product_handle=product.get("handle"),
+        )
+        for node in product["variants"]["nodes"]
+        if node.get("sku")
+    }

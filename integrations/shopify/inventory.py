@@ -1,0 +1,85 @@
+"""Shopify stock: read a wholesaler's levels cheaply (variant quantities only) and set a retailer's levels at our
+fulfillment-service location with `inventorySetQuantities` (batches of 250, `@idempotent`, `changeFromQuantity`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from integrations.base import QuantitySet, StockLevel
+
+BATCH = 250  # Shopify's maximum quantities per inventorySetQuantities call
+
+STOCK_QUERY = """
+query SyncStock($after: String) {
+  productVariants(first: 250, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id sku inventoryQuantity }
+  }
+}
+"""
+
+SET_QUANTITIES = """
+mutation SyncSetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id }
+    userErrors { field message code }
+  }
+}
+"""
+
+LEVELS_QUERY = """
+query SyncLevels($ids: [ID!]!, $locationId: ID!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem {
+      id inventoryLevel(locationId: $locationId) { quantities(names: ["available"]) { quantity } }
+    }
+  }
+}
+"""
+
+
+class StockSource:
+    """The wholesaler side: every variant's available quantity."""
+
+    def stock_levels(self) -> Iterator[StockLevel]:
+        for node in self.pages(STOCK_QUERY, {}, "productVariants"):
+            yield StockLevel(
+                variant_remote_id=node["id"], sku=node.get("sku") or "", quantity=node["inventoryQuantity"]
+            )
+
+
+class StockTarget:
+    """The retailer side: set `available` at our location, compare-and-set against what we last pushed."""
+
+    def set_quantities(self, location_id: str, changes: list[QuantitySet], key: str, reference: str) -> None:
+        """One call of at most 250 quantities; a retry with the same `key` is answered from Shopify's record."""
+        if len(changes) > BATCH:
+            raise ValueError(f"at most {BATCH} quantities per call")
+        quantities = [
+            {
+                "inventoryItemId": c.inventory_item_id,
+                "locationId": location_id,
+                "quantity": c.quantity,
+                "changeFromQuantity": c.change_from,
+            }
+            for c in changes
+        ]
+        data = {
+            "name": "available",
+            "reason": "correction",
+            "referenceDocumentUri": reference,
+            "quantities": quantities,
+        }
+        self.mutate(SET_QUANTITIES, {"input": data, "key": key}, "inventorySetQuantities")
+
+    def current_levels(self, location_id: str, inventory_item_ids: list[str]) -> dict[str, int | None]:
+        """What the store holds now for these items at our location (after a stale compare-and-set)."""
+        levels: dict[str, int | None] = {}
+        for start in range(0, len(inventory_item_ids), BATCH):
+            ids = inventory_item_ids[start : start + BATCH]
+            for node in self.gql(LEVELS_QUERY, {"ids": ids, "locationId": location_id})["nodes"]:
+                if node:
+                    level = node.get("inventoryLevel")
+                    levels[node["id"]] = level["quantities"][0]["quantity"] if level else None
+        return levels

@@ -1,0 +1,125 @@
+"""Shopify orders: read a retailer's orders incrementally by updated_at, and create orders in a wholesaler's store
+with `orderCreate` — which is not idempotent, so each order carries our marker tag and is looked up first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from integrations.base import CreatedOrder, OrderDraft, RemoteOrder, RemoteOrderLine
+
+ORDERS_QUERY = """
+query SyncOrders($after: String, $query: String) {
+  orders(first: 50, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id name createdAt updatedAt cancelledAt currencyCode email
+      shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country
+        countryCodeV2 phone }
+      lineItems(first: 100) { nodes { id sku quantity title } }
+    }
+  }
+}
+"""
+
+FIND_ORDER = """
+query SyncFindOrder($query: String!) {
+  orders(first: 1, query: $query) { nodes { id lineItems(first: 250) { nodes { id sku } } } }
+}
+"""
+
+ORDER_CREATE = """
+mutation SyncOrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
+  orderCreate(order: $order, options: $options) {
+    order { id lineItems(first: 250) { nodes { id sku } } }
+    userErrors { field message }
+  }
+}
+"""
+
+ADDRESS_FIELDS = ("firstName", "lastName", "company", "address1", "address2", "city", "province", "zip", "country")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _stamp(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _created(node: dict) -> CreatedOrder:
+    lines = node["lineItems"]["nodes"]
+    return CreatedOrder(remote_id=node["id"], line_ids_by_sku={n["sku"]: n["id"] for n in lines if n.get("sku")})
+
+
+class OrderSource:
+    """The retailer side: orders updated since a time, oldest update first."""
+
+    def orders(self, updated_since: datetime | None) -> Iterator[RemoteOrder]:
+        query = f"updated_at:>='{_stamp(updated_since)}'" if updated_since else None
+        for node in self.pages(ORDERS_QUERY, {"query": query}, "orders"):
+            address = node.get("shippingAddress")
+            yield RemoteOrder(
+                remote_id=node["id"],
+                name=node["name"],
+                updated_at=_dt(node["updatedAt"]),
+                created_at=_dt(node.get("createdAt")),
+                cancelled_at=_dt(node.get("cancelledAt")),
+                currency=node.get("currencyCode") or "USD",
+                email=node.get("email"),
+                customer_name=(address or {}).get("name"),
+                shipping_address=address,
+                lines=[
+                    RemoteOrderLine(
+                        remote_id=li["id"],
+                        sku=li.get("sku") or "",
+                        quantity=li["quantity"],
+                        title=li.get("title") or "",
+                    )
+                    for li in node["lineItems"]["nodes"]
+                ],
+            )
+
+
+class OrderSink:
+    """The wholesaler side: find an order by our marker, or create it."""
+
+    def find_order(self, marker: str) -> CreatedOrder | None:
+        nodes = self.gql(FIND_ORDER, {"query": f"tag:'{marker}'"})["orders"]["nodes"]
+        return _created(nodes[0]) if nodes else None
+
+    def create_order(self, draft: OrderDraft) -> CreatedOrder:
+        address = {k: v for k, v in (draft.shipping_address or {}).items() if k in ADDRESS_FIELDS and v}
+        if (draft.shipping_address or {}).get("countryCodeV2"):
+            address["countryCode"] = draft.shipping_address["countryCodeV2"]
+        order = {
+            "email": draft.email,
+            "currency": draft.currency,
+            "note": draft.note,
+            "tags": ["wholesync", draft.marker],
+            "poNumber": draft.name,
+            "customAttributes": [
+                {"key": "wholesync_order", "value": draft.marker},
+                {"key": "retailer_order", "value": draft.name},
+            ],
+            "lineItems": [_line_input(line, draft.currency) for line in draft.lines],
+        }
+        if address:
+            order["shippingAddress"] = address
+        options = {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY", "sendReceipt": False}
+        payload = self.mutate(ORDER_CREATE, {"order": order, "options": options}, "orderCreate")
+        return _created(payload["order"])
+
+
+def _line_input(line: dict, currency: str) -> dict:
+    data = {
+        "quantity": line["quantity"],
+        "sku": line["sku"],
+        "title": line["title"] or line["sku"],
+        "priceSet": {"shopMoney": {"amount": str(line["price"]), "currencyCode": currency}},
+    }
+    if line.get("variant_remote_id"):
+        data["variantId"] = line["variant_remote_id"]
+    return data

@@ -1,0 +1,76 @@
+"""What the sync flows share: content hashes, cursors that move only after commit, and finding the connections
+and partnerships a run works with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Connection, Partnership, SyncCursor, utcnow
+
+OVERLAP = timedelta(minutes=10)  # incremental pulls re-read this much before the cursor (late commits, clock skew)
+
+
+def digest(value) -> str:
+    """A stable sha256 of any JSON-able value (keys sorted, Decimals as strings)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cursor_since(connection_id: int, stream: str) -> datetime | None:
+    """Where an incremental pull starts: the stored high-water mark minus the overlap window (None: from scratch)."""
+    mark = db.session.execute(
+        select(SyncCursor.high_water_mark).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
+    ).scalar_one_or_none()
+    return mark - OVERLAP if mark else None
+
+
+def advance_cursor(connection_id: int, stream: str, mark: datetime | None) -> None:
+    """Move the high-water mark forward (never back). Call only after the data it covers is committed."""
+    if mark is None:
+        return
+    row = db.session.execute(
+        select(SyncCursor).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
+    ).scalar_one_or_none()
+    if row is None:
+        db.session.add(SyncCursor(connection_id=connection_id, stream=stream, high_water_mark=mark))
+    elif row.high_water_mark is None or mark > row.high_water_mark:
+        row.high_water_mark = mark
+    db.session.commit()
+
+
+def org_connection(org_id: int | None, role: str) -> Connection | None:
+    """The active store (role "store") or system of record of an organization."""
+    if org_id is None:
+        return None
+    return (
+        db.session.execute(
+            select(Connection)
+            .where(Connection.organization_id == org_id, Connection.role == role, Connection.status == "active")
+            .order_by(Connection.id)
+        )
+        .scalars()
+        .first()
+    )
+
+
+def partnerships_of(org_column, org_id: int, toggle: str | None = None) -> list[Partnership]:
+    """Active partnerships where `org_column` (wholesaler_id / retailer_id) is `org_id`, with `toggle` on."""
+    query = select(Partnership).where(org_column == org_id, Partnership.status == "active")
+    if toggle:
+        query = query.where(getattr(Partnership, toggle).is_(True))
+    return list(db.session.execute(query.order_by(Partnership.id)).scalars())
+
+
+def chain_for_partnerships(ctx, job_name: str, partnerships: list[Partnership]) -> None:
+    """Ask for `job_name` on each partnership right after this run commits."""
+    for partnership in partnerships:
+        ctx.chain(job_name, f"partnership:{partnership.id}")
+
+
+def now() -> datetime:
+    return utcnow()
