@@ -70,14 +70,14 @@ class _BaseURLTransport(httpx.BaseTransport):
 
 
 def http_client() -> httpx.Client | None:
-    """The injected transport for OAuth calls, or None in production (the libraries then use https://{shop})."""
-    try:  # helper A's transport, the one every Shopify call shares, when it exists
-        from integrations.shopify.transport import oauth_http_client  # type: ignore[attr-defined]
-
-        return oauth_http_client()
-    except (ImportError, AttributeError):
-        pass
+    """The httpx client for OAuth calls, built by the shared Shopify transport (config-injected base or transport)."""
+    try:  # helper A's transport module: the one every Shopify call goes through
+        from integrations.shopify.transport import build_http_client
+    except ImportError:
+        build_http_client = None
     cfg = current_app.config
+    if build_http_client is not None:
+        return build_http_client(cfg, timeout=10)
     if cfg.get("SHOPIFY_HTTP_TRANSPORT") is not None:
         return httpx.Client(transport=cfg["SHOPIFY_HTTP_TRANSPORT"], timeout=10)
     if cfg.get("SHOPIFY_ADMIN_BASE_URL"):
