@@ -56,6 +56,7 @@ class SandboxConfig:
     restore_rate: float = 100.0
     auto_create_demo_shops: bool = True
     idempotency_required_from: str = "2026-04"
+    public_url: str | None = None  # where the sandbox's own files (bulk results) are served; default: the bound address
     extra: dict = field(default_factory=dict)
 
 
@@ -375,9 +376,16 @@ class Sandbox:
             payload.get("variables") or {},
             payload.get("operationName"),
             api_version=version,
-            base_url=request.host_url.rstrip("/"),
+            base_url=self._public_url(request),
         )
         return self._json(body)
+
+    def _public_url(self, request: Request) -> str:
+        """The sandbox's own address (not the shop's Host), for URLs clients fetch directly."""
+        if self.config.public_url:
+            return self.config.public_url.rstrip("/")
+        env = request.environ
+        return f"{env.get('wsgi.url_scheme', 'http')}://{env['SERVER_NAME']}:{env['SERVER_PORT']}"
 
     def _http_bulk_file(self, request: Request, shop: str, op_id: int) -> Response:
         state = self.shops.get(shop)
@@ -509,7 +517,7 @@ class Sandbox:
         if state is None:
             raise NotFound()
         ctx = Context(
-            sandbox=self, shop=state, api_version=self.api_version, base_url=request.host_url.rstrip("/"), bulk=True
+            sandbox=self, shop=state, api_version=self.api_version, base_url=self._public_url(request), bulk=True
         )
         summary = {
             "shop": shop,

@@ -1,0 +1,97 @@
+"""The production client: retries THROTTLED / 429 / 5xx / timeouts, paces ten workers under the restore rate."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from benchmarks.bench_throttle import hammer
+from integrations.shopify import ShopifyTransientError
+from integrations.shopify.client import ShopifyClient, estimate_cost, inventory_set_quantities
+from integrations.shopify.transport import build_http_client
+from portal.redis_conn import get_redis
+
+SHOP = "retry.myshopify.com"
+
+
+@pytest.fixture
+def calls():
+    return []
+
+
+@pytest.fixture
+def make_client(app, sandbox, calls):
+    def make(timeout=None):
+        token = sandbox.add_shop(SHOP)
+        config = dict(app.config, SHOPIFY_HTTP_TIMEOUT=timeout) if timeout else app.config
+        return ShopifyClient(
+            SHOP, token, api_version="2026-07", redis=get_redis(), http=build_http_client(config),
+            on_call=calls.append, sleep=lambda s: time.sleep(min(s, 0.05)),
+        )  # fmt: skip
+
+    return make
+
+
+def test_throttled_429_and_5xx_are_retried_and_do_not_surface(make_client, sandbox, calls):
+    client = make_client()
+    sandbox.inject(SHOP, "throttled", 2)
+    sandbox.inject(SHOP, "429", 2, retry_after=0.1)
+    sandbox.inject(SHOP, "500")
+    sandbox.inject(SHOP, "503")
+    assert client.query("{ shop { myshopifyDomain } }") == {"shop": {"myshopifyDomain": SHOP}}
+    assert len(calls) == 7  # six failures and the success, each counted as an API call
+    assert sum(calls) > 0  # the backoff and Retry-After waits are counted
+    assert not sandbox.shop(SHOP).faults
+
+
+def test_persistent_5xx_gives_up_with_a_transient_error(make_client, sandbox):
+    client = make_client()
+    sandbox.inject(SHOP, "503", 20)
+    with pytest.raises(ShopifyTransientError):
+        client.query("{ shop { name } }")
+
+
+def test_a_timeout_is_retried(make_client, sandbox, calls):
+    client = make_client(timeout=0.5)
+    sandbox.inject(SHOP, "slow", seconds=1.5)
+    assert client.query("{ shop { name } }")["shop"]["name"] == "Retry"
+    assert len(calls) == 2
+
+
+def test_real_bucket_exhaustion_waits_instead_of_failing(make_client, sandbox, calls):
+    client = make_client()
+    for n in range(20):
+        sandbox.add_product(SHOP, f"P{n}", [{"sku": f"S{n}", "price": "1.00"}])  # so actual cost == requested
+    sandbox.set_bucket(SHOP, maximum_available=50, restore_rate=50, currently_available=0)
+    started = time.monotonic()
+    for _ in range(3):
+        client.query("{ products(first: 20) { nodes { id } } }")  # 22 points each
+    assert time.monotonic() - started >= 0.8  # ~66 points at 50/s with an empty bucket
+    throttled = [r for r in sandbox.shop(SHOP).requests if r.get("throttled")]
+    assert len(throttled) <= 1  # at most the first call, before the client has seen this shop's throttleStatus
+
+
+def test_inventory_helper_requires_key_and_change_from_quantity():
+    q = [{"inventoryItemId": "gid://shopify/InventoryItem/1", "locationId": "gid://shopify/Location/1", "quantity": 3}]
+    with pytest.raises(ValueError):
+        inventory_set_quantities(q, key="k")
+    with pytest.raises(ValueError):
+        inventory_set_quantities([{**q[0], "changeFromQuantity": None}], key=" ")
+    document, variables = inventory_set_quantities([{**q[0], "changeFromQuantity": None}], key="k1")
+    assert "@idempotent(key: $idempotencyKey)" in document and variables["idempotencyKey"] == "k1"
+    assert variables["input"]["quantities"][0]["changeFromQuantity"] is None
+
+
+def test_cost_estimate_is_generous_for_nested_connections():
+    assert estimate_cost("mutation { x }") == 10
+    assert estimate_cost("{ products(first: 10) { nodes { id } } }") >= 12
+    assert estimate_cost("query($n: Int) { products(first: $n) { nodes { id } } }", {"n": 50}) >= 52
+
+
+def test_ten_concurrent_workers_stay_under_the_restore_rate_without_failures(app, sandbox, services):
+    out = hammer(sandbox.sandbox, sandbox.base_url, services.redis_url, workers=10, seconds=4.0, restore_rate=100.0)
+    assert out["failures"] == 0 and out["calls"] > 0
+    # The shop's bucket starts empty, so what was spent can only have come from the restore rate.
+    assert out["cost_spent"] <= 100.0 * out["seconds"] + 12
+    assert out["restore_fraction"] >= 0.5  # and the workers do use the budget
