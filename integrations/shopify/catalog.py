@@ -71,10 +71,22 @@ query SyncVariantsBySku($query: String!, $after: String) {
 }
 """
 
+PRODUCT_VARIANTS = """
+query SyncProductVariants($id: ID!, $after: String) {
+  product(id: $id) {
+    handle
+    variants(first: 250, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id sku inventoryItem { id } }
+    }
+  }
+}
+"""
+
 PRODUCT_SET = """
 mutation SyncProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
   productSet(identifier: $identifier, input: $input, synchronous: true) {
-    product { id handle variants(first: 250) { nodes { id sku inventoryItem { id } } } }
+    product { id handle variants(first: 250) { pageInfo { hasNextPage } nodes { id sku inventoryItem { id } } } }
     userErrors { field message code }
   }
 }
@@ -212,6 +224,9 @@ class CatalogTarget:
             identifier = {"handle": push.handle}
             data |= {"handle": push.handle, "status": "DRAFT"}
         payload = self.mutate(PRODUCT_SET, {"identifier": identifier, "input": data}, "productSet")["product"]
+        if payload["variants"]["pageInfo"]["hasNextPage"]:  # more than 250 variants: read their ids page by page
+            nodes = list(self.pages(PRODUCT_VARIANTS, {"id": payload["id"]}, "product", "variants"))
+            payload = {**payload, "variants": {"nodes": nodes}}
         return payload["id"], _placed(payload)
 
     def _set_prices(self, push: ProductPush) -> tuple[str, dict[str, PlacedVariant]]:

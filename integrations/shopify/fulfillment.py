@@ -26,10 +26,10 @@ query SyncServices {
 ORDER_FULFILLMENT_ORDERS = """
 query SyncFulfillmentOrders($id: ID!) {
   order(id: $id) {
-    fulfillmentOrders(first: 50) {
+    fulfillmentOrders(first: 5) {
       nodes {
         id status requestStatus assignedLocation { location { id } }
-        lineItems(first: 250) { nodes { id remainingQuantity lineItem { id } } }
+        lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } }
       }
     }
   }

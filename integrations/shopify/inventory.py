@@ -29,14 +29,15 @@ mutation SyncSetQuantities($input: InventorySetQuantitiesInput!, $key: String!) 
 """
 
 LEVELS_QUERY = """
-query SyncLevels($ids: [ID!]!, $locationId: ID!) {
+query SyncLevels($ids: [ID!]!) {
   nodes(ids: $ids) {
     ... on InventoryItem {
-      id inventoryLevel(locationId: $locationId) { quantities(names: ["available"]) { quantity } }
+      id inventoryLevels(first: 5) { nodes { location { id } quantities(names: ["available"]) { quantity } } }
     }
   }
 }
 """
+LEVELS_CHUNK = 50  # items per levels read (keeps the query under Shopify's 1,000-point limit)
 
 
 class StockSource:
@@ -76,10 +77,10 @@ class StockTarget:
     def current_levels(self, location_id: str, inventory_item_ids: list[str]) -> dict[str, int | None]:
         """What the store holds now for these items at our location (after a stale compare-and-set)."""
         levels: dict[str, int | None] = {}
-        for start in range(0, len(inventory_item_ids), BATCH):
-            ids = inventory_item_ids[start : start + BATCH]
-            for node in self.gql(LEVELS_QUERY, {"ids": ids, "locationId": location_id})["nodes"]:
+        for start in range(0, len(inventory_item_ids), LEVELS_CHUNK):
+            ids = inventory_item_ids[start : start + LEVELS_CHUNK]
+            for node in self.gql(LEVELS_QUERY, {"ids": ids})["nodes"]:
                 if node:
-                    level = node.get("inventoryLevel")
-                    levels[node["id"]] = level["quantities"][0]["quantity"] if level else None
+                    here = [n for n in node["inventoryLevels"]["nodes"] if n["location"]["id"] == location_id]
+                    levels[node["id"]] = here[0]["quantities"][0]["quantity"] if here else None
         return levels

@@ -11,13 +11,13 @@ from integrations.base import CreatedOrder, OrderDraft, RemoteOrder, RemoteOrder
 
 ORDERS_QUERY = """
 query SyncOrders($after: String, $query: String) {
-  orders(first: 50, after: $after, query: $query, sortKey: UPDATED_AT) {
+  orders(first: 10, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes {
       id name createdAt updatedAt cancelledAt currencyCode email
       shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country
         countryCodeV2 phone }
-      lineItems(first: 100) { nodes { id sku quantity title } }
+      lineItems(first: 50) { nodes { id sku quantity title } }
     }
   }
 }

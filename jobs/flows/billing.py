@@ -80,11 +80,18 @@ def run(ctx: RunContext) -> None:
         return
     days = service.dates_to_bill(partnership, through)
     ctx.set_total(len(days))
+    if service.gateway_account(partnership) is None:
+        # Not an exception: retrying cannot help until the wholesaler connects its gateway; the run says why.
+        for day in days:
+            ctx.fail(f"{day}", f"no {partnership.billing_gateway or 'payment'} gateway connected; nothing billed")
+        return
     for day in days:
+        existed = service.existing_invoice(partnership.id, day) is not None
         invoice = service.bill(partnership, day)
         if invoice is None:
             ctx.count("skipped")
             continue
-        ctx.count("created")
-        ctx.log("created", "invoice", invoice.id, f"{day}: {invoice.total} {invoice.currency}, {invoice.status}")
+        ctx.count("updated" if existed else "created")
+        action = "updated" if existed else "created"
+        ctx.log(action, "invoice", invoice.id, f"{day}: {invoice.total} {invoice.currency}, {invoice.status}")
     db.session.commit()

@@ -1,0 +1,110 @@
+"""Stock: levels flow from the system of record to the retailers' fulfillment-service locations, only when they
+changed, 250 per call with idempotency keys, less in-flight orders and the buffer; fetch_stock answers the same."""
+
+import json
+
+from sqlalchemy import select
+
+from fakes.shopify.resolvers.orders import place_order
+from integrations.shopify.webhooks import webhook_hmac
+from portal import partnerships as service
+from portal.extensions import db
+from portal.models import SyncRun
+from tests.sync.conftest import RT_SHOPS, WS_SHOP, mutation_calls
+
+
+def _set_sor_stock(world, sku: str, quantity: int) -> None:
+    shop = world.sor_shop()
+    item = shop.inventory_items[shop.variant_by_sku(sku).inventory_item_id]
+    item.levels[shop.primary_location.id]["available"] = quantity
+
+
+def _retailer_level(world, n: int, sku: str) -> int:
+    shop = world.store_shop(n)
+    loc_id = int(world.partnerships[n].fulfillment_location_remote_id.rsplit("/", 1)[1])
+    return shop.available(shop.variant_by_sku(sku).inventory_item_id, loc_id)
+
+
+def test_stock_change_flows_out_to_both_retailers_and_only_the_changed_level_is_sent(world):
+    world.sync_catalog()
+    _set_sor_stock(world, "SHIRT-M", 2)
+    pulled = world.ok("inventory.pull")
+    assert (pulled[0]["updated"], pulled[0]["skipped"]) == (1, 3)
+    pushed = world.ok("inventory.push")
+    assert [r["updated"] for r in pushed] == [1, 1]
+    assert [_retailer_level(world, n, "SHIRT-M") for n in range(2)] == [2, 2]
+    assert _retailer_level(world, 0, "SHIRT-S") == 5
+    calls = [r for r in world.store_shop(0).requests if r["root_fields"] == ["inventorySetQuantities"]]
+    assert len(calls) == 1
+    assert world.store_shop(0).idempotency  # every inventory mutation carried an idempotency key
+
+
+def test_second_inventory_run_with_nothing_changed_makes_zero_mutations(world):
+    world.sync_catalog()
+    _set_sor_stock(world, "TOTE-1", 11)
+    world.ok("inventory.pull")
+    world.ok("inventory.push")
+    before = [mutation_calls(world.store_shop(n)) for n in range(2)]
+    world.ok("inventory.pull")
+    world.ok("inventory.push")
+    assert [mutation_calls(world.store_shop(n)) for n in range(2)] == before
+
+
+def test_levels_go_in_batches_of_at_most_250(world):
+    variants = [{"sku": f"BOLT-{i:03}", "price": "1.00", "available": 5, "option": f"{i:03}"} for i in range(260)]
+    world.sandbox.add_product(WS_SHOP, "Bolts", variants)
+    world.sync_catalog()
+    for i in range(260):
+        _set_sor_stock(world, f"BOLT-{i:03}", 9)
+    world.ok("inventory.pull")
+    world.ok(
+        "inventory.push",
+    )
+    calls = [r for r in world.store_shop(0).requests if r["root_fields"] == ["inventorySetQuantities"]]
+    assert len(calls) == 2
+    assert _retailer_level(world, 0, "BOLT-259") == 9
+
+
+def test_in_flight_orders_and_the_buffer_are_netted_out(world):
+    world.sync_catalog()
+    service.set_stock_buffer(world.partnerships[1].id, 2)
+    place_order(world.sandbox.sandbox, RT_SHOPS[0], [("TOTE-1", 3)])  # the retailer's own level drops to 17
+    world.ok("orders.pull")  # received, not yet in the system of record (whose stock is still 20)
+    world.ok("inventory.push")
+    assert _retailer_level(world, 0, "TOTE-1") == 17  # 20 - 3 in flight
+    assert _retailer_level(world, 1, "TOTE-1") == 15  # 20 - 3 in flight - 2 buffer
+    world.ok("orders.push")  # now the system of record has it: its stock drops to 17, nothing in flight
+    world.ok("inventory.pull")
+    world.ok("inventory.push")
+    assert [_retailer_level(world, n, "TOTE-1") for n in range(2)] == [17, 15]
+
+
+def _signed_get(client, url, secret, shop):
+    return client.get(url, headers={"X-Shopify-Hmac-Sha256": webhook_hmac(b"", secret), "X-Shopify-Shop-Domain": shop})
+
+
+def test_fetch_stock_answers_our_counts_for_the_partnership_only_when_signed(world, client, app):
+    world.sync_catalog()
+    p = world.partnerships[0]
+    secret = app.config["SHOPIFY_API_SECRET"]
+    url = f"/fulfillment-service/{p.id}/fetch_stock"
+    answer = _signed_get(client, url, secret, RT_SHOPS[0])
+    assert answer.status_code == 200
+    assert answer.get_json() == {"TOTE-1": 20, "SHIRT-S": 5, "SHIRT-M": 7, "SCARF-1": 3}
+    assert _signed_get(client, url + "?sku=SHIRT-M", secret, RT_SHOPS[0]).get_json() == {"SHIRT-M": 7}
+    assert client.get(url).status_code == 403  # unsigned
+    assert _signed_get(client, url, "not-the-secret", RT_SHOPS[0]).status_code == 403
+    assert _signed_get(client, url, secret, RT_SHOPS[1]).status_code == 404  # another store's signature
+
+
+def test_fulfillment_request_callback_starts_an_orders_pull_for_that_store(world, client, app):
+    world.sync_catalog()
+    place_order(world.sandbox.sandbox, RT_SHOPS[0], [("TOTE-1", 1)])
+    deliveries = [d for d in world.sandbox.deliver_webhooks() if d.topic == "fulfillment_orders/fulfillment_request"]
+    assert [d.status for d in deliveries] == [200]
+    run = db.session.execute(select(SyncRun).where(SyncRun.job_name == "orders.pull")).scalar_one()
+    assert (run.trigger, run.target_key) == ("webhook", f"connection:{world.stores[0].id}")
+    body = json.dumps({"kind": "FULFILLMENT_REQUEST"}).encode()
+    forged = client.post(f"/fulfillment-service/{world.partnerships[0].id}/fulfillment_order_notification",
+                         data=body, headers={"X-Shopify-Hmac-Sha256": "bad", "X-Shopify-Shop-Domain": RT_SHOPS[0]})  # fmt: skip
+    assert forged.status_code == 403
