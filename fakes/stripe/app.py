@@ -264,6 +264,7 @@ class FakeStripe:
         ("GET", r"/v1/payment_methods", "list_pms"),
         ("POST", r"/v1/checkout/sessions", "create_session"),
         ("GET", r"/v1/checkout/sessions/(?P<oid>[^/]+)", "get"),
+        ("GET", r"/v1/setup_intents/(?P<oid>[^/]+)", "get"),
     )
 
     def _route(self, method: str, path: str, params: dict, base: str) -> dict:
@@ -474,9 +475,7 @@ class FakeStripe:
                 )
                 return Response(f"<h1>Fake Stripe Checkout (setup)</h1>{form}", mimetype="text/html")
             pm = self._create_pm({"card": {"number": request.form.get("number", "4242424242424242")}}, base="")
-            pm["customer"] = session["customer"]
-            customer = self.objects[session["customer"]]
-            customer["invoice_settings"]["default_payment_method"] = pm["id"]
+            pm["customer"] = session["customer"]  # attached, but (as on Stripe) not made the invoice default
             intent = self._new("seti", "setup_intent", status="succeeded", payment_method=pm["id"])
             session.update(status="complete", setup_intent=intent["id"])
             self._event("checkout.session.completed", session)

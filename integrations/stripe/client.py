@@ -93,7 +93,17 @@ class StripeGateway:
     def send(self, invoice: str, key: str) -> dict:
         return self.client.v1.invoices.send_invoice(invoice, options=self._opts(key)).to_dict()
 
-    def setup_session(self, customer: str, success_url: str, cancel_url: str, key: str) -> dict:
+    def retrieve_setup_intent(self, setup_intent: str) -> dict:
+        return self.client.v1.setup_intents.retrieve(setup_intent).to_dict()
+
+    def set_default_payment_method(self, customer: str, payment_method: str, key: str) -> dict:
+        """Make a saved card the one `charge_automatically` invoices charge."""
+        params = {"invoice_settings": {"default_payment_method": payment_method}}
+        return self.client.v1.customers.update(customer, params=params, options=self._opts(key)).to_dict()
+
+    def setup_session(
+        self, customer: str, success_url: str, cancel_url: str, key: str, metadata: dict | None = None
+    ) -> dict:
         """A Stripe-hosted Checkout page in setup mode: the retailer saves a card without it touching our servers."""
         params = {
             "mode": "setup",
@@ -102,6 +112,7 @@ class StripeGateway:
             "success_url": success_url,
             "cancel_url": cancel_url,
             "payment_method_types": ["card"],
+            "metadata": metadata or {},
         }
         return self.client.v1.checkout.sessions.create(params=params, options=self._opts(key)).to_dict()
 

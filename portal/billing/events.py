@@ -75,6 +75,10 @@ def handle_stripe_event(event: dict) -> str:
     slim = {"type": event.get("type"), "object_id": remote.get("id"), "account": event.get("account")}
     if not _record_once("stripe", str(event["id"]), str(event.get("type")), slim, happened_at):
         return "duplicate"
+    if event.get("type") == "checkout.session.completed" and remote.get("mode") == "setup":
+        outcome = _card_saved(remote, str(event["id"]))
+        _finish()
+        return outcome
     status = STRIPE_STATUS.get(event.get("type", ""))
     invoice = _find_invoice("stripe", remote) if status else None
     outcome = "ignored"
@@ -82,6 +86,29 @@ def handle_stripe_event(event: dict) -> str:
         outcome = "applied" if _apply(invoice, status, happened_at) else "unchanged"
     _finish()
     return outcome
+
+
+def _card_saved(session: dict, event_id: str) -> str:
+    """A retailer saved a card on Stripe's Checkout page: make it the card its invoices charge.
+
+    Checkout in setup mode attaches the card to the customer but does not make it the invoice default.
+    A failure here raises, so the receipt is rolled back and Stripe's redelivery tries again.
+    """
+    from integrations.stripe import gateway_for
+    from portal.billing.service import gateway_account
+    from portal.models import Partnership
+
+    raw_id = (session.get("metadata") or {}).get("wholesync_partnership_id", "")
+    partnership = db.session.get(Partnership, int(raw_id)) if str(raw_id).isdigit() else None
+    if partnership is None or partnership.gateway_customer_ref != session.get("customer"):
+        return "ignored"
+    account = gateway_account(partnership)
+    if account is None or not session.get("setup_intent"):
+        return "ignored"
+    gateway = gateway_for(account)
+    intent = gateway.retrieve_setup_intent(session["setup_intent"])
+    gateway.set_default_payment_method(partnership.gateway_customer_ref, intent["payment_method"], f"ws-pm-{event_id}")
+    return "applied"
 
 
 def handle_apruve_event(body: dict) -> str:

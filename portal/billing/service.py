@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import stripe
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -104,6 +104,14 @@ def _shipped_by(order: Order, line: OrderLine, fulfillments: list[Fulfillment], 
     return 0
 
 
+_net_billed = OrderLine.billed_quantity - OrderLine.credited_quantity
+# Only lines with something to charge or credit: fully billed history is never re-read.
+_has_work = or_(
+    OrderLine.fulfilled_quantity > _net_billed,
+    _net_billed > OrderLine.quantity - OrderLine.cancelled_quantity,
+)
+
+
 def compute_lines(partnership: Partnership, cutoff: datetime) -> list[DraftLine]:
     """Everything that would go on an invoice closed at `cutoff`, read-only (also the preview).
 
@@ -113,7 +121,7 @@ def compute_lines(partnership: Partnership, cutoff: datetime) -> list[DraftLine]
     rows = db.session.execute(
         select(OrderLine, Order)
         .join(Order, OrderLine.order_id == Order.id)
-        .where(Order.partnership_id == partnership.id)
+        .where(Order.partnership_id == partnership.id, _has_work)
         .order_by(Order.id, OrderLine.id)
     ).all()
     fulfillments: dict[int, list[Fulfillment]] = {}

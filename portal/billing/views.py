@@ -117,7 +117,9 @@ def add_card(partnership_id: int):
     done = url_for("billing.card_done", partnership_id=partnership.id, _external=True)
     # A setup session moves no money, so each click may get a fresh key.
     key = f"ws-setup-{partnership.id}-{current_user.id}-{uuid.uuid4().hex}"
-    session = gateway_client.setup_session(customer, done, url_for("billing.index", _external=True), key)
+    session = gateway_client.setup_session(
+        customer, done, url_for("billing.index", _external=True), key, {"wholesync_partnership_id": str(partnership.id)}
+    )
     return redirect(session["url"], code=303)
 
 

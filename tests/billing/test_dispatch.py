@@ -89,3 +89,51 @@ def test_partnerships_with_billing_off_or_paused_are_never_enqueued(app, fake_st
     for p in (off, paused):
         shipped_order(p, [("A", 1, "10.00")], at(days_ago(3), 9))
     assert dispatch("billing.run", _slot(at(days_ago(2), 7))) == []
+
+
+def test_a_partnership_without_a_connected_gateway_is_reported_not_billed_and_not_retried(app, fake_stripe):
+    from portal.models import GatewayAccount, SyncRun
+
+    _, _, _, p = billing_pair(fake_stripe)
+    db.session.query(GatewayAccount).delete()
+    db.session.commit()
+    shipped_order(p, [("A", 1, "10.00")], at(days_ago(3), 9))
+    assert len(dispatch("billing.run", _slot(at(days_ago(2), 7)))) == 1
+    _work(app)
+    run = db.session.query(SyncRun).filter_by(job_name="billing.run").one()
+    assert (run.status, run.attempts, run.failed) == ("done", 1, run.total)
+    assert "no stripe gateway connected" in run.failures[0]["reason"]
+    assert invoices_of(p) == []
+
+
+def test_two_workers_claiming_the_same_day_at_once_make_one_invoice_and_bill_each_unit_once(app, fake_stripe):
+    from portal.billing import service
+    from portal.models import OrderLine
+
+    _, _, _, p = billing_pair(fake_stripe)
+    shipped_order(p, [("A", 5, "3.00"), ("B", 1, "1.00")], at(days_ago(3), 9))
+    ids, errors, barrier = [], [], threading.Barrier(2)
+
+    def worker():
+        with app.app_context():
+            partnership = db.session.get(type(p), p.id)
+            barrier.wait()
+            try:
+                invoice = service.claim(partnership, days_ago(2))
+                ids.append(invoice.id)
+            except service.LineClaimConflict as exc:  # the loser may also see the lines move under it
+                errors.append(exc)
+            except Exception as exc:  # SQLite serialises writers: "database is locked" is a lost race, not a bill
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(ids)) == 1 and len(ids) + len(errors) == 2
+    (invoice,) = invoices_of(p)
+    assert invoice.total == Decimal("16.00")
+    assert sorted(line.billed_quantity for line in db.session.query(OrderLine)) == [1, 5]

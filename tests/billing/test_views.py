@@ -62,6 +62,14 @@ def test_a_retailer_adds_a_card_on_stripes_hosted_page_and_it_is_charged_next_bi
     assert session["mode"] == "setup"
     back = httpx.post(response.location, data={"number": "4242424242424242"})  # the retailer types the card there
     assert back.status_code == 303 and f"/billing/partnerships/{p.id}/card/done" in back.headers["location"]
+    customer = fake_stripe.objects[session["customer"]]
+    assert customer["invoice_settings"]["default_payment_method"] is None  # Checkout attaches, it does not default
+    answers = []
+    fake_stripe.deliver(
+        lambda body, headers: answers.append(client.post("/webhooks/stripe", data=body, headers=headers))
+    )
+    assert [a.json["result"] for a in answers] == ["applied"]  # checkout.session.completed
+    assert customer["invoice_settings"]["default_payment_method"].startswith("pm_")
     shipped_order(p, [("A", 1, "10.00")], at(days_ago(3), 9))
     assert service.bill(p, days_ago(2)).status == "paid"
     assert db.session.get(type(p), p.id).gateway_customer_ref == session["customer"]
