@@ -70,3 +70,6 @@ def deliver(app, client):
 def work_webhooks(app):
     """Process the `webhooks` queue with a real burst worker (jobs run in forked work-horses)."""
     return lambda: make_worker(app, queues=("webhooks",)).work(burst=True)
+
+
+from tests.support.sandbox import sandbox  # noqa: E402,F401 - the shared Shopify sandbox fixture
