@@ -6,6 +6,8 @@ Nothing here starts billing: there is deliberately no route that claims or colle
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -83,6 +85,8 @@ def gateway():
     if not _is_wholesaler():
         abort(403)
     accounts = {a.gateway: a for a in db.session.execute(scoped(GatewayAccount).order_by(GatewayAccount.id)).scalars()}
+    if request.method == "POST" and request.form.get("form") == "schedule":
+        return _save_schedule()
     if request.method == "POST":
         name = request.form.get("gateway", "")
         if name not in GATEWAYS:
@@ -96,7 +100,24 @@ def gateway():
         db.session.commit()
         flash(f"{name.title()} account saved.", "success")
         return redirect(url_for("billing.gateway"))
-    return render_template("billing/gateway.html", accounts=accounts, gateways=GATEWAYS)
+    org = db.session.get(Organization, current_org_id())
+    return render_template("billing/gateway.html", accounts=accounts, gateways=GATEWAYS, org=org)
+
+
+def _save_schedule():
+    """The wholesaler's daily billing time and timezone (the day closes then; billing follows within the hour)."""
+    org = db.session.get(Organization, current_org_id())
+    try:
+        billing_time = datetime.strptime(request.form.get("billing_time", ""), "%H:%M").time()
+        zone = request.form.get("timezone", "").strip()
+        ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        flash("Give the time as HH:MM and a timezone such as America/New_York.", "error")
+        return redirect(url_for("billing.gateway"))
+    org.billing_time, org.timezone = billing_time, zone
+    db.session.commit()
+    flash(f"Billing runs daily at {billing_time:%H:%M} {zone}.", "success")
+    return redirect(url_for("billing.gateway"))
 
 
 @bp.post("/partnerships/<int:partnership_id>/card")

@@ -74,3 +74,16 @@ def test_a_retailer_adds_a_card_on_stripes_hosted_page_and_it_is_charged_next_bi
     assert service.bill(p, days_ago(2)).status == "paid"
     assert db.session.get(type(p), p.id).gateway_customer_ref == session["customer"]
     assert service.bill(p, days_ago(2)).total == Decimal("10.00")
+
+
+def test_the_wholesaler_sets_its_billing_time_and_timezone_and_bad_values_are_refused(app, client, auth):
+    user, ws, _, _ = billing_pair(gateway="apruve")
+    auth.login(user.email)
+    token = csrf_token(client.get("/billing/gateway").get_data(as_text=True))
+    ok = {"csrf_token": token, "form": "schedule", "billing_time": "18:30", "timezone": "Europe/Paris"}
+    client.post("/billing/gateway", data=ok)
+    client.post("/billing/gateway", data={**ok, "timezone": "Mars/Olympus"})
+    client.post("/billing/gateway", data={**ok, "billing_time": "25:99"})
+    db.session.expire_all()
+    org = db.session.get(Organization, ws.id)
+    assert (org.billing_time.strftime("%H:%M"), org.timezone) == ("18:30", "Europe/Paris")
