@@ -19,7 +19,7 @@ def index():
     page = db.paginate(service.list_query(args), page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
                        error_out=False)  # fmt: skip
     template = "orders/_table.html" if htmx else "orders/index.html"
-    return render_template(template, page=page, args=args, statuses=service.statuses(), promise=service.promise)
+    return render_template(template, page=page, args=args, statuses=service.STATUSES, promise=service.promise)
 
 
 @bp.get("/<int:order_id>")

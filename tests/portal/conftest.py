@@ -53,9 +53,12 @@ def make_order(ws, rt, p, name: str, received_ago: timedelta, sent: bool = False
 def make_world() -> World:
     user, ws, sor, rt, store, p = factories.trading_pair()
     products = [factories.product(ws, skus=(f"SKU-{n}-A", f"SKU-{n}-B"), quantity=4) for n in range(3)]
-    fresh = make_order(ws, rt, p, "#1001", timedelta(minutes=30))
+    # Created oldest first, as orders arrive (ids grow with arrival).
+    shipped = make_order(
+        ws, rt, p, "#1003", timedelta(hours=5), sent=True, status="shipped", shipped_at=utcnow() - timedelta(hours=1)
+    )
     stuck = make_order(ws, rt, p, "#1002", timedelta(hours=3))
-    shipped = make_order(ws, rt, p, "#1003", timedelta(hours=5), sent=True, shipped_at=utcnow() - timedelta(hours=1))
+    fresh = make_order(ws, rt, p, "#1001", timedelta(minutes=30))
     db.session.add(
         Fulfillment(
             order_id=shipped.id,

@@ -26,7 +26,7 @@ def test_stuck_filter_keeps_orders_past_the_promise_and_not_in_the_system_of_rec
 
 def test_order_list_paginates_in_the_database(client, signed_in, world):
     for n in range(60):
-        make_order(world.org, world.retailer, world.partnership, f"#2{n:03d}", timedelta(minutes=n))
+        make_order(world.org, world.retailer, world.partnership, f"#2{n:03d}", timedelta(minutes=60 - n))
     first = client.get("/orders/").get_data(as_text=True)
     second = client.get("/orders/?page=2").get_data(as_text=True)
     assert "Page 1 of 2" in first and "63 in all" in first
@@ -79,3 +79,10 @@ def test_promise_counts_from_receipt(world):
     p = promise(order, now=order.received_at + timedelta(hours=2, minutes=10))
     assert (p.late_minutes, p.stuck) == (10, True)
     assert utcnow() > order.received_at
+
+
+def test_status_filter_keeps_only_that_status_and_ignores_unknown_ones(client, signed_in):
+    shipped = client.get("/orders/?status=shipped").get_data(as_text=True)
+    assert "#1003" in shipped and "#1001" not in shipped and "#1002" not in shipped
+    unknown = client.get("/orders/?status=bogus").get_data(as_text=True)
+    assert all(name in unknown for name in ("#1001", "#1002", "#1003"))
