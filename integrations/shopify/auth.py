@@ -16,6 +16,7 @@ import httpx
 import shopify_app
 from flask import current_app
 
+from integrations.shopify.transport import build_http_client
 from integrations.shopify.webhooks import verify_query_hmac
 from portal.models.base import utcnow
 
@@ -52,37 +53,9 @@ def app_config() -> dict:
     }
 
 
-class _BaseURLTransport(httpx.BaseTransport):
-    """Sends `https://{shop}/...` to a configured base URL, keeping `Host: {shop}` (laptop and test sandbox)."""
-
-    def __init__(self, base_url: str):
-        self.base = httpx.URL(base_url)
-        self.inner = httpx.HTTPTransport()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
-        request.url = request.url.copy_with(scheme=self.base.scheme, host=self.base.host, port=self.base.port)
-        request.headers["Host"] = host
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def http_client() -> httpx.Client | None:
-    """The httpx client for OAuth calls, built by the shared Shopify transport (config-injected base or transport)."""
-    try:  # helper A's transport module: the one every Shopify call goes through
-        from integrations.shopify.transport import build_http_client
-    except ImportError:
-        build_http_client = None
-    cfg = current_app.config
-    if build_http_client is not None:
-        return build_http_client(cfg, timeout=10)
-    if cfg.get("SHOPIFY_HTTP_TRANSPORT") is not None:
-        return httpx.Client(transport=cfg["SHOPIFY_HTTP_TRANSPORT"], timeout=10)
-    if cfg.get("SHOPIFY_ADMIN_BASE_URL"):
-        return httpx.Client(transport=_BaseURLTransport(cfg["SHOPIFY_ADMIN_BASE_URL"]), timeout=10)
-    return None
+def http_client() -> httpx.Client:
+    """The httpx client for OAuth calls: the shared Shopify transport (config-injected base URL or transport)."""
+    return build_http_client(current_app.config, timeout=10)
 
 
 # --- Session tokens (embedded app) ------------------------------------------------------------------------------
@@ -169,14 +142,10 @@ def _tokens_from_response(data: dict) -> Tokens:
 
 def exchange_id_token(check: SessionCheck) -> Tokens:
     """Token exchange: a verified session token for an expiring offline access token (shopifyapp)."""
-    client = http_client()
-    try:
+    with http_client() as client:
         result = shopify_app.token_exchange(
             "offline", app_config(), id_token=check.id_token, expiring=True, http_client=client
         )
-    finally:
-        if client is not None:
-            client.close()
     if not result.ok or result.access_token is None:
         raise ShopifyAuthError(f"Shopify refused the token exchange ({result.log.code}).", 401)
     return _tokens_from_lib(result.access_token)
@@ -194,12 +163,8 @@ def refresh(shop: str, refresh_token: str, refresh_token_expires_at: datetime | 
         else None,
         "access_mode": "offline",
     }
-    client = http_client()
-    try:
+    with http_client() as client:
         result = shopify_app.refresh_access_token(token, app_config(), client)
-    finally:
-        if client is not None:
-            client.close()
     if not result.ok or result.access_token is None:
         raise ShopifyAuthError(f"Shopify refused the token refresh ({result.log.code}).", 401)
     return _tokens_from_lib(result.access_token)
@@ -277,16 +242,14 @@ def exchange_code(shop: str, code: str) -> Tokens:
         "code": code,
         "expiring": "1",
     }
-    client = http_client() or httpx.Client(timeout=10)
     try:
-        resp = client.post(
-            f"https://{shop}/admin/oauth/access_token", data=data, headers={"Accept": "application/json"}
-        )
+        with http_client() as client:
+            resp = client.post(
+                f"https://{shop}/admin/oauth/access_token", data=data, headers={"Accept": "application/json"}
+            )
     except httpx.HTTPError as exc:
         why = type(exc).__name__
         raise ShopifyAuthError(f"Could not reach Shopify to finish the connection ({why}).", 502) from exc
-    finally:
-        client.close()
     if resp.status_code != 200:
         raise ShopifyAuthError(f"Shopify refused the authorization code (HTTP {resp.status_code}).", 403)
     tokens = _tokens_from_response(resp.json())
