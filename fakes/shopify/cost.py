@@ -1,11 +1,13 @@
 """Calculated query cost and the per-shop leaky bucket, as Shopify documents them for the Admin GraphQL API.
 
 Requested cost is static: scalars and enums 0, objects 1, connections 2 + `first`/`last` times the cost of one
-item, mutations 10. Actual cost uses the number of items really returned. A query above 1000 is refused.
+item, mutations 10 (productSet: 10 + 0.2 per variant + ..., Shopify's dynamic cost since 2025-10). Actual cost
+uses the number of items really returned. A query above 1000 is refused.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -13,6 +15,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
@@ -22,6 +25,7 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
+from graphql.execution.values import get_argument_values
 from graphql.language import IntValueNode, VariableNode
 
 MAX_SINGLE_QUERY_COST = 1000
@@ -105,8 +109,28 @@ class CostCalculator:
     def operation(self, op: OperationDefinitionNode, data: dict | None = None) -> int:
         root = self.schema.mutation_type if op.operation.value == "mutation" else self.schema.query_type
         if op.operation.value == "mutation":
-            return MUTATION_COST * len(list(self._fields(op.selection_set)))
+            return sum(self._mutation_cost(f, root) for f in self._fields(op.selection_set))
         return self._selection(op.selection_set, root, data, actual=data is not None)
+
+    def _mutation_cost(self, f: FieldNode, root) -> int:
+        """10 per mutation; productSet uses Shopify's dynamic complexity (changelog 2025-10)."""
+        if f.name.value != "productSet" or f.name.value not in root.fields:
+            return MUTATION_COST
+        try:
+            args = get_argument_values(root.fields["productSet"], f, self.variables)
+        except GraphQLError:
+            return MUTATION_COST
+        data = args.get("input") or {}
+        variants = data.get("variants") or []
+        cost = (
+            10
+            + 0.2 * len(variants)
+            + 0.6 * sum(1 for v in variants if v.get("file"))
+            + 0.4 * sum(len(v.get("metafields") or []) for v in variants)
+            + 0.4 * len(data.get("metafields") or [])
+            + 1.9 * len(data.get("files") or [])
+        )
+        return math.ceil(round(cost, 6))
 
     def _fields(self, selection_set):
         """Flatten fragments: yield every FieldNode of a selection set (type conditions are merged, over-counting)."""

@@ -12,9 +12,13 @@ import hmac
 import secrets
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 
 import jwt
+
+# The development client secret is shorter than PyJWT's recommended 32 bytes; real Shopify secrets are not.
+warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
 
 ACCESS_TOKEN_LIFETIME = 3600
 REFRESH_TOKEN_LIFETIME = 90 * 24 * 3600
