@@ -14,6 +14,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from portal.extensions import db
@@ -169,4 +170,44 @@ def test_a_foreign_site_cannot_frame_the_app(app, server, browser, store_with_ca
     frame = page.frame(name="app-iframe")
     body = frame.evaluate("document.body ? document.body.innerText : ''") if frame else ""
     assert "Wholesync" not in body  # Chromium enforced frame-ancestors: only the shop and admin.shopify.com
+    context.close()
+
+
+def test_a_retailer_installs_accepts_an_invite_and_sees_the_pushed_catalog(app, server, browser, sandbox):
+    """The whole retailer journey in the browser, every Shopify call going to the sandbox."""
+    from jobs.runtime import run_now
+    from portal.models import Connection, Partnership
+
+    ws_shop, rt_shop = "acme-hq.myshopify.com", "corner-shop.myshopify.com"
+    user = factories.wholesaler(name="Acme Wholesale")
+    factories.connection(user.organization, "system_of_record", ws_shop, access_token=sandbox.add_shop(ws_shop))
+    sandbox.add_product(ws_shop, "Ceramic Mug", [{"sku": "MUG-1", "price": "8.00", "available": 12}])
+    invite = Partnership(wholesaler_id=user.organization_id, invite_code="ACME-JOIN-7", status="invited")
+    db.session.add(invite)
+    db.session.commit()
+    sandbox.add_shop(rt_shop)
+
+    context = browser.new_context()
+    page = context.new_page()
+    url, _ = _admin(context, app, server, rt_shop)
+    page.goto(url)  # first open: token exchange with the sandbox creates the retailer and its store connection
+    frame = page.frame_locator("iframe[name=app-iframe]")
+    frame.get_by_role("heading", name="Wholesync").wait_for()
+    store = db.session.execute(select(Connection).where(Connection.shop_domain == rt_shop)).scalar_one()
+    assert store.role == "store" and store.token_expires_at is not None
+
+    frame.get_by_label("Invitation code").fill("ACME-JOIN-7")
+    frame.get_by_role("button", name="Accept invitation").click()
+    frame.get_by_text("Invitation accepted").wait_for()
+    db.session.expire_all()
+    assert db.session.get(Partnership, invite.id).retailer_id == store.organization_id
+
+    for job in ("products.pull", "products.push"):
+        [result] = run_now(job)
+        assert result["status"] == "done" and not result["failed"], result
+    frame.get_by_role("button", name="Incoming catalog").click()
+    frame.get_by_text("Ceramic Mug").wait_for(timeout=10_000)
+    assert "arrived unpublished" in frame.locator("#catalog").inner_text()
+    [product] = sandbox.shop(rt_shop).products.values()
+    assert product.title == "Ceramic Mug" and product.status == "DRAFT"
     context.close()
