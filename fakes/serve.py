@@ -41,6 +41,26 @@ def build(args) -> tuple[Sandbox, object]:
     return sandbox, DispatcherMiddleware(sandbox, _mounts(args))
 
 
+DEMO_CATALOG = [
+    ("Organic Cotton Tee", [("TEE-S", "9.50", 40), ("TEE-M", "9.50", 55), ("TEE-L", "9.50", 12)]),
+    ("Canvas Tote Bag", [("TOTE-NAT", "6.25", 120)]),
+    ("Enamel Camp Mug", [("MUG-WHT", "4.80", 75), ("MUG-BLK", "4.80", 3)]),
+    ("Beeswax Candle", [("CANDLE-S", "7.00", 0), ("CANDLE-L", "12.00", 18)]),
+]
+
+
+def seed_demo(sandbox: Sandbox) -> None:
+    """The demo shops `make run` seeds in the database (portal/demo.py), with a small catalog at the wholesaler."""
+    from portal.demo import RETAILER_SHOPS, WHOLESALER_SHOP, sandbox_token
+
+    for shop in (WHOLESALER_SHOP, *RETAILER_SHOPS):
+        sandbox.add_shop(shop, token=sandbox_token(shop))
+    for title, variants in DEMO_CATALOG:
+        sandbox.add_product(
+            WHOLESALER_SHOP, title, [{"sku": sku, "price": price, "available": qty} for sku, price, qty in variants]
+        )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -48,8 +68,11 @@ def main(argv=None) -> None:
     parser.add_argument("--app-url", default="http://localhost:5000", help="where webhooks for app topics go")
     parser.add_argument("--restore-rate", type=float, default=100.0)
     parser.add_argument("--maximum-available", type=float, default=2000.0)
+    parser.add_argument("--no-demo", action="store_true", help="do not seed the demo shops of portal/demo.py")
     args = parser.parse_args(argv)
-    _, app = build(args)
+    sandbox, app = build(args)
+    if not args.no_demo:
+        seed_demo(sandbox)
     print(f"Shopify sandbox on http://{args.host}:{args.port} (webhooks to {args.app_url})", flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
 

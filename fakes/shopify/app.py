@@ -169,6 +169,51 @@ class Sandbox:
         payload = {"id": shop.id, "name": shop.name, "email": shop.email, "domain": domain, "myshopify_domain": domain}
         self.emit(domain, "app/uninstalled", payload)
 
+    def add_product(self, domain: str, title: str, variants: list[dict], *, status: str = "ACTIVE") -> dict:
+        """Seed a product as the merchant would (no cost, no auth): variants are {"sku", "price", "available"=0,
+        "barcode"?, "option"?}; returns {"product_id", "variants": {sku: {"variant_id", "inventory_item_id",
+        "location_id"}}}."""
+        shop = self.add_shop(domain)
+        loc = f"gid://shopify/Location/{shop.primary_location.id}"
+        names = [v.get("option", v["sku"]) for v in variants]
+        vin = [
+            {
+                "optionValues": [{"optionName": "Title", "name": name}],
+                "sku": v["sku"],
+                "price": str(v.get("price", "0.00")),
+                "barcode": v.get("barcode"),
+                "inventoryQuantities": [
+                    {"locationId": loc, "name": "available", "quantity": int(v.get("available", 0))}
+                ],
+            }
+            for v, name in zip(variants, names, strict=True)
+        ]
+        body = self.run(
+            shop,
+            "mutation($i: ProductSetInput!) { productSet(input: $i) { product { id variants(first: 250) { nodes "
+            "{ id sku inventoryItem { id } } } } userErrors { field message } } }",
+            {
+                "i": {
+                    "title": title,
+                    "status": status,
+                    "variants": vin,
+                    "productOptions": [{"name": "Title", "values": [{"name": n} for n in names]}],
+                }
+            },
+            charge=False,
+        )
+        payload = body["data"]["productSet"]
+        if body.get("errors") or payload["userErrors"]:
+            raise ValueError(body.get("errors") or payload["userErrors"])
+        product = payload["product"]
+        return {
+            "product_id": product["id"],
+            "variants": {
+                n["sku"]: {"variant_id": n["id"], "inventory_item_id": n["inventoryItem"]["id"], "location_id": loc}
+                for n in product["variants"]["nodes"]
+            },
+        }
+
     # ---- webhooks ----------------------------------------------------------------------------------------------
     def emit(self, domain: str, topic: str, payload: dict) -> list:
         """Announce a state change: deliver to the shop's subscriptions for `topic` and to the app's webhook URL."""

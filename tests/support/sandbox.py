@@ -12,7 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from fakes.shopify import Sandbox, SandboxConfig
-from fakes.shopify.state import ShopState, gid
+from fakes.shopify.state import ShopState
 
 
 class SandboxHandle:
@@ -63,44 +63,8 @@ class SandboxHandle:
         return body["data"]
 
     def add_product(self, domain: str, title: str, variants: list[dict], *, status: str = "ACTIVE") -> dict:
-        """Seed a product: variants are {"sku", "price", "available"=0, "barcode"?}; returns {sku: {ids...}}."""
-        shop = self.shop(domain)
-        loc = gid("Location", shop.primary_location.id)
-        vin = [
-            {
-                "optionValues": [{"optionName": "Title", "name": v.get("option", v["sku"])}],
-                "sku": v["sku"],
-                "price": str(v.get("price", "0.00")),
-                "barcode": v.get("barcode"),
-                "inventoryQuantities": [
-                    {"locationId": loc, "name": "available", "quantity": int(v.get("available", 0))}
-                ],
-            }
-            for v in variants
-        ]
-        data = self.graphql(
-            domain,
-            "mutation($i: ProductSetInput!) { productSet(input: $i) { product { id variants(first: 250) { nodes "
-            "{ id sku inventoryItem { id } } } } userErrors { field message } } }",
-            {
-                "i": {
-                    "title": title,
-                    "status": status,
-                    "variants": vin,
-                    "productOptions": [
-                        {"name": "Title", "values": [{"name": v.get("option", v["sku"])} for v in variants]}
-                    ],
-                }
-            },
-        )
-        product = data["productSet"]["product"]
-        return {
-            "product_id": product["id"],
-            "variants": {
-                n["sku"]: {"variant_id": n["id"], "inventory_item_id": n["inventoryItem"]["id"], "location_id": loc}
-                for n in product["variants"]["nodes"]
-            },
-        }
+        """Seed a product: variants are {"sku", "price", "available"=0, "barcode"?}; returns its ids by sku."""
+        return self.sandbox.add_product(domain, title, variants, status=status)
 
     def available(self, domain: str, sku: str) -> int | None:
         shop = self.shop(domain)
