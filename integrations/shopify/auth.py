@@ -170,9 +170,9 @@ def refresh(shop: str, refresh_token: str, refresh_token_expires_at: datetime | 
     return _tokens_from_lib(result.access_token)
 
 
-def needs_refresh(expires_at: datetime | None, now: datetime | None = None) -> bool:
-    """True when an expiring token is within REFRESH_MARGIN of its expiry (non-expiring tokens never are)."""
-    return expires_at is not None and expires_at - (now or utcnow()) <= REFRESH_MARGIN
+def needs_refresh(expires_at: datetime | None, now: datetime | None = None, margin: timedelta = REFRESH_MARGIN) -> bool:
+    """True when an expiring token is within `margin` of its expiry (non-expiring tokens never are)."""
+    return expires_at is not None and expires_at - (now or utcnow()) <= margin
 
 
 # --- Authorization-code grant (standalone wholesaler dashboard) ---------------------------------------------------

@@ -6,6 +6,8 @@ single use, so a refresh holds a per-connection Redis lock and re-reads the row 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -67,20 +69,20 @@ def usable(conn: Connection | None) -> bool:
     return conn.token_expires_at is None or conn.token_expires_at > utcnow()
 
 
-def fresh_access_token(conn: Connection) -> str:
-    """The connection's access token, refreshed first when it expires within REFRESH_MARGIN.
+def fresh_access_token(conn: Connection, margin: timedelta = auth.REFRESH_MARGIN) -> str:
+    """The connection's access token, refreshed first when it expires within `margin` (REFRESH_MARGIN).
 
     A failed refresh sets the connection to `needs_reauth` (the merchant reopens the app, which runs token
     exchange again) and raises ShopifyAuthError.
     """
-    if not auth.needs_refresh(conn.token_expires_at) and conn.status == "active" and conn.access_token:
+    if not auth.needs_refresh(conn.token_expires_at, margin=margin) and conn.status == "active" and conn.access_token:
         return conn.access_token
     lock = get_redis().lock(REFRESH_LOCK.format(conn.id), timeout=60, blocking_timeout=30)
     with lock:
         db.session.refresh(conn)  # another worker may have refreshed while we waited; its refresh token is now ours
         if conn.status != "active" or not conn.access_token:
             raise auth.ShopifyAuthError(f"{conn.shop_domain} must be reconnected ({conn.status}).", 401)
-        if not auth.needs_refresh(conn.token_expires_at):
+        if not auth.needs_refresh(conn.token_expires_at, margin=margin):
             return conn.access_token
         if not conn.refresh_token:
             return _needs_reauth(conn, "the token expired and there is no refresh token")
@@ -133,3 +135,30 @@ def connect_wholesaler_shop(org_id: int, shop: str, tokens: auth.Tokens) -> Conn
     store_tokens(conn, tokens)
     db.session.commit()
     return conn
+
+
+def refresh_expiring_tokens(within: timedelta = timedelta(minutes=15)) -> dict:
+    """Refresh every active Shopify token that expires within `within` (for a periodic job; see the report).
+
+    Returns {"refreshed": [connection ids], "needs_reauth": [connection ids]}.
+    """
+    soon = utcnow() + within
+    rows = db.session.execute(
+        select(Connection).where(
+            Connection.platform == "shopify",
+            Connection.status == "active",
+            Connection.token_expires_at.is_not(None),
+            Connection.token_expires_at <= soon,
+        )
+    ).scalars()
+    done: dict[str, list[int]] = {"refreshed": [], "needs_reauth": []}
+    for conn in list(rows):
+        before = conn.access_token
+        try:
+            after = fresh_access_token(conn, margin=within)
+        except auth.ShopifyAuthError:
+            done["needs_reauth"].append(conn.id)
+            continue
+        if after != before:
+            done["refreshed"].append(conn.id)
+    return done

@@ -142,3 +142,21 @@ def test_uninstalling_in_shopify_revokes_our_tokens_and_pauses_partnerships(app,
     # the embedded app no longer serves this shop's data
     bearer = {"Authorization": f"Bearer {sandbox.session_token(SHOP)}"}
     assert client.get("/shopify/catalog", headers=bearer).status_code == 401
+
+
+def test_a_periodic_sweep_refreshes_tokens_about_to_expire(app, client, sandbox):
+    from portal.shopify_app.service import refresh_expiring_tokens
+
+    sandbox.add_shop(SHOP)
+    client.get(f"/shopify?shop={SHOP}&id_token={sandbox.session_token(SHOP)}")
+    soon = db.session.execute(select(Connection)).scalar_one()
+    other = factories.connection(factories.retailer(), "store", "later.myshopify.com")
+    other.token_expires_at = utcnow() + timedelta(hours=1)
+    soon.token_expires_at = utcnow() + timedelta(minutes=10)
+    db.session.commit()
+    old = soon.access_token
+    assert refresh_expiring_tokens() == {"refreshed": [soon.id], "needs_reauth": []}
+    db.session.expire_all()
+    assert db.session.get(Connection, soon.id).access_token != old
+    assert _works(app, SHOP, db.session.get(Connection, soon.id).access_token)
+    assert db.session.get(Connection, other.id).access_token == "shpat_test"
