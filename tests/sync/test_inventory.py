@@ -105,6 +105,7 @@ def test_fulfillment_request_callback_starts_an_orders_pull_for_that_store(world
     run = db.session.execute(select(SyncRun).where(SyncRun.job_name == "orders.pull")).scalar_one()
     assert (run.trigger, run.target_key) == ("webhook", f"connection:{world.stores[0].id}")
     body = json.dumps({"kind": "FULFILLMENT_REQUEST"}).encode()
-    forged = client.post(f"/fulfillment-service/{world.partnerships[0].id}/fulfillment_order_notification",
-                         data=body, headers={"X-Shopify-Hmac-Sha256": "bad", "X-Shopify-Shop-Domain": RT_SHOPS[0]})  # fmt: skip
+    url = f"/fulfillment-service/{world.partnerships[0].id}/fulfillment_order_notification"
+    headers = {"X-Shopify-Hmac-Sha256": "bad", "X-Shopify-Shop-Domain": RT_SHOPS[0]}
+    forged = client.post(url, data=body, headers=headers)
     assert forged.status_code == 403
