@@ -46,3 +46,18 @@ def test_every_page_requires_signing_in(app, client, world, method):
         assert response.status_code in (302, 400, 401), f"{method} {rule.rule} answered {response.status_code}"
         if response.status_code == 302:
             assert "/login" in response.headers["Location"]
+
+
+def test_run_history_and_price_lists_show_only_this_organizations_rows(client, signed_in, other):
+    from portal.extensions import db
+    from portal.models import SyncRun
+    from tests.support import factories
+
+    factories.price_list(signed_in.org, name="Ours")
+    factories.price_list(other.org, name="Theirs")
+    theirs = db.session.query(SyncRun.id).filter_by(organization_id=other.org.id).scalar()
+    history = client.get("/sync/runs").get_data(as_text=True)
+    assert f'href="/sync/runs/{theirs}"' not in history and "products.push" in history
+    lists = client.get("/price-lists/").get_data(as_text=True)
+    assert "Ours" in lists and "Theirs" not in lists
+    assert client.get(f"/sync/runs/{theirs}").status_code == 404
