@@ -117,3 +117,11 @@ def test_removed_product_goes_to_zero_stock_and_is_not_deleted(world):
     assert variant is not None  # still there
     loc_id = int(world.partnerships[0].fulfillment_location_remote_id.rsplit("/", 1)[1])
     assert shop.available(variant.inventory_item_id, loc_id) == 0
+
+
+def test_flask_sync_run_places_the_catalog(world, runner):
+    assert runner.invoke(args=["sync", "run", "products.pull"]).exit_code == 0
+    result = runner.invoke(args=["sync", "run", "products.push", "--partnership", str(world.partnerships[1].id)])
+    assert result.exit_code == 0, result.output
+    assert '"created": 3' in result.output
+    assert len(world.store_shop(1).products) == 3 and not world.store_shop(0).products
