@@ -265,6 +265,7 @@ class Sandbox:
         base_url: str = "",
         bulk: bool = False,
         charge: bool = True,
+        force_throttle: bool = False,
     ) -> dict:
         """Validate, cost, charge and execute one document for a shop; returns the JSON body Shopify would send."""
         variables = variables or {}
@@ -291,7 +292,7 @@ class Sandbox:
         if charge and not bulk:
             if requested > MAX_SINGLE_QUERY_COST:
                 return errors.max_cost_exceeded(requested)
-            if not shop.bucket.take(requested):
+            if force_throttle or not shop.bucket.take(requested):
                 body = errors.throttled(
                     {"requestedQueryCost": requested, "actualQueryCost": None, "throttleStatus": shop.bucket.status()}
                 )
@@ -389,18 +390,13 @@ class Sandbox:
         shop = self._authenticate(request, domain)
         if shop is None:
             return self._json(UNAUTHORIZED, 401)
+        force_throttle = False
         if shop.faults:
             fault = shop.faults.popleft()
             if fault.kind == "slow":
                 time.sleep(fault.seconds)
             elif fault.kind == "throttled":
-                status = shop.bucket.status()
-                shop.requests.append(
-                    {"operation": "?", "root_fields": [], "throttled": True, "injected": True, "at": time.time()}
-                )
-                return self._json(
-                    errors.throttled({"requestedQueryCost": 1, "actualQueryCost": None, "throttleStatus": status})
-                )
+                force_throttle = True  # answered below, with the document's real requested cost
             elif fault.kind == "429":
                 body = {
                     "errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
@@ -422,6 +418,7 @@ class Sandbox:
             payload.get("operationName"),
             api_version=version,
             base_url=self._public_url(request),
+            force_throttle=force_throttle,
         )
         return self._json(body)
 
