@@ -42,6 +42,19 @@ APP_TOPICS = (
     "shop/redact",
 )
 DEFAULT_SCOPES = "read_products,write_products,read_inventory,write_inventory,read_orders,write_orders,read_locations"
+MAX_INPUT_ARRAY = 250  # Shopify's limit on array inputs (productSet's `variants` may hold up to 2048)
+
+
+def _longest_input_array(value, key: str | None = None) -> int:
+    """The longest list in coerced variables, not counting productSet's variants list."""
+    if isinstance(value, dict):
+        return max((_longest_input_array(v, k) for k, v in value.items()), default=0)
+    if isinstance(value, list):
+        own = 0 if key == "variants" else len(value)
+        return max([own, *(_longest_input_array(v) for v in value)])
+    return 0
+
+
 UNAUTHORIZED = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
 
 
@@ -286,6 +299,10 @@ class Sandbox:
         if isinstance(coerced, list):
             types = {v.variable.name.value: graphql.print_ast(v.type) for v in op.variable_definitions}
             return {"errors": [errors.variable_error(e, variables, types) for e in coerced]}
+        too_long = _longest_input_array(coerced)
+        if too_long > MAX_INPUT_ARRAY:
+            message = f"The input array size of {too_long} is greater than the maximum allowed of {MAX_INPUT_ARRAY}."
+            return {"errors": [{"message": message, "extensions": {"code": "MAX_INPUT_SIZE_EXCEEDED"}}]}
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, graphql.FragmentDefinitionNode)}
         calc = CostCalculator(self.schema, fragments, coerced)
         requested = calc.operation(op)

@@ -103,3 +103,20 @@ def test_client_raises_graphql_error_for_invalid_document(app, sandbox):
     with pytest.raises(ShopifyAuthError):
         client_for(conn).query("{ shop { name } }")
     assert get_redis().exists(f"shopify:bucket:{SHOP}")
+
+
+def test_array_inputs_over_250_are_refused(sandbox):
+    token = sandbox.add_shop(SHOP)
+    quantities = [
+        {"inventoryItemId": f"gid://shopify/InventoryItem/{n}", "locationId": "gid://shopify/Location/1",
+         "quantity": 1, "changeFromQuantity": None}
+        for n in range(251)
+    ]  # fmt: skip
+    body = _post(
+        sandbox,
+        'mutation($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) @idempotent(key: "k")'
+        " { userErrors { code } } }",
+        {"input": {"name": "available", "reason": "correction", "quantities": quantities}},
+        token=token,
+    ).json()
+    assert body["errors"][0]["extensions"]["code"] == "MAX_INPUT_SIZE_EXCEEDED"
