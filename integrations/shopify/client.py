@@ -223,7 +223,8 @@ class ShopifyClient:
             if status in (401, 403):
                 raise ShopifyAuthError(f"Shopify answered {status} for {self.shop}", status=status, errors=body)
             if status == 429 or status >= 500 or status == 0:
-                self.bucket.release(cost)  # the request was not charged (or never arrived)
+                if status != 0:  # 429/5xx were not charged; a timeout may have been, so keep its reservation
+                    self.bucket.release(cost)
                 retries += 1
                 if retries > MAX_RETRIES:
                     raise ShopifyTransientError(f"Shopify kept failing for {self.shop} (HTTP {status})", status=status)
