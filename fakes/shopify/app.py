@@ -298,7 +298,7 @@ class Sandbox:
         coerced = get_variable_values(self.schema, op.variable_definitions or [], variables)
         if isinstance(coerced, list):
             types = {v.variable.name.value: graphql.print_ast(v.type) for v in op.variable_definitions}
-            return {"errors": [errors.variable_error(e, variables, types) for e in coerced]}
+            return {"errors": [errors.variable_error(e, variables, types, self.schema) for e in coerced]}
         too_long = _longest_input_array(coerced)
         if too_long > MAX_INPUT_ARRAY:
             message = f"The input array size of {too_long} is greater than the maximum allowed of {MAX_INPUT_ARRAY}."

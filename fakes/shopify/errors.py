@@ -6,6 +6,7 @@ with typeName/fieldName), so code written against the sandbox sees what Shopify 
 
 from __future__ import annotations
 
+import json
 import re
 
 from graphql import (
@@ -128,8 +129,35 @@ _VAR_RE = re.compile(
 _VAR_MISSING_RE = re.compile(r"Variable '\$(?P<var>[^']+)' of (?:required|non-null) type '(?P<type>[^']+)'")
 
 
-def variable_error(error: GraphQLError, variables: dict, types: dict[str, str]) -> dict:
-    """A variable-coercion failure: `Variable $id of type ID! was provided invalid value` + problems."""
+def _value_at(value, path: list):
+    for step in path:
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _explain(why: str, path: list, value, schema) -> tuple[list, str]:
+    """graphql-core's explanation -> graphql-ruby's (`Could not coerce value "x" to Int`, ...), path extended."""
+    if m := re.match(r"Field '(?P<f>[^']+)' of required type '[^']+' was not provided", why):
+        return [*path, m["f"]], "Expected value to not be null"
+    if m := re.match(r"Field '(?P<f>[^']+)' is not defined by type '(?P<t>[^']+)'", why):
+        return [*path, m["f"]], f"Field is not defined on {m['t']}"
+    if re.match(r"Expected value of type '[^']+!', found null", why) or why.startswith("Expected non-nullable type"):
+        return path, "Expected value to not be null"
+    if m := re.match(r"Value '(?P<v>[^']*)' does not exist in '(?P<t>[^']+)' enum", why):
+        enum = schema.type_map.get(m["t"]) if schema else None
+        values = ", ".join(enum.values) if enum is not None else "?"
+        return path, f'Expected "{m["v"]}" to be one of: {values}'
+    if m := re.match(r"(?P<t>\w+) cannot represent", why):
+        return path, f"Could not coerce value {json.dumps(_value_at(value, path))} to {m['t']}"
+    return path, why
+
+
+def variable_error(error: GraphQLError, variables: dict, types: dict[str, str], schema=None) -> dict:
+    """A variable-coercion failure, graphql-ruby style: `Variable $id of type ID! was provided invalid value`,
+    `for <path> (<explanation>)` when the problem is inside the value, plus `extensions.value` / `problems`."""
     body = {"message": error.message, "locations": _loc(error)}
     match = _VAR_RE.match(error.message)
     missing = _VAR_MISSING_RE.match(error.message)
@@ -137,10 +165,12 @@ def variable_error(error: GraphQLError, variables: dict, types: dict[str, str]) 
         var = match["var"]
         path = match["path"].split(".")[1:] if match["path"] else []
         path = [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", ".".join(path)) if p != ""]
+        value = variables.get(var)
+        path, why = _explain(match["why"], path, value, schema)
         body["message"] = f"Variable ${var} of type {types.get(var, '?')} was provided invalid value"
         if path:
-            body["message"] += f" for {'.'.join(str(p) for p in path)}"
-        body["extensions"] = {"value": variables.get(var), "problems": [{"path": path, "explanation": match["why"]}]}
+            body["message"] += f" for {'.'.join(str(p) for p in path)} ({why})"
+        body["extensions"] = {"value": value, "problems": [{"path": path, "explanation": why}]}
     elif missing:
         var = missing["var"]
         body["message"] = f"Variable ${var} of type {missing['type']} was provided invalid value"

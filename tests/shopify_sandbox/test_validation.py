@@ -120,3 +120,19 @@ def test_array_inputs_over_250_are_refused(sandbox):
         token=token,
     ).json()
     assert body["errors"][0]["extensions"]["code"] == "MAX_INPUT_SIZE_EXCEEDED"
+
+
+def test_invalid_nested_input_names_the_path_like_graphql_ruby(sandbox):
+    token = sandbox.add_shop(SHOP)
+    body = _post(
+        sandbox,
+        "mutation($i: ProductSetInput!) { productSet(input: $i) { userErrors { message } } }",
+        {"i": {"title": "x", "status": "LIVE"}},
+        token=token,
+    ).json()
+    error = body["errors"][0]
+    assert error["message"] == (
+        "Variable $i of type ProductSetInput! was provided invalid value for status "
+        '(Expected "LIVE" to be one of: ACTIVE, ARCHIVED, DRAFT, UNLISTED)'
+    )
+    assert error["extensions"]["problems"][0]["path"] == ["status"]
