@@ -25,13 +25,14 @@ from portal.embedded_redis import ensure_embedded_redis, stop_embedded_redis  # 
 PORT = int(os.environ.get("PORT", "5000"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "5001"))
 BIN = Path(sys.executable).parent
+INSTANCE = Path(os.environ.get("WHOLESYNC_INSTANCE_PATH", ROOT / "instance"))
 
 
 def _environment() -> tuple[dict[str, str], bool]:
     env = dict(os.environ, FLASK_APP="wsgi", PYTHONUNBUFFERED="1")
     embedded = not env.get("REDIS_URL")
     if embedded:
-        env["REDIS_URL"] = ensure_embedded_redis(ROOT / "instance" / "redis")
+        env["REDIS_URL"] = ensure_embedded_redis(INSTANCE / "redis")
     env.setdefault("SHOPIFY_ADMIN_BASE_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
     env.setdefault("SHOPIFY_APP_URL", f"http://localhost:{PORT}")
     return env, embedded
@@ -101,7 +102,7 @@ def main() -> int:
     finally:
         _stop(children)
         if embedded:
-            stop_embedded_redis(ROOT / "instance" / "redis")
+            stop_embedded_redis(INSTANCE / "redis")
         print("stopped.")
     return 0
 
