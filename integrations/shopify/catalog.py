@@ -138,9 +138,11 @@ def _product(node: dict, variants: list[dict]) -> RemoteProduct:
 class CatalogSource:
     """The wholesaler side: read products, incrementally by updated_at or in full."""
 
-    def products(self, updated_since: datetime | None) -> Iterator[RemoteProduct]:
-        """Products updated at or after `updated_since` (all when None), oldest update first."""
-        if updated_since is None:
+    def products(self, updated_since: datetime | None, bulk: bool = True) -> Iterator[RemoteProduct]:
+        """Products updated at or after `updated_since` (all when None), oldest update first.
+
+        `bulk=False` never starts a bulk operation (dry runs: only plain queries)."""
+        if updated_since is None and bulk:
             # A full read (first run, or reconciliation) is one bulk operation: no pagination, no per-page cost.
             yield from self._bulk_products()
             return
@@ -153,8 +155,21 @@ class CatalogSource:
         return {node["id"] for node in self.pages(PRODUCT_IDS_QUERY, {}, "products")}
 
     def _bulk_products(self) -> Iterator[RemoteProduct]:
-        """Run a bulk query and read its JSONL: children come after their parent with `__parentId`."""
-        operation = self.mutate(BULK_RUN, {"query": BULK_PRODUCTS}, "bulkOperationRunQuery")["bulkOperation"]
+        """The whole catalog from one bulk query: children come after their parent with `__parentId`."""
+        parent, children = None, []
+        for row in self.bulk_rows(BULK_PRODUCTS):
+            if "__parentId" in row:
+                children.append(row)
+                continue
+            if parent is not None:
+                yield _product(parent, children)
+            parent, children = row, []
+        if parent is not None:
+            yield _product(parent, children)
+
+    def bulk_rows(self, query: str) -> Iterator[dict]:
+        """Run a bulk query, wait for it, and yield the rows of its JSONL result."""
+        operation = self.mutate(BULK_RUN, {"query": query}, "bulkOperationRunQuery")["bulkOperation"]
         deadline = time.monotonic() + BULK_TIMEOUT_SECONDS
         operation = self.gql(BULK_STATUS, {"id": operation["id"]})["bulkOperation"]
         while operation["status"] not in ("COMPLETED", "FAILED", "CANCELED", "EXPIRED"):
@@ -167,17 +182,9 @@ class CatalogSource:
         if not operation.get("url"):
             return
         body = self.client.http.get(operation["url"], timeout=60).text  # the shared transport (sandbox-aware)
-        parent, children = None, []
         for line in body.splitlines():
-            row = json.loads(line)
-            if "__parentId" in row:
-                children.append(row)
-                continue
-            if parent is not None:
-                yield _product(parent, children)
-            parent, children = row, []
-        if parent is not None:
-            yield _product(parent, children)
+            if line.strip():
+                yield json.loads(line)
 
 
 class CatalogTarget:

@@ -146,7 +146,7 @@ def preview_pull(target, dry: DryRun) -> DryRun:
             )
         ).all()
     )
-    for level in system_of_record(target).stock_levels():
+    for level in system_of_record(target).stock_levels(bulk=False):
         if level.variant_remote_id not in known:
             dry.skip += 1
         elif known[level.variant_remote_id] != level.quantity:

@@ -344,7 +344,7 @@ def _remove(ctx, partnership, store, location_id, listing: Listing) -> str:
 def preview_pull(target, dry: DryRun) -> DryRun:
     """How many products a pull would add, change or mark deleted (reads the system of record, writes nothing)."""
     sor = system_of_record(target)
-    remote_products = list(sor.products(cursor_since(target.id, STREAM)))
+    remote_products = list(sor.products(cursor_since(target.id, STREAM), bulk=False))
     hashes = dict(
         db.session.execute(
             select(Product.remote_id, Product.content_hash).where(Product.connection_id == target.id)

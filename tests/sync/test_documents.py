@@ -29,7 +29,9 @@ def test_document_is_valid_and_affordable(name, document):
     assert cost <= 1000, f"{name} costs {cost}"
 
 
-def test_the_bulk_query_is_valid():
+def test_the_bulk_queries_are_valid():
     from integrations.shopify.catalog import BULK_PRODUCTS
+    from integrations.shopify.inventory import BULK_STOCK
 
-    assert graphql.validate(load_schema(), graphql.parse(BULK_PRODUCTS)) == []
+    for document in (BULK_PRODUCTS, BULK_STOCK):
+        assert graphql.validate(load_schema(), graphql.parse(document)) == []

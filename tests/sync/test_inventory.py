@@ -51,8 +51,10 @@ def test_second_inventory_run_with_nothing_changed_makes_zero_mutations(world):
 
 
 def test_levels_go_in_batches_of_at_most_250(world):
-    variants = [{"sku": f"BOLT-{i:03}", "price": "1.00", "available": 5, "option": f"{i:03}"} for i in range(260)]
-    world.sandbox.add_product(WS_SHOP, "Bolts", variants)
+    for half in range(2):  # 260 variants over two products (Shopify takes at most 250 per input list)
+        variants = [{"sku": f"BOLT-{i:03}", "price": "1.00", "available": 5, "option": f"{i:03}"}
+                    for i in range(half * 130, half * 130 + 130)]  # fmt: skip
+        world.sandbox.add_product(WS_SHOP, f"Bolts {half}", variants)
     world.sync_catalog()
     for i in range(260):
         _set_sor_stock(world, f"BOLT-{i:03}", 9)
