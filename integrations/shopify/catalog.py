@@ -64,7 +64,7 @@ query SyncBulkStatus($id: ID!) {
 
 VARIANTS_BY_SKU = """
 query SyncVariantsBySku($query: String!, $after: String) {
-  productVariants(first: 250, after: $after, query: $query) {
+  productVariants(first: 100, after: $after, query: $query) {
     pageInfo { hasNextPage endCursor }
     nodes { id sku inventoryItem { id } product { id handle } }
   }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -74,3 +75,23 @@ def chain_for_partnerships(ctx, job_name: str, partnerships: list[Partnership]) 
 
 def now() -> datetime:
     return utcnow()
+
+
+class CallCounter:
+    """An `on_call` that threads may share: counts platform calls and waits, then hands them to the run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls, self.waited = 0, 0.0
+
+    def __call__(self, waited_seconds: float = 0.0) -> None:
+        with self._lock:
+            self.calls += 1
+            self.waited += waited_seconds
+
+    def apply(self, ctx) -> None:
+        """Move what was counted so far onto the SyncRun (main thread only: the ORM object is not thread-safe)."""
+        with self._lock:
+            calls, waited, self.calls, self.waited = self.calls, self.waited, 0, 0.0
+        ctx.run.api_calls += calls
+        ctx.run.throttled_seconds += waited

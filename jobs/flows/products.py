@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import current_app
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from integrations.base import ProductPush, RemoteProduct, retailer_store, system_of_record
 from jobs.context import RunContext
 from jobs.flows.common import (
+    CallCounter,
     advance_cursor,
     chain_for_partnerships,
     cursor_since,
@@ -26,6 +29,8 @@ from portal.models import Listing, ListingVariant, Organization, Partnership, Pr
 from portal.pricing.engine import compute_retail_price
 
 STREAM = "products"
+PUSH_CONCURRENCY = 4  # remote calls in flight per push (the cost bucket, not this number, bounds the rate)
+SKU_CHUNK = 40  # SKUs per "Get SKU by ID" search
 PRODUCT_SET_COST = 10  # Shopify's cost of one mutation, for previews
 
 
@@ -151,27 +156,73 @@ def _notice_deletions(ctx: RunContext, conn, remote_ids: set[str]) -> bool:
 
 
 def push(ctx: RunContext) -> None:
-    """Place the wholesaler's catalog in the retailer's store at price-list prices; only what changed is sent."""
+    """Place the wholesaler's catalog in the retailer's store at price-list prices; only what changed is sent.
+
+    Decisions and every database write happen on this thread; the remote calls run PUSH_CONCURRENCY at a time
+    (the shared per-shop cost bucket keeps them within the shop's rate limit), so a large catalog goes at the
+    shop's restore rate rather than at one round trip per product.
+    """
     partnership: Partnership = ctx.target
     store_conn = org_connection(partnership.retailer_id, "store")
     if store_conn is None or partnership.status != "active":
         ctx.run.message = "The retailer has no active store connected; nothing to push."
         return
-    store = retailer_store(store_conn, on_call=ctx.api_call)
+    calls = CallCounter()
+    store = retailer_store(store_conn, on_call=calls)
     location_id = ensure_fulfillment_service(partnership, store)
     products = _catalog(partnership)
     ctx.set_total(len(products))
     listings = _listings(partnership)
-    matches = _sku_matches(store, partnership, products, listings)
-    for product in products:
+    with ThreadPoolExecutor(PUSH_CONCURRENCY) as pool:
+        matches = _sku_matches(pool, store, products, listings)
+        inflight: dict = {}
+        for product in products:
+            try:
+                plan = _plan(ctx, partnership, store, store_conn, location_id, product, listings.get(product.id),
+                             matches)  # fmt: skip
+            except Exception as exc:  # one failing product must not stop the others
+                _failed(ctx, product, exc)
+                continue
+            if isinstance(plan, str):
+                ctx.count(plan)
+            else:
+                inflight[pool.submit(store.set_product, plan.push)] = (product, plan)
+                if len(inflight) >= 2 * PUSH_CONCURRENCY:
+                    _settle(ctx, partnership, store_conn, inflight, FIRST_COMPLETED)
+            calls.apply(ctx)
+        _settle(ctx, partnership, store_conn, inflight, ALL_COMPLETED)
+    calls.apply(ctx)
+    db.session.commit()
+
+
+def _failed(ctx: RunContext, product: Product, exc: Exception) -> None:
+    ctx.fail(f"product {product.id} ({product.title})", f"{type(exc).__name__}: {exc}")
+
+
+def _settle(ctx, partnership, store_conn, inflight: dict, return_when) -> None:
+    """Record the remote ids of finished calls (remote ids and pushed hash in the same commit as the log entry)."""
+    done, _ = wait(list(inflight), return_when=return_when)
+    for future in done:
+        product, plan = inflight.pop(future)
         try:
-            outcome = _push_product(ctx, partnership, store, store_conn, location_id, product,
-                                    listings.get(product.id), matches)  # fmt: skip
-        except Exception as exc:  # one failing product must not stop the others
-            db.session.rollback()
-            ctx.fail(f"product {product.id} ({product.title})", f"{type(exc).__name__}: {exc}")
+            remote_id, placed = future.result()
+        except Exception as exc:  # the remote refused this product; the others go on
+            _failed(ctx, product, exc)
             continue
-        ctx.count(outcome)
+        try:
+            listing = _record(partnership, store_conn, product, plan.listing, remote_id, placed, plan.prices,
+                              plan.wanted)  # fmt: skip
+            if plan.outcome == "created":
+                listing.created_unpublished = True
+            suffix = " as a draft" if plan.outcome == "created" else ""
+            ctx.log(
+                plan.action, "listing", listing.id, f"{product.title}: {plan.outcome} in the retailer's store{suffix}"
+            )
+        except Exception as exc:  # a database problem: the next run finds the product again by our handle
+            db.session.rollback()
+            _failed(ctx, product, exc)
+            continue
+        ctx.count(plan.outcome)  # commits at most once a second (ctx.flush), so the push is not bound by fsyncs
 
 
 def ensure_fulfillment_service(partnership: Partnership, store) -> str:
@@ -201,10 +252,14 @@ def _listings(partnership: Partnership) -> dict[int, Listing]:
     return {row.product_id: row for row in rows}
 
 
-def _sku_matches(store, partnership, products, listings) -> dict:
-    """For products never placed: the retailer's variants with the same SKUs (one search for all of them)."""
-    skus = [v.sku for p in products if p.id not in listings and p.deleted_at is None for v in _live(p)]
-    return store.variants_by_sku(skus) if skus else {}
+def _sku_matches(pool, store, products, listings) -> dict:
+    """For products never placed: the retailer's variants with the same SKUs (searched in parallel chunks)."""
+    skus = sorted({v.sku for p in products if p.id not in listings and p.deleted_at is None for v in _live(p)})
+    chunks = [skus[i : i + SKU_CHUNK] for i in range(0, len(skus), SKU_CHUNK)]
+    matches: dict = {}
+    for found in pool.map(store.variants_by_sku, chunks):
+        matches.update(found)
+    return matches
 
 
 def _live(product: Product) -> list[Variant]:
@@ -225,7 +280,20 @@ def push_hash(product: Product, prices: dict[str, Decimal]) -> str:
     return digest([product.content_hash, sorted((k, str(v)) for k, v in prices.items())])
 
 
-def _push_product(ctx, partnership, store, store_conn, location_id, product, listing, matches) -> str:
+@dataclass
+class Plan:
+    """A remote call to make for one product, and what to record when it succeeds."""
+
+    push: ProductPush
+    outcome: str
+    action: str
+    prices: dict
+    wanted: str
+    listing: Listing | None
+
+
+def _plan(ctx, partnership, store, store_conn, location_id, product, listing, matches) -> Plan | str:
+    """What to do with one product: an outcome now (unchanged, skipped, zeroed, linked) or a call to make."""
     if product.deleted_at is not None:
         return _remove(ctx, partnership, store, location_id, listing) if listing else "skipped"
     prices = retail_prices(partnership, product)
@@ -238,31 +306,21 @@ def _push_product(ctx, partnership, store, store_conn, location_id, product, lis
         first = next(iter(_live(product)), None)
         match = matches.get(first.sku) if first else None
         if match is not None and match.product_handle != handle:
-            return _link(ctx, partnership, store, store_conn, location_id, product, prices, matches, wanted)
+            return _link(ctx, partnership, store, store_conn, product, prices, matches, wanted)
         push_ = ProductPush(handle=handle, product=_remote_view(product), variants=variants, location_id=location_id)
-        outcome, action = "created", "add"
-    elif partnership.force_overwrite and not listing.matched_by_sku:
+        return Plan(push_, "created", "add", prices, wanted, listing)
+    if partnership.force_overwrite and not listing.matched_by_sku:
         push_ = ProductPush(handle=handle, product=_remote_view(product), variants=variants,
                             remote_product_id=listing.remote_product_id, location_id=location_id)  # fmt: skip
-        outcome, action = "updated", "edit"
-    else:
-        # Without force overwrite the retailer owns everything but price (and stock, pushed by inventory.push).
-        changed = [v for v in variants if v.get("variant_id") and v["price"] != v.get("pushed_price")]
-        if not changed and not listing.removed_at:
-            listing.pushed_hash = wanted
-            db.session.commit()
-            return "unchanged"
-        push_ = ProductPush(handle=handle, product=None, variants=changed,
-                            remote_product_id=listing.remote_product_id, full=False)  # fmt: skip
-        outcome, action = "updated", "edit"
-    remote_id, placed = store.set_product(push_)
-    listing = _record(partnership, store_conn, product, listing, remote_id, placed, prices, wanted)
-    if outcome == "created":
-        listing.created_unpublished = True
-    ctx.log(action, "listing", listing.id, f"{product.title}: {outcome} in the retailer's store"
-            + (" as a draft" if outcome == "created" else ""))  # fmt: skip
-    db.session.commit()
-    return outcome
+        return Plan(push_, "updated", "edit", prices, wanted, listing)
+    # Without force overwrite the retailer owns everything but price (and stock, pushed by inventory.push).
+    changed = [v for v in variants if v.get("variant_id") and v["price"] != v.get("pushed_price")]
+    if not changed and not listing.removed_at:
+        listing.pushed_hash = wanted
+        return "unchanged"
+    push_ = ProductPush(handle=handle, product=None, variants=changed, remote_product_id=listing.remote_product_id,
+                        full=False)  # fmt: skip
+    return Plan(push_, "updated", "edit", prices, wanted, listing)
 
 
 def _variants_payload(product, prices, listing) -> list[dict]:
@@ -309,7 +367,7 @@ def _record(partnership, store_conn, product, listing, remote_id, placed, prices
     return listing
 
 
-def _link(ctx, partnership, store, store_conn, location_id, product, prices, matches, wanted) -> str:
+def _link(ctx, partnership, store, store_conn, product, prices, matches, wanted) -> str:
     """ "Get SKU by ID": the retailer already sells this SKU, so link to its product, stock it at our location too,
     and from now on keep its price (and stock) current — never duplicate it, never overwrite its content."""
     placed = {v.sku: matches[v.sku] for v in _live(product) if v.sku in matches}
@@ -320,7 +378,6 @@ def _link(ctx, partnership, store, store_conn, location_id, product, prices, mat
     listing = _record(partnership, store_conn, product, None, remote_product_id, placed, prices, wanted)
     listing.matched_by_sku = True
     ctx.log("edit", "listing", listing.id, f"{product.title}: linked by SKU to the retailer's existing product")
-    db.session.commit()
     return "updated"
 
 
@@ -334,7 +391,6 @@ def _remove(ctx, partnership, store, location_id, listing: Listing) -> str:
     set_levels(store, partnership, location_id, rows, f"remove-{listing.id}")
     listing.removed_at = now()
     ctx.log("edit", "listing", listing.id, "removed by the wholesaler: stock set to zero at the retailer")
-    db.session.commit()
     return "updated"
 
 
