@@ -17,6 +17,34 @@ WHOLESALER_SHOP = "demo-wholesaler.myshopify.com"
 RETAILER_SHOPS = ("demo-retailer-1.myshopify.com", "demo-retailer-2.myshopify.com")
 
 
+# The wholesaler's catalog in the sandbox for `make run`: 12 products, 30 variants (title, [(sku, price, stock)]).
+DEMO_CATALOG = [
+    (
+        "Organic Cotton Tee",
+        [("TEE-S", "9.50", 40), ("TEE-M", "9.50", 55), ("TEE-L", "9.50", 12), ("TEE-XL", "9.50", 6)],
+    ),
+    ("Canvas Tote Bag", [("TOTE-NAT", "6.25", 120), ("TOTE-BLK", "6.25", 64)]),
+    ("Enamel Camp Mug", [("MUG-WHT", "4.80", 75), ("MUG-BLK", "4.80", 3)]),
+    ("Beeswax Candle", [("CANDLE-S", "7.00", 0), ("CANDLE-L", "12.00", 18)]),
+    ("Linen Apron", [("APRON-NAT", "14.00", 22), ("APRON-SLT", "14.00", 9)]),
+    ("Wool Beanie", [("BEANIE-GRY", "8.40", 30), ("BEANIE-MUS", "8.40", 14), ("BEANIE-NVY", "8.40", 25)]),
+    ("Ceramic Planter", [("PLANT-S", "11.00", 16), ("PLANT-M", "16.50", 8), ("PLANT-L", "24.00", 4)]),
+    ("Recycled Notebook", [("NOTE-A5", "3.90", 200), ("NOTE-A4", "5.10", 140)]),
+    ("Bamboo Cutlery Set", [("CUTLERY-1", "5.60", 90), ("CUTLERY-2", "9.80", 45)]),
+    ("Cork Yoga Block", [("YOGA-CORK", "10.20", 35), ("YOGA-BLK", "10.20", 21)]),
+    ("Merino Socks", [("SOCK-S", "6.80", 48), ("SOCK-M", "6.80", 60), ("SOCK-L", "6.80", 41)]),
+    ("Glass Water Bottle", [("BOTTLE-05", "8.90", 27), ("BOTTLE-10", "11.90", 19), ("BOTTLE-15", "13.90", 0)]),
+]
+
+
+def seed_sandbox_catalog(sandbox) -> None:
+    """Give the sandbox's demo wholesaler shop the catalog above (for `fakes.serve`'s demo seeding)."""
+    for title, variants in DEMO_CATALOG:
+        sandbox.add_product(
+            WHOLESALER_SHOP, title, [{"sku": sku, "price": price, "available": qty} for sku, price, qty in variants]
+        )
+
+
 def sandbox_token(shop: str) -> str:
     """The access token the local sandbox issues to a demo shop (the sandbox accepts it)."""
     return f"shpat_sandbox_{shop.split('.')[0]}"
