@@ -137,3 +137,29 @@ def test_two_workers_claiming_the_same_day_at_once_make_one_invoice_and_bill_eac
     (invoice,) = invoices_of(p)
     assert invoice.total == Decimal("16.00")
     assert sorted(line.billed_quantity for line in db.session.query(OrderLine)) == [1, 5]
+
+
+def test_a_day_whose_job_failed_for_good_is_finished_by_the_next_days_job_25_hours_later(app, fake_stripe):
+    from portal.models import SyncRun
+
+    app.config["STRIPE_MAX_NETWORK_RETRIES"] = 0
+    _, _, _, p = billing_pair(fake_stripe)
+    d1, d2 = days_ago(2), days_ago(1)
+    shipped_order(p, [("A", 1, "10.00")], at(d1, 3))
+    fake_stripe.inject("POST", r"/v1/invoices/in_\w+/pay", "500", times=3)  # every attempt of d1's job fails
+    dispatch("billing.run", _slot(at(d1, 7)))
+    _work(app)
+    assert db.session.query(SyncRun).one().status == "failed"
+    (stuck,) = invoices_of(p)
+    assert stuck.status == "claimed" and "finalized" in stuck.steps
+    fake_stripe.advance(25 * 3600)  # Stripe has pruned the keys of d1's attempts
+    stuck.created_at -= timedelta(hours=25)
+    db.session.commit()
+    shipped_order(p, [("B", 1, "5.00")], at(d1, 12))
+    assert len(dispatch("billing.run", _slot(at(d2, 7)))) == 1
+    _work(app)
+    assert [(i.billing_date, i.total, i.status) for i in invoices_of(p)] == [
+        (d1, Decimal("10.00"), "paid"),
+        (d2, Decimal("5.00"), "paid"),
+    ]
+    assert len(stripe_invoices(fake_stripe)) == 2 and len(charges(fake_stripe)) == 2
