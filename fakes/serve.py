@@ -41,24 +41,13 @@ def build(args) -> tuple[Sandbox, object]:
     return sandbox, DispatcherMiddleware(sandbox, _mounts(args))
 
 
-DEMO_CATALOG = [
-    ("Organic Cotton Tee", [("TEE-S", "9.50", 40), ("TEE-M", "9.50", 55), ("TEE-L", "9.50", 12)]),
-    ("Canvas Tote Bag", [("TOTE-NAT", "6.25", 120)]),
-    ("Enamel Camp Mug", [("MUG-WHT", "4.80", 75), ("MUG-BLK", "4.80", 3)]),
-    ("Beeswax Candle", [("CANDLE-S", "7.00", 0), ("CANDLE-L", "12.00", 18)]),
-]
-
-
 def seed_demo(sandbox: Sandbox) -> None:
-    """The demo shops `make run` seeds in the database (portal/demo.py), with a small catalog at the wholesaler."""
-    from portal.demo import RETAILER_SHOPS, WHOLESALER_SHOP, sandbox_token
+    """The demo shops `make run` seeds in the database (portal/demo.py), with the wholesaler's demo catalog."""
+    from portal.demo import RETAILER_SHOPS, WHOLESALER_SHOP, sandbox_token, seed_sandbox_catalog
 
     for shop in (WHOLESALER_SHOP, *RETAILER_SHOPS):
         sandbox.add_shop(shop, token=sandbox_token(shop))
-    for title, variants in DEMO_CATALOG:
-        sandbox.add_product(
-            WHOLESALER_SHOP, title, [{"sku": sku, "price": price, "available": qty} for sku, price, qty in variants]
-        )
+    seed_sandbox_catalog(sandbox)
 
 
 def main(argv=None) -> None:
