@@ -36,7 +36,7 @@ class Delivery:
 
     @property
     def event_id(self) -> str:
-        return self.headers["X-Shopify-Event-Id"]
+        return self.headers.get("X-Shopify-Event-Id") or self.headers["Shopify-Event-Id"]
 
 
 def http_sink(url: str, headers: dict[str, str], body: bytes) -> int:
@@ -49,6 +49,7 @@ class Outbox:
     secret: str
     sink: object = http_sink
     drop_fraction: float = 0.0
+    header_prefix: str = "X-Shopify-"  # newer deliveries come as "Shopify-Topic" etc.: set "Shopify-" to test that
     auto_deliver: bool = True  # False: tests call `deliver_pending()` in their own thread
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     deliveries: list[Delivery] = field(default_factory=list)
@@ -62,15 +63,16 @@ class Outbox:
         triggered = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         out = []
         for url in urls:
+            p = self.header_prefix
             headers = {
                 "Content-Type": "application/json",
-                "X-Shopify-Topic": topic,
-                "X-Shopify-Hmac-Sha256": webhook_hmac(body, self.secret),
-                "X-Shopify-Shop-Domain": shop,
-                "X-Shopify-API-Version": api_version,
-                "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-                "X-Shopify-Event-Id": event_id,
-                "X-Shopify-Triggered-At": triggered,
+                f"{p}Topic": topic,
+                f"{p}Hmac-Sha256": webhook_hmac(body, self.secret),
+                f"{p}Shop-Domain": shop,
+                f"{p}API-Version": api_version,
+                f"{p}Webhook-Id": str(uuid.uuid4()),
+                f"{p}Event-Id": event_id,
+                f"{p}Triggered-At": triggered,
             }
             out.append(Delivery(url=url, topic=topic, shop=shop, headers=headers, body=body))
         return out

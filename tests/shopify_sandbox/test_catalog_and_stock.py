@@ -227,3 +227,11 @@ def test_query_over_the_single_query_limit_is_refused(client):
     with pytest.raises(ShopifyGraphQLError) as exc:
         client.query("{ products(first: 250) { nodes { id variants(first: 250) { nodes { id } } } } }")
     assert exc.value.codes == ["MAX_COST_EXCEEDED"]
+
+
+def test_webhooks_can_come_without_the_x_prefix(client, sandbox):
+    sandbox.sandbox.outbox.header_prefix = "Shopify-"
+    sandbox.emit(SHOP, "app/uninstalled", {"id": 1, "domain": SHOP})
+    headers = sandbox.sandbox.outbox.pending[-1].headers
+    assert headers["Shopify-Topic"] == "app/uninstalled" and "Shopify-Hmac-Sha256" in headers
+    assert not any(name.startswith("X-") for name in headers)
