@@ -15,14 +15,22 @@ def run(names: list[str] | None = None) -> dict:
     results_path = HERE / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     modules = sorted(p.stem for p in HERE.glob("bench_*.py"))
+    failed = []
     for name in modules:
         if names and name not in names:
             continue
         print(f"== {name}", flush=True)
-        out = importlib.import_module(f"benchmarks.{name}").main()
+        try:
+            out = importlib.import_module(f"benchmarks.{name}").main()
+        except Exception as exc:
+            print(f"benchmark {name} failed: {exc!r}", file=sys.stderr)
+            failed.append(name)
+            continue
         results.update(out or {})
     results_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"results -> {results_path}")
+    if failed:
+        raise SystemExit(f"failed benchmarks: {', '.join(failed)}")
     return results
 
 
