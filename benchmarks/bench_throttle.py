@@ -69,12 +69,14 @@ def hammer(sandbox, base_url: str, redis_url: str, *, workers: int = 10, seconds
     served = [r for r in shop.requests if not r.get("throttled")]
     spent = sum(r["actual"] or 0 for r in served)
     throttled = sum(1 for r in shop.requests if r.get("throttled"))
+    attempted = sum(r.get("requested") or 0 for r in shop.requests)  # what the workers asked for, refused or not
     return {
         "workers": workers,
         "seconds": round(elapsed, 2),
         "calls": sum(o["calls"] for o in outs),
         "failures": sum(o["failures"] for o in outs),
         "cost_spent": spent,
+        "cost_attempted": attempted,
         "throttled_answers": throttled,
         "waited_seconds": round(sum(o["waited"] for o in outs), 1),
         "restore_rate": restore_rate,
