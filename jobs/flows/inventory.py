@@ -4,6 +4,8 @@ already received but not yet in the system of record (oversell protection) and t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
 from integrations.base import QuantitySet, retailer_store, system_of_record
@@ -21,23 +23,26 @@ def pull(ctx: RunContext) -> None:
     """Read every variant's available quantity (a cheap query, not the catalog) and keep the ones that changed."""
     conn = ctx.target
     sor = system_of_record(conn, on_call=ctx.api_call)
-    variants = {
-        v.remote_id: v
-        for v in db.session.execute(
-            select(Variant).where(Variant.connection_id == conn.id, Variant.deleted_at.is_(None))
-        ).scalars()
+    known = {
+        remote_id: (variant_id, quantity)  # plain columns: comparing 10,000 levels must not build 10,000 objects
+        for variant_id, remote_id, quantity in db.session.execute(
+            select(Variant.id, Variant.remote_id, Variant.inventory_quantity).where(
+                Variant.connection_id == conn.id, Variant.deleted_at.is_(None)
+            )
+        )
     }
     levels = list(sor.stock_levels())
     ctx.set_total(len(levels))
     changed = 0
     for level in levels:
-        variant = variants.get(level.variant_remote_id)
-        if variant is None:
+        variant_id, quantity = known.get(level.variant_remote_id, (None, None))
+        if variant_id is None:
             ctx.count("skipped")  # not in the hub yet: products.pull brings it with its stock
             continue
-        if variant.inventory_quantity == level.quantity:
+        if quantity == level.quantity:
             ctx.count("unchanged")
             continue
+        variant = db.session.get(Variant, variant_id)
         ctx.log("edit", "variant", variant.id, f"{variant.sku}: stock {variant.inventory_quantity} -> {level.quantity}",
                 organization_id=conn.organization_id)  # fmt: skip
         variant.inventory_quantity, variant.inventory_updated_at = level.quantity, now()
@@ -60,25 +65,36 @@ def in_flight_by_sku(wholesaler_id: int) -> dict[str, int]:
     return {sku: int(qty or 0) for sku, qty in rows}
 
 
-def _rows(partnership: Partnership):
-    return db.session.execute(
-        select(ListingVariant, Variant, Listing, Product)
+@dataclass(frozen=True)
+class Level:
+    """One placed variant: what we last pushed and what the retailer should see now."""
+
+    listing_variant_id: int
+    sku: str
+    inventory_item_id: str
+    pushed_quantity: int | None
+    quantity: int
+
+
+def retailer_quantities(partnership: Partnership) -> list[Level]:
+    """What the retailer should see for each placed variant: stock - in-flight orders - buffer (0 if removed).
+
+    Plain columns, not ORM objects: this runs over the whole catalog on every stock push and fetch_stock call."""
+    in_flight = in_flight_by_sku(partnership.wholesaler_id)
+    rows = db.session.execute(
+        select(ListingVariant.id, Variant.sku, ListingVariant.remote_inventory_item_id, ListingVariant.pushed_quantity,
+               Variant.inventory_quantity, Variant.deleted_at, Listing.removed_at, Product.deleted_at)
         .join(Listing, ListingVariant.listing_id == Listing.id)
         .join(Variant, ListingVariant.variant_id == Variant.id)
         .join(Product, Variant.product_id == Product.id)
         .where(Listing.partnership_id == partnership.id, ListingVariant.remote_inventory_item_id.is_not(None))
         .order_by(ListingVariant.id)
-    ).all()
-
-
-def retailer_quantities(partnership: Partnership) -> list[tuple[ListingVariant, Variant, int]]:
-    """What the retailer should see for each placed variant: stock - in-flight orders - buffer (0 if removed)."""
-    in_flight = in_flight_by_sku(partnership.wholesaler_id)
+    )  # fmt: skip
     result = []
-    for lv, variant, listing, product in _rows(partnership):
-        gone = listing.removed_at or product.deleted_at or variant.deleted_at
-        wanted = 0 if gone else variant.inventory_quantity - in_flight.get(variant.sku, 0) - partnership.stock_buffer
-        result.append((lv, variant, max(0, wanted)))
+    for lv_id, sku, item_id, pushed, stock, variant_gone, removed, product_gone in rows:
+        gone = variant_gone or removed or product_gone
+        wanted = 0 if gone else stock - in_flight.get(sku, 0) - partnership.stock_buffer
+        result.append(Level(lv_id, sku, item_id, pushed, max(0, wanted)))
     return result
 
 
@@ -89,19 +105,21 @@ def push(ctx: RunContext) -> None:
     if store_conn is None or not partnership.fulfillment_location_remote_id:
         ctx.run.message = "Nothing placed in the retailer's store yet; products.push places the catalog first."
         return
-    changes = [(lv, qty) for lv, _v, qty in retailer_quantities(partnership) if lv.pushed_quantity != qty]
+    changes = [level for level in retailer_quantities(partnership) if level.pushed_quantity != level.quantity]
     ctx.set_total(len(changes))
     if not changes:
         return
     store = retailer_store(store_conn, on_call=ctx.api_call)
     for start in range(0, len(changes), BATCH):
-        batch = changes[start : start + BATCH]
+        wanted = {level.listing_variant_id: level.quantity for level in changes[start : start + BATCH]}
+        rows = db.session.execute(select(ListingVariant).where(ListingVariant.id.in_(wanted))).scalars().all()
+        batch = [(lv, wanted[lv.id]) for lv in rows]
         try:
             set_levels(store, partnership, partnership.fulfillment_location_remote_id, batch, f"run-{ctx.run.id}")
         except Exception as exc:  # a failed batch is reported; the next batches still go
             db.session.rollback()
-            for lv, _qty in batch:
-                ctx.fail(f"listing variant {lv.id}", f"{type(exc).__name__}: {exc}")
+            for lv_id in wanted:
+                ctx.fail(f"listing variant {lv_id}", f"{type(exc).__name__}: {exc}")
             continue
         for lv, qty in batch:
             ctx.log("edit", "listing_variant", lv.id, f"stock at the retailer set to {qty}")
@@ -160,13 +178,13 @@ def preview_pull(target, dry: DryRun) -> DryRun:
 
 def preview_push(target: Partnership, dry: DryRun) -> DryRun:
     """How many levels a push would set, and in how many calls (no remote call, no write)."""
-    for lv, variant, qty in retailer_quantities(target):
-        if lv.pushed_quantity == qty:
+    for level in retailer_quantities(target):
+        if level.pushed_quantity == level.quantity:
             dry.skip += 1
             continue
         dry.change += 1
         if len(dry.sample) < 10:
-            dry.sample.append(f"{variant.sku}: {lv.pushed_quantity} -> {qty}")
+            dry.sample.append(f"{level.sku}: {level.pushed_quantity} -> {level.quantity}")
     dry.api_calls = -(-dry.change // BATCH)
     dry.api_cost = dry.api_calls * 10
     dry.notes.append("Orders received but not yet in the system of record are subtracted (oversell protection).")

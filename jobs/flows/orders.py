@@ -23,16 +23,30 @@ PUSHABLE = ("received", "failed")
 # ---------------------------------------------------------------- pull: retailer store -> hub
 
 
-def _sku_owners(retailer_id: int) -> dict[str, tuple[Partnership, Variant]]:
-    """Which partnership (and wholesaler variant) each SKU of this retailer's suppliers belongs to."""
+SKU_LOOKUP_CHUNK = 500
+
+
+def _sku_owners(retailer_id: int, skus: set[str]) -> dict[str, tuple[Partnership, Variant]]:
+    """Which partnership (and wholesaler variant) each of these SKUs belongs to, among this retailer's suppliers.
+
+    Only the SKUs seen in the fetched orders are looked up: a big catalog does not slow an order down."""
     owners: dict[str, tuple[Partnership, Variant]] = {}
+    wanted = sorted(s for s in skus if s)
     for partnership in partnerships_of(Partnership.retailer_id, retailer_id, "sync_orders_from_retailer"):
-        variants = db.session.execute(
-            select(Variant).where(Variant.wholesaler_id == partnership.wholesaler_id, Variant.deleted_at.is_(None))
-        ).scalars()
-        for variant in variants:
-            owners.setdefault(variant.sku, (partnership, variant))
+        for start in range(0, len(wanted), SKU_LOOKUP_CHUNK):
+            variants = db.session.execute(
+                select(Variant).where(
+                    Variant.wholesaler_id == partnership.wholesaler_id, Variant.deleted_at.is_(None),
+                    Variant.sku.in_(wanted[start : start + SKU_LOOKUP_CHUNK]),
+                )
+            ).scalars()  # fmt: skip
+            for variant in variants:
+                owners.setdefault(variant.sku, (partnership, variant))
     return owners
+
+
+def _order_skus(remote_orders) -> set[str]:
+    return {line.sku for remote in remote_orders for line in remote.lines}
 
 
 def _first_since(retailer_id: int):
@@ -43,14 +57,14 @@ def _first_since(retailer_id: int):
 def pull(ctx: RunContext) -> None:
     """Fetch orders updated since the cursor (minus the overlap) and keep the lines of each wholesaler."""
     conn = ctx.target
-    owners = _sku_owners(conn.organization_id)
-    if not owners:
-        ctx.run.message = "No active supplier of this store has products in the hub yet."
+    if not partnerships_of(Partnership.retailer_id, conn.organization_id, "sync_orders_from_retailer"):
+        ctx.run.message = "This store has no active supplier with orders switched on."
         return
     store = retailer_store(conn, on_call=ctx.api_call)
     since = cursor_since(conn.id, STREAM) or _first_since(conn.organization_id)
     remote_orders = list(store.orders(since))
     ctx.set_total(len(remote_orders))
+    owners = _sku_owners(conn.organization_id, _order_skus(remote_orders))
     mark, new_for = None, set()
     for remote in remote_orders:
         try:
@@ -168,7 +182,7 @@ def push(ctx: RunContext) -> None:
             ctx.fail(f"order {order.retailer_order_name}", order.last_error)
             continue
         ctx.count("created" if outcome == "created" else "updated")
-        _accept_request(order)
+        _accept_request(ctx, order)
 
 
 def _draft(order: Order) -> OrderDraft:
@@ -195,14 +209,14 @@ def _record_sent(ctx, order: Order, created) -> None:
     db.session.commit()
 
 
-def _accept_request(order: Order) -> None:
+def _accept_request(ctx: RunContext, order: Order) -> None:
     """The order is in the wholesaler's system: accept the retailer's fulfillment request (retried before shipping)."""
     partnership = db.session.get(Partnership, order.partnership_id)
     store_conn = db.session.get(Connection, order.retailer_connection_id) if order.retailer_connection_id else None
     if store_conn is None or not partnership.fulfillment_location_remote_id:
         return
     try:
-        retailer_store(store_conn).accept_fulfillment_requests(
+        retailer_store(store_conn, on_call=ctx.api_call).accept_fulfillment_requests(
             order.remote_order_id, partnership.fulfillment_location_remote_id
         )
     except Exception:  # order_updates.push accepts again before it ships
@@ -214,15 +228,13 @@ def _accept_request(order: Order) -> None:
 
 def preview_pull(target, dry: DryRun) -> DryRun:
     """How many retailer orders a pull would bring in (reads the store, writes nothing)."""
-    owners = _sku_owners(target.organization_id)
-    if not owners:
-        dry.notes.append("No active supplier of this store has products in the hub yet.")
-        return dry
     since = cursor_since(target.id, STREAM) or _first_since(target.organization_id)
     known = set(
         db.session.execute(select(Order.remote_order_id).where(Order.retailer_connection_id == target.id)).scalars()
     )
-    for remote in retailer_store(target).orders(since):
+    remote_orders = list(retailer_store(target).orders(since))
+    owners = _sku_owners(target.organization_id, _order_skus(remote_orders))
+    for remote in remote_orders:
         if not any(line.sku in owners for line in remote.lines) or remote.remote_id in known:
             dry.skip += 1
         else:

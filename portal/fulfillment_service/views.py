@@ -56,7 +56,7 @@ def fetch_stock(partnership_id: int):
     """Our counts for this retailer (stock - in-flight orders - buffer), every SKU or the one asked for."""
     partnership, _store = _verified_partnership(partnership_id)
     wanted = request.args.get("sku")
-    counts = {variant.sku: qty for _lv, variant, qty in retailer_quantities(partnership)}
+    counts = {level.sku: level.quantity for level in retailer_quantities(partnership)}
     if wanted is not None:
         counts = {wanted: counts[wanted]} if wanted in counts else {}
     return jsonify(counts)

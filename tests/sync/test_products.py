@@ -125,3 +125,13 @@ def test_flask_sync_run_places_the_catalog(world, runner):
     assert result.exit_code == 0, result.output
     assert '"created": 3' in result.output
     assert len(world.store_shop(1).products) == 3 and not world.store_shop(0).products
+
+
+def test_one_activity_entry_per_record_added(world):
+    from portal.models import ActivityLog
+
+    world.sync_catalog()
+    rows = db.session.execute(select(ActivityLog.action, ActivityLog.record_type, ActivityLog.partnership_id)).all()
+    assert sorted((a, t) for a, t, _p in rows if t == "product") == [("add", "product")] * 3
+    for p in world.partnerships:
+        assert [(a, t) for a, t, pid in rows if t == "listing" and pid == p.id] == [("add", "listing")] * 3
