@@ -235,3 +235,31 @@ def test_webhooks_can_come_without_the_x_prefix(client, sandbox):
     headers = sandbox.sandbox.outbox.pending[-1].headers
     assert headers["Shopify-Topic"] == "app/uninstalled" and "Shopify-Hmac-Sha256" in headers
     assert not any(name.startswith("X-") for name in headers)
+
+
+def test_adjust_needs_a_key_and_activate_stocks_a_new_location(client, sandbox):
+    v = _stock(sandbox, available=5)
+    warehouse = sandbox.shop(SHOP).add_location("Warehouse")
+    loc = f"gid://shopify/Location/{warehouse.id}"
+    activated = client.query(
+        """mutation($item: ID!, $loc: ID!) { inventoryActivate(inventoryItemId: $item, locationId: $loc, available: 4) {
+             inventoryLevel { quantities(names: ["available"]) { quantity } } userErrors { message } } }""",
+        {"item": v["inventory_item_id"], "loc": loc},
+    )["inventoryActivate"]
+    assert activated["inventoryLevel"]["quantities"] == [{"quantity": 4}]
+    adjust = """mutation($input: InventoryAdjustQuantitiesInput!) {
+      inventoryAdjustQuantities(input: $input) @idempotent(key: "adj-1") {
+        inventoryAdjustmentGroup { changes { delta quantityAfterChange } } userErrors { code } } }"""
+    change = {"inventoryItemId": v["inventory_item_id"], "locationId": loc, "delta": 3}
+    variables = {"input": {"name": "available", "reason": "received", "changes": [change]}}
+    first = client.query(adjust, variables)["inventoryAdjustQuantities"]
+    again = client.query(adjust, variables)["inventoryAdjustQuantities"]
+    assert first == again and first["inventoryAdjustmentGroup"]["changes"] == [{"delta": 3, "quantityAfterChange": 7}]
+    assert (
+        sandbox.shop(SHOP)
+        .inventory_items[int(v["inventory_item_id"].rsplit("/", 1)[1])]
+        .levels[warehouse.id]["available"]
+        == 7
+    )
+    with pytest.raises(ShopifyGraphQLError):
+        client.query(adjust.replace(' @idempotent(key: "adj-1")', ""), variables)

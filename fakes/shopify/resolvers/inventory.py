@@ -1,4 +1,5 @@
-"""Resolvers for `inventoryItems`, `inventoryItem`, `inventoryLevel` and `inventorySetQuantities`.
+"""Inventory resolvers: `inventoryItems`, `inventoryItem`, `inventorySetQuantities`, `inventoryAdjustQuantities`,
+`inventoryActivate`.
 
 inventorySetQuantities enforces what 2026-04+ enforces at runtime: the `@idempotent(key:)` directive (the same key
 replays the first answer; the same key with other input is refused) and an explicit `changeFromQuantity` per
@@ -90,100 +91,102 @@ def _err(field, message, code):
     return {"field": field, "message": message, "code": code}
 
 
-@registry.mutation("inventorySetQuantities")
-def inventory_set_quantities(ctx: Context, input):
-    shop = ctx.shop
-    key = require_idempotency_key(ctx)
-    fingerprint = json.dumps(input, sort_keys=True, default=str)
-    if key is not None and key in shop.idempotency:
-        first_fingerprint, answer = shop.idempotency[key]
-        if first_fingerprint != fingerprint:
-            return {
-                "inventoryAdjustmentGroup": None,
-                "userErrors": [
-                    _err(
-                        None,
-                        "The same idempotency key cannot be used with different operation parameters.",
-                        "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
-                    )
-                ],
-            }
+def _replay(ctx: Context, key: str | None, fingerprint: str) -> dict | None:
+    """The first answer for an idempotency key (same request), a mismatch error (other request), or None."""
+    if key is None or key not in ctx.shop.idempotency:
+        return None
+    first_fingerprint, answer = ctx.shop.idempotency[key]
+    if first_fingerprint == fingerprint:
         return answer
-    errors = []
-    if input["name"] not in ("available", "on_hand"):
-        errors.append(
-            _err(["input", "name"], "The quantity name must be either 'available' or 'on_hand'.", "INVALID_NAME")
-        )
+    message = "The same idempotency key cannot be used with different operation parameters."
+    return {"inventoryAdjustmentGroup": None, "userErrors": [_err(None, message, "IDEMPOTENCY_KEY_PARAMETER_MISMATCH")]}
+
+
+def _plan(ctx: Context, input: dict, entries_key: str, *, absolute: bool) -> tuple[list, list]:
+    """Validate each entry (quantities to set, or changes to add) and return (errors, [(item, loc, new, old)])."""
+    shop = ctx.shop
+    errors, plan, seen = [], [], set()
+    names = ("available", "on_hand") if absolute else ("available", "damaged", "quality_control", "reserved",
+                                                        "safety_stock", "incoming", "on_hand")  # fmt: skip
+    if input["name"] not in names:
+        errors.append(_err(["input", "name"], f"The quantity name must be one of {', '.join(names)}.", "INVALID_NAME"))
     if input["reason"] not in REASONS:
         errors.append(_err(["input", "reason"], "The specified reason is invalid.", "INVALID_REASON"))
-    seen = set()
-    plan = []
-    for n, q in enumerate(input["quantities"]):
-        where = ["input", "quantities", str(n)]
+    for n, q in enumerate(input[entries_key]):
+        where = ["input", entries_key, str(n)]
         item = shop.inventory_items.get(parse_gid(q["inventoryItemId"], "InventoryItem") or 0)
         loc_id = parse_gid(q["locationId"], "Location")
         if item is None:
-            errors.append(
-                _err(
-                    [*where, "inventoryItemId"],
-                    "The specified inventory item could not be found.",
-                    "INVALID_INVENTORY_ITEM",
-                )
-            )
+            message = "The specified inventory item could not be found."
+            errors.append(_err([*where, "inventoryItemId"], message, "INVALID_INVENTORY_ITEM"))
             continue
         if loc_id not in shop.locations:
-            errors.append(
-                _err([*where, "locationId"], "The specified location could not be found.", "INVALID_LOCATION")
-            )
+            message = "The specified location could not be found."
+            errors.append(_err([*where, "locationId"], message, "INVALID_LOCATION"))
             continue
         if (item.id, loc_id) in seen:
-            errors.append(
-                _err(
-                    where,
-                    "The combination of inventoryItemId and locationId must be unique.",
-                    "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
-                )
-            )
+            message = "The combination of inventoryItemId and locationId must be unique."
+            errors.append(_err(where, message, "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR"))
         seen.add((item.id, loc_id))
         if loc_id not in item.levels:
-            errors.append(
-                _err(
-                    [*where, "locationId"],
-                    "The specified inventory item is not stocked at the location.",
-                    "ITEM_NOT_STOCKED_AT_LOCATION",
-                )
-            )
+            message = "The specified inventory item is not stocked at the location."
+            errors.append(_err([*where, "locationId"], message, "ITEM_NOT_STOCKED_AT_LOCATION"))
             continue
-        if q["quantity"] > MAX_QUANTITY:
-            errors.append(
-                _err(
-                    [*where, "quantity"],
-                    "The total quantity can't be higher than 1,000,000,000.",
-                    "INVALID_QUANTITY_TOO_HIGH",
-                )
-            )
         current = item.levels[loc_id].get(input["name"], 0)
-        if "changeFromQuantity" not in q:
-            errors.append(
-                _err(
-                    [*where, "changeFromQuantity"],
-                    "The changeFromQuantity argument must be given to each quantity (null to opt out).",
-                    "COMPARE_QUANTITY_REQUIRED",
-                )
-            )
-        elif q["changeFromQuantity"] is not None and q["changeFromQuantity"] != current:
-            errors.append(
-                _err(
-                    [*where, "changeFromQuantity"],
-                    "The changeFromQuantity value does not match persisted value.",
-                    "CHANGE_FROM_QUANTITY_STALE",
-                )
-            )
-        plan.append((item, loc_id, q["quantity"], current))
+        target = q["quantity"] if absolute else current + q["delta"]
+        if target > MAX_QUANTITY:
+            message = "The total quantity can't be higher than 1,000,000,000."
+            errors.append(_err([*where, "quantity" if absolute else "delta"], message, "INVALID_QUANTITY_TOO_HIGH"))
+        if absolute and "changeFromQuantity" not in q:
+            message = "The changeFromQuantity argument must be given to each quantity (null to opt out)."
+            errors.append(_err([*where, "changeFromQuantity"], message, "COMPARE_QUANTITY_REQUIRED"))
+        elif q.get("changeFromQuantity") is not None and q["changeFromQuantity"] != current:
+            message = "The changeFromQuantity value does not match persisted value."
+            errors.append(_err([*where, "changeFromQuantity"], message, "CHANGE_FROM_QUANTITY_STALE"))
+        plan.append((item, loc_id, target, current))
+    return errors, plan
+
+
+def _run_inventory_mutation(ctx: Context, input: dict, entries_key: str, *, absolute: bool) -> dict:
+    key = require_idempotency_key(ctx)
+    fingerprint = ctx.info.field_name + json.dumps(input, sort_keys=True, default=str)
+    replay = _replay(ctx, key, fingerprint)
+    if replay is not None:
+        return replay
+    errors, plan = _plan(ctx, input, entries_key, absolute=absolute)
     answer = {"inventoryAdjustmentGroup": None, "userErrors": errors} if errors else _apply(ctx, input, plan)
     if key is not None:
-        shop.idempotency[key] = (fingerprint, answer)
+        ctx.shop.idempotency[key] = (fingerprint, answer)
     return answer
+
+
+@registry.mutation("inventorySetQuantities")
+def inventory_set_quantities(ctx: Context, input):
+    return _run_inventory_mutation(ctx, input, "quantities", absolute=True)
+
+
+@registry.mutation("inventoryAdjustQuantities")
+def inventory_adjust_quantities(ctx: Context, input):
+    return _run_inventory_mutation(ctx, input, "changes", absolute=False)
+
+
+@registry.mutation("inventoryActivate")
+def inventory_activate(ctx: Context, inventoryItemId, locationId, available=None, onHand=None, **_):  # noqa: N803
+    """Stock an item at a location (e.g. a fulfillment service's), optionally with a starting quantity."""
+    shop = ctx.shop
+    item = shop.inventory_items.get(parse_gid(inventoryItemId, "InventoryItem") or 0)
+    loc_id = parse_gid(locationId, "Location")
+    if item is None or loc_id not in shop.locations:
+        field = "inventoryItemId" if item is None else "locationId"
+        return {"inventoryLevel": None, "userErrors": [{"field": [field], "message": f"{field} not found"}]}
+    level = item.levels.setdefault(loc_id, {"available": 0, "on_hand": 0})
+    if available is not None:
+        level["available"] = available
+        level["on_hand"] = max(level.get("on_hand", 0), available)
+    if onHand is not None:
+        level["on_hand"] = onHand
+    item.updated_at = now()
+    return {"inventoryLevel": nodes.inventory_level(ctx, item, loc_id), "userErrors": []}
 
 
 def _apply(ctx: Context, input: dict, plan: list) -> dict:
@@ -194,10 +197,10 @@ def _apply(ctx: Context, input: dict, plan: list) -> dict:
         level = item.levels[loc_id]
         delta = quantity - current
         level[name] = quantity
-        if name == "available":
-            level["on_hand"] = level.get("on_hand", 0) + delta
-        else:
+        if name == "on_hand":  # on_hand = available + the other states: the change lands in available
             level["available"] = level.get("available", 0) + delta
+        else:
+            level["on_hand"] = level.get("on_hand", 0) + delta
         item.updated_at = now()
         changes.append((item, loc_id, delta, quantity))
         ctx.emit(
