@@ -344,8 +344,11 @@ def _remote_view(product: Product) -> RemoteProduct:
     )  # fmt: skip
 
 
-def _record(partnership, store_conn, product, listing, remote_id, placed, prices, wanted) -> Listing:
-    """Remote ids, pushed hash and prices, written in one transaction with the activity entry."""
+def _record(partnership, store_conn, product, listing, remote_id, placed, prices, wanted, stock=True) -> Listing:
+    """Remote ids, pushed hash and prices, written in one transaction with the activity entry.
+
+    `stock` False (a product linked by SKU): its inventory item is the retailer's own, so none is recorded and
+    inventory.push never sets it."""
     if listing is None:
         listing = Listing(partnership_id=partnership.id, product_id=product.id, retailer_connection_id=store_conn.id)
         db.session.add(listing)
@@ -359,23 +362,25 @@ def _record(partnership, store_conn, product, listing, remote_id, placed, prices
         if lv is None:
             if spot is None:
                 continue
-            lv = ListingVariant(listing_id=listing.id, variant_id=v.id, pushed_quantity=max(0, v.inventory_quantity))
+            lv = ListingVariant(listing_id=listing.id, variant_id=v.id,
+                                pushed_quantity=max(0, v.inventory_quantity) if stock else None)  # fmt: skip
             db.session.add(lv)
         if spot is not None:
-            lv.remote_variant_id, lv.remote_inventory_item_id = spot.variant_id, spot.inventory_item_id
+            lv.remote_variant_id = spot.variant_id
+            lv.remote_inventory_item_id = spot.inventory_item_id if stock else None
         lv.pushed_price = prices[v.sku]
     return listing
 
 
 def _link(ctx, partnership, store, store_conn, product, prices, matches, wanted) -> str:
-    """ "Get SKU by ID": the retailer already sells this SKU, so link to its product, stock it at our location too,
-    and from now on keep its price (and stock) current — never duplicate it, never overwrite its content."""
+    """ "Get SKU by ID": the retailer already sells this SKU, so link to its product and keep its price current —
+    never duplicate it, never overwrite its content, never touch its stock (that is the retailer's own)."""
     placed = {v.sku: matches[v.sku] for v in _live(product) if v.sku in matches}
     remote_product_id = next(iter(placed.values())).product_id
     variants = [{"sku": sku, "price": prices[sku], "variant_id": spot.variant_id} for sku, spot in placed.items()]
     store.set_product(ProductPush(handle="", product=None, variants=variants, remote_product_id=remote_product_id,
                                   full=False))  # fmt: skip
-    listing = _record(partnership, store_conn, product, None, remote_product_id, placed, prices, wanted)
+    listing = _record(partnership, store_conn, product, None, remote_product_id, placed, prices, wanted, stock=False)
     listing.matched_by_sku = True
     ctx.log("edit", "listing", listing.id, f"{product.title}: linked by SKU to the retailer's existing product")
     return "updated"

@@ -104,6 +104,12 @@ def test_get_sku_by_id_links_an_existing_retailer_product_instead_of_duplicating
     ).scalar_one()
     assert listing.remote_product_id == f"gid://shopify/Product/{totes[0].product_id}"
     assert totes[0].price == "14.99"
+    sor = world.sor_shop()
+    for item in sor.inventory_items.values():
+        item.levels[sor.primary_location.id]["available"] = 1  # every SKU's stock changes
+    world.ok("inventory.pull")
+    world.ok("inventory.push")  # the linked product's stock is the retailer's own: never set, nothing fails
+    assert shop.available(totes[0].inventory_item_id) == 4
 
 
 def test_removed_product_goes_to_zero_stock_and_is_not_deleted(world):
