@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+import tomllib
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import graphql
 import jwt
@@ -29,18 +31,31 @@ from fakes.shopify.state import Fault, ShopState, gid_kind, parse_gid
 from fakes.shopify.webhooks import Outbox, http_sink
 
 DEMO_TOKEN_PREFIX = "shpat_sandbox_"
-# The topics the app declares in shopify.app.toml: delivered to `app_url + webhook_path` without a subscription.
-APP_TOPICS = (
-    "orders/create",
-    "orders/updated",
-    "app/uninstalled",
-    "app/scopes_update",
-    "products/update",
-    "inventory_levels/update",
-    "customers/data_request",
-    "customers/redact",
-    "shop/redact",
-)
+APP_TOML = Path(__file__).resolve().parents[2] / "shopify.app.toml"
+# Used when there is no shopify.app.toml: the topics the app subscribes to in its configuration.
+FALLBACK_APP_TOPICS = (
+    "orders/create", "orders/updated", "app/uninstalled", "app/scopes_update",
+    "customers/data_request", "customers/redact", "shop/redact",
+)  # fmt: skip
+
+
+def app_toml_topics(path: Path = APP_TOML) -> tuple[tuple[str, ...], str]:
+    """The topics (compliance ones included) and webhook path the app declares in shopify.app.toml, which Shopify
+    delivers without any webhookSubscriptionCreate call."""
+    try:
+        config = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return FALLBACK_APP_TOPICS, "/webhooks/shopify"
+    topics: list[str] = []
+    webhook_path = "/webhooks/shopify"
+    for sub in (config.get("webhooks") or {}).get("subscriptions") or []:
+        topics += list(sub.get("topics") or []) + list(sub.get("compliance_topics") or [])
+        if sub.get("uri", "").startswith("http"):
+            webhook_path = urlsplit(sub["uri"]).path or webhook_path
+    return tuple(dict.fromkeys(topics)) or FALLBACK_APP_TOPICS, webhook_path
+
+
+APP_TOPICS, APP_WEBHOOK_PATH = app_toml_topics()
 DEFAULT_SCOPES = "read_products,write_products,read_inventory,write_inventory,read_orders,write_orders,read_locations"
 MAX_INPUT_ARRAY = 250  # Shopify's limit on array inputs (productSet's `variants` may hold up to 2048)
 
@@ -63,7 +78,7 @@ class SandboxConfig:
     client_id: str = "wholesync-dev-client-id"
     client_secret: str = "wholesync-dev-client-secret"
     app_url: str | None = None  # e.g. http://localhost:5000; webhooks for APP_TOPICS go to app_url + webhook_path
-    webhook_path: str = "/webhooks/shopify"
+    webhook_path: str = APP_WEBHOOK_PATH
     app_topics: tuple[str, ...] = APP_TOPICS
     maximum_available: float = 2000.0  # Standard plan: 100 points/s, bucket 20x (shopify.dev rate limits)
     restore_rate: float = 100.0
@@ -231,7 +246,7 @@ class Sandbox:
     def emit(self, domain: str, topic: str, payload: dict) -> list:
         """Announce a state change: deliver to the shop's subscriptions for `topic` and to the app's webhook URL."""
         shop = self.shop(domain)
-        urls = [s.uri for s in shop.webhooks.values() if s.topic_path == topic]
+        urls = [s.uri for s in shop.webhooks.values() if s.matches(topic)]
         if self.config.app_url and topic in self.config.app_topics:
             app_target = self.config.app_url.rstrip("/") + self.config.webhook_path
             if app_target not in urls:

@@ -129,15 +129,9 @@ class WebhookSubscription:
     filter: str | None = None
     created_at: datetime = field(default_factory=now)
 
-    @property
-    def topic_path(self) -> str:
-        """`PRODUCTS_UPDATE` -> `products/update` (the X-Shopify-Topic header value)."""
-        return topic_path(self.topic)
-
-
-def topic_path(enum_value: str) -> str:
-    head, _, tail = enum_value.partition("_")
-    return f"{head.lower()}/{tail.lower()}"
+    def matches(self, topic: str) -> bool:
+        """Whether this subscription is for `topic` as in the X-Shopify-Topic header (`inventory_levels/update`)."""
+        return self.topic == topic.replace("/", "_").upper()
 
 
 @dataclass

@@ -107,6 +107,11 @@ def test_inventory_set_quantities_without_idempotent_is_rejected(client, sandbox
 
 def test_same_idempotency_key_applies_once(client, sandbox):
     v = _stock(sandbox)
+    sandbox.sandbox.outbox.sink = lambda url, headers, body: 200
+    client.query(
+        """mutation { webhookSubscriptionCreate(topic: INVENTORY_LEVELS_UPDATE,
+             webhookSubscription: {uri: "https://hooks.example/stock"}) { userErrors { message } } }"""
+    )
     q = [{"inventoryItemId": v["inventory_item_id"], "locationId": v["location_id"], "quantity": 9,
           "changeFromQuantity": 5}]  # fmt: skip
     document, variables = inventory_set_quantities(q, key="stock:MUG-1:run-1")
@@ -205,8 +210,7 @@ def test_webhook_subscription_gets_signed_products_update(client, sandbox):
     first = client.query(PRODUCT_SET, {"input": _input()})["productSet"]["product"]
     client.query(PRODUCT_SET, {"identifier": {"id": first["id"]}, "input": _input(title="Linen Shirt II")})
     sandbox.deliver_webhooks()
-    received = [r for r in received if r[0].startswith("https://hooks.example")]  # the app's own URL gets it too
-    assert len(received) == 1
+    assert len(received) == 1  # products/update is not in shopify.app.toml: only the subscription gets it
     url, headers, body = received[0]
     assert url == "https://hooks.example/products" and headers["X-Shopify-Topic"] == "products/update"
     secret = sandbox.sandbox.config.client_secret.encode()
@@ -263,3 +267,14 @@ def test_adjust_needs_a_key_and_activate_stocks_a_new_location(client, sandbox):
     )
     with pytest.raises(ShopifyGraphQLError):
         client.query(adjust.replace(' @idempotent(key: "adj-1")', ""), variables)
+
+
+def test_app_gets_the_topics_declared_in_its_toml_without_subscribing(sandbox):
+    from fakes.shopify.app import APP_TOPICS
+
+    sandbox.add_shop(SHOP)
+    assert {"orders/create", "app/uninstalled", "shop/redact"} <= set(APP_TOPICS)
+    to_app = sandbox.emit(SHOP, "orders/create", {"id": 1})
+    not_to_app = sandbox.emit(SHOP, "products/update", {"id": 2})
+    assert [d.url for d in to_app] == ["http://localhost:5000/webhooks/shopify"]
+    assert not_to_app == []
