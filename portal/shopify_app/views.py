@@ -19,9 +19,9 @@ from jobs.plan import ManualRunRefused, UnknownJob, get_manual_job
 from jobs.runtime import request_run
 from portal import partnerships
 from portal.extensions import csrf, db
-from portal.models import SyncRun
+from portal.models import Connection, SyncRun
 from portal.shopify_app import bp, pages, service
-from portal.tenancy import get_owned_or_404
+from portal.tenancy import get_owned_or_404, scoped
 
 PATCH_PATH = "/shopify/patch-id-token"
 STATE_COOKIE = "shopify_oauth_state"
@@ -180,6 +180,16 @@ def run_panel(sync_run_id: int):
 
 def _state_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="shopify-oauth-state")
+
+
+@bp.get("/shopify/connect")
+@login_required
+def connect():
+    """The wholesaler's "Connect your Shopify store" page: the shop address, then Shopify's grant screen."""
+    rows = db.session.execute(
+        scoped(Connection).where(Connection.platform == "shopify", Connection.role == "system_of_record")
+    ).scalars()
+    return render_template("shopify_app/connect.html", connections=list(rows))
 
 
 @bp.get("/shopify/auth")

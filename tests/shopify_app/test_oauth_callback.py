@@ -144,3 +144,17 @@ def test_the_callback_needs_the_wholesaler_signed_in(app, client):
     resp = client.get("/shopify/auth/callback", query_string=_signed(app, state="x"))
     assert resp.status_code in (302, 401)
     assert _connections() == 0
+
+
+def test_the_connect_page_sends_the_shop_to_the_grant_flow(app, client, auth):
+    user = factories.wholesaler()
+    factories.connection(user.organization, "system_of_record", "mine.myshopify.com")
+    factories.connection(factories.wholesaler().organization, "system_of_record", "theirs.myshopify.com")
+    auth.login(user.email)
+    html = client.get("/shopify/connect").get_data(as_text=True)
+    assert 'action="/shopify/auth"' in html and 'name="shop"' in html
+    assert "mine.myshopify.com" in html and "theirs.myshopify.com" not in html
+
+
+def test_the_connect_page_needs_a_signed_in_wholesaler(client):
+    assert client.get("/shopify/connect").status_code == 302
