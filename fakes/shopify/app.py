@@ -10,6 +10,7 @@ import json
 import threading
 import time
 import tomllib
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -452,7 +453,7 @@ class Sandbox:
             base_url=self._public_url(request),
             force_throttle=force_throttle,
         )
-        return self._json(body)
+        return self._json(body, headers={"X-Shopify-API-Version": version, "X-Request-Id": str(uuid.uuid4())})
 
     def _public_url(self, request: Request) -> str:
         """The sandbox's own address (not the shop's Host), for URLs clients fetch directly."""
