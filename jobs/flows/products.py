@@ -167,11 +167,14 @@ def push(ctx: RunContext) -> None:
     if store_conn is None or partnership.status != "active":
         ctx.run.message = "The retailer has no active store connected; nothing to push."
         return
+    products = _catalog(partnership)
+    ctx.set_total(len(products))
+    if not products:  # nothing to place: no call to the store at all
+        ctx.run.message = "No products in Wholesync yet; products.pull reads the wholesaler's catalog first."
+        return
     calls = CallCounter()
     store = retailer_store(store_conn, on_call=calls)
     location_id = ensure_fulfillment_service(partnership, store)
-    products = _catalog(partnership)
-    ctx.set_total(len(products))
     listings = _listings(partnership)
     with ThreadPoolExecutor(PUSH_CONCURRENCY) as pool:
         matches = _sku_matches(pool, store, products, listings)
