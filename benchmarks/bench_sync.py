@@ -36,8 +36,10 @@ def _seed_catalog(shop, products: int, variants: int) -> None:
         for k, size in enumerate(sizes):
             sku = f"B{n:05}-{k}"
             item = InventoryItem(id=next_id(), sku=sku, levels={location: {"available": 10, "on_hand": 10}})
-            variant = Variant(id=next_id(), product_id=product.id, inventory_item_id=item.id, sku=sku,
-                              price=f"{10 + n % 50}.00", position=k + 1, option_values=[{"name": "Size", "value": size}])  # fmt: skip
+            variant = Variant(
+                id=next_id(), product_id=product.id, inventory_item_id=item.id, sku=sku, price=f"{10 + n % 50}.00",
+                position=k + 1, option_values=[{"name": "Size", "value": size}],
+            )  # fmt: skip
             item.variant_id = variant.id
             shop.inventory_items[item.id], shop.variants[variant.id] = item, variant
             product.variant_ids.append(variant.id)
@@ -189,9 +191,11 @@ def main() -> dict:
 
     def sink(url: str, headers: dict, body: bytes) -> int:  # callbacks to the app, in this process
         base = app.config["SHOPIFY_APP_URL"]
-        return app.test_client().post(url[len(base) :], headers=headers, data=body).status_code if url.startswith(
-            base
-        ) else 404
+        return (
+            app.test_client().post(url[len(base) :], headers=headers, data=body).status_code
+            if url.startswith(base)
+            else 404
+        )
 
     sandbox = Sandbox(config, sink=sink, auto_deliver=True)
     server = make_server("127.0.0.1", 0, sandbox, threaded=True)
