@@ -151,7 +151,9 @@ def _stock_latency(sandbox, sor_id: int, location_gid: str) -> list[float]:
     ws, rt = sandbox.shop(WS_SHOP), sandbox.shop(RT_SHOP)
     location = int(location_gid.rsplit("/", 1)[1])
     samples = []
-    for n, variant in enumerate(list(ws.variants.values())[100 : 100 + LATENCY_SAMPLES]):
+    variants = list(ws.variants.values())
+    middle = len(variants) // 2  # away from the SKUs the order-latency samples ordered
+    for n, variant in enumerate(variants[middle : middle + LATENCY_SAMPLES]):
         item = ws.inventory_items[variant.inventory_item_id]
         wanted = 500 + n
         with ws.lock:
