@@ -29,7 +29,7 @@ from portal.models import Listing, ListingVariant, Organization, Partnership, Pr
 from portal.pricing.engine import compute_retail_price
 
 STREAM = "products"
-PUSH_CONCURRENCY = 4  # remote calls in flight per push (the cost bucket, not this number, bounds the rate)
+PUSH_CONCURRENCY = 8  # remote calls in flight per push (the cost bucket, not this number, bounds the rate)
 SKU_CHUNK = 40  # SKUs per "Get SKU by ID" search
 PRODUCT_SET_COST = 10  # Shopify's cost of one mutation, for previews
 
