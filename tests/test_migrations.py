@@ -10,8 +10,8 @@ from sqlalchemy.engine import make_url
 from portal import create_app
 
 
-def _migrate_and_check(url: str, instance) -> set[str]:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance)})
+def _migrate_and_check(url: str, instance, redis_url: str) -> set[str]:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "REDIS_URL": redis_url})
     with app.app_context():
         upgrade()
         check()  # raises if the models and the migrated schema differ
@@ -21,8 +21,8 @@ def _migrate_and_check(url: str, instance) -> set[str]:
     return tables
 
 
-def test_migrations_upgrade_an_empty_sqlite_database_to_the_models(tmp_path):
-    tables = _migrate_and_check(f"sqlite:///{tmp_path / 'fresh.sqlite'}", tmp_path)
+def test_migrations_upgrade_an_empty_sqlite_database_to_the_models(services, tmp_path):
+    tables = _migrate_and_check(f"sqlite:///{tmp_path / 'fresh.sqlite'}", tmp_path, services.redis_url)
     assert {"invoice", "partnership", "webhook_receipt", "sync_run", "variant"} <= tables
 
 

@@ -108,15 +108,17 @@ def test_a_partnership_without_a_connected_gateway_is_reported_not_billed_and_no
 
 def test_two_workers_claiming_the_same_day_at_once_make_one_invoice_and_bill_each_unit_once(app, fake_stripe):
     from portal.billing import service
-    from portal.models import OrderLine
+    from portal.models import OrderLine, Partnership
 
     _, _, _, p = billing_pair(fake_stripe)
     shipped_order(p, [("A", 5, "3.00"), ("B", 1, "1.00")], at(days_ago(3), 9))
-    ids, errors, barrier = [], [], threading.Barrier(2)
+    ids, errors, barrier = [], [], threading.Barrier(2, timeout=30)
+    partnership_id = p.id  # read here: the main thread's ORM objects must not be touched from the worker threads
+    db.session.commit()  # and hold no transaction open while they write
 
     def worker():
         with app.app_context():
-            partnership = db.session.get(type(p), p.id)
+            partnership = db.session.get(Partnership, partnership_id)
             barrier.wait()
             try:
                 invoice = service.claim(partnership, days_ago(2))
@@ -132,7 +134,7 @@ def test_two_workers_claiming_the_same_day_at_once_make_one_invoice_and_bill_eac
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
     assert len(set(ids)) == 1 and len(ids) + len(errors) == 2
     (invoice,) = invoices_of(p)
     assert invoice.total == Decimal("16.00")
