@@ -42,7 +42,7 @@ def test_a_paid_event_from_stripe_marks_the_invoice_paid_and_a_redelivery_is_a_n
 def test_the_same_event_delivered_twice_at_once_is_recorded_once(app, fake_stripe):
     invoice, p = _net_invoice(fake_stripe)
     event = _event(fake_stripe, "invoice.paid", invoice.gateway_invoice_ref, int(time.time()), "evt_race")
-    results, barrier = [], threading.Barrier(2)
+    results, barrier = [], threading.Barrier(2, timeout=30)
 
     def deliver():
         client = app.test_client()
@@ -53,7 +53,7 @@ def test_the_same_event_delivered_twice_at_once_is_recorded_once(app, fake_strip
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
     assert sorted(results) == ["applied", "duplicate"]
     db.session.expire_all()
     assert db.session.query(WebhookReceipt).count() == 1
