@@ -362,11 +362,12 @@ def client_for(connection, on_call: Callable[[float], None] | None = None) -> Sh
 
     from integrations.shopify.transport import http_client_for
     from portal.redis_conn import get_redis
+    from portal.shopify_app.service import fresh_access_token
 
     app = current_app._get_current_object()
     return ShopifyClient(
         connection.shop_domain,
-        connection.access_token,
+        fresh_access_token(connection),  # expiring offline tokens are refreshed before they lapse
         api_version=app.config["SHOPIFY_API_VERSION"],
         redis=get_redis(app),
         http=http_client_for(app),

@@ -160,3 +160,18 @@ def test_a_periodic_sweep_refreshes_tokens_about_to_expire(app, client, sandbox)
     assert db.session.get(Connection, soon.id).access_token != old
     assert _works(app, SHOP, db.session.get(Connection, soon.id).access_token)
     assert db.session.get(Connection, other.id).access_token == "shpat_test"
+
+
+def test_a_job_building_its_client_refreshes_an_expiring_store_token_first(app, client, sandbox):
+    from integrations.shopify.client import client_for
+
+    sandbox.add_shop(SHOP)
+    client.get(f"/shopify?shop={SHOP}&id_token={sandbox.session_token(SHOP)}")
+    conn = db.session.execute(select(Connection)).scalar_one()
+    stale = conn.access_token
+    conn.token_expires_at = utcnow() + timedelta(seconds=20)  # about to lapse: a job must not use it
+    db.session.commit()
+    data = client_for(conn).query("{ shop { name } }")
+    assert data["shop"]["name"]
+    db.session.expire_all()
+    assert db.session.get(Connection, conn.id).access_token != stale
