@@ -34,9 +34,8 @@ def test_migrations_upgrade_an_empty_postgres_database_to_the_models(services, t
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        tables = _migrate_and_check(
-            make_url(services.database_url).set(database=name).render_as_string(False), tmp_path
-        )
+        url = make_url(services.database_url).set(database=name).render_as_string(False)
+        tables = _migrate_and_check(url, tmp_path, services.redis_url)
         assert {"invoice", "partnership", "webhook_receipt"} <= tables
     finally:
         with admin.connect() as conn:

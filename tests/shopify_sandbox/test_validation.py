@@ -7,6 +7,7 @@ import pytest
 
 from integrations.shopify import ShopifyAuthError, ShopifyGraphQLError, client_for
 from portal.redis_conn import get_redis
+from tests.support import factories
 
 SHOP = "validation.myshopify.com"
 
@@ -93,7 +94,7 @@ def test_demo_token_creates_the_demo_shop(sandbox):
 
 def test_client_raises_graphql_error_for_invalid_document(app, sandbox):
     token = sandbox.add_shop(SHOP)
-    conn = type("Conn", (), {"shop_domain": SHOP, "access_token": token})()
+    conn = factories.connection(factories.retailer(), "store", SHOP, access_token=token)
     client = client_for(conn)
     assert client.query("{ shop { name } }") == {"shop": {"name": "Validation"}}
     with pytest.raises(ShopifyGraphQLError) as exc:
