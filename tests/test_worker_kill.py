@@ -4,26 +4,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from jobs.runtime import request_run
 from portal.extensions import db
 from portal.models import SyncRun
 from tests.support import factories
-
-
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _status(run_id: int) -> str:
-    db.session.expire_all()
-    return db.session.get(SyncRun, run_id).status
+from tests.support.waiting import run_status, wait_for
 
 
 def test_killed_work_horse_is_retried_and_the_job_finishes_once(app, services, tmp_path):
@@ -37,11 +23,11 @@ def test_killed_work_horse_is_retried_and_the_job_finishes_once(app, services, t
     }
     worker = subprocess.Popen([sys.executable, "-m", "tests.support.kill_worker"], env=env, start_new_session=True)
     try:
-        assert _wait_for(lambda: (tmp_path / "attempt-1").exists()), "the job never started"
+        assert wait_for(lambda: (tmp_path / "attempt-1").exists()), "the job never started"
         horse_pid = int((tmp_path / "attempt-1").read_text())
         os.kill(horse_pid, signal.SIGKILL)
-        assert _wait_for(lambda: (tmp_path / "completed").exists()), "the job was not retried"
-        assert _wait_for(lambda: _status(run.id) == "done"), f"run ended as {_status(run.id)}"
+        assert wait_for(lambda: (tmp_path / "completed").exists()), "the job was not retried"
+        assert wait_for(lambda: run_status(run.id) == "done"), f"run ended as {run_status(run.id)}"
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -12,15 +11,7 @@ from jobs.runtime import enqueue_billing
 from portal.extensions import db
 from portal.models import SyncRun
 from tests.billing.helpers import at, billing_pair, charges, days_ago, invoices_of, shipped_order, stripe_invoices
-
-
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.support.waiting import wait_for
 
 
 def _run_status() -> str | None:
@@ -45,9 +36,9 @@ def _kill_after(app, services, tmp_path, step: str, extra_env: dict) -> None:
         [sys.executable, "-m", "tests.billing.kill_billing_worker"], env=env, start_new_session=True
     )
     try:
-        assert _wait_for(lambda: (tmp_path / "attempt-1").exists()), "the billing job never reached the gateway"
+        assert wait_for(lambda: (tmp_path / "attempt-1").exists()), "the billing job never reached the gateway"
         os.kill(int((tmp_path / "attempt-1").read_text()), signal.SIGKILL)
-        assert _wait_for(lambda: _run_status() in ("done", "failed")), f"run ended as {_run_status()}"
+        assert wait_for(lambda: _run_status() in ("done", "failed")), f"run ended as {_run_status()}"
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)

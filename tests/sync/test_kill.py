@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from sqlalchemy import func, select
 
@@ -13,21 +12,8 @@ from fakes.shopify.resolvers.orders import place_order
 from jobs.runtime import request_run
 from portal.extensions import db
 from portal.models import Listing, Order, SyncRun
+from tests.support.waiting import run_status, wait_for
 from tests.sync.conftest import RT_SHOPS
-
-
-def _wait_for(predicate, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _run_status(run_id: int) -> str:
-    db.session.expire_all()
-    return db.session.get(SyncRun, run_id).status
 
 
 def _kill_mid_job(app, services, sandbox, tmp_path, run_id: int, which: str) -> SyncRun:
@@ -39,14 +25,14 @@ def _kill_mid_job(app, services, sandbox, tmp_path, run_id: int, which: str) -> 
     }  # fmt: skip
     worker = subprocess.Popen([sys.executable, "-m", "tests.sync.kill_worker", which], env=env, start_new_session=True)
     try:
-        assert _wait_for(lambda: (tmp_path / "stalled").exists(), 30), [
-            _run_status(run_id),
+        assert wait_for(lambda: (tmp_path / "stalled").exists(), 30), [
+            run_status(run_id),
             db.session.get(SyncRun, run_id).message,
             list(tmp_path.iterdir()),
         ]
         os.kill(int((tmp_path / "stalled").read_text()), signal.SIGKILL)
-        assert _wait_for(lambda: (tmp_path / "completed").exists()), "the job was not retried"
-        assert _wait_for(lambda: _run_status(run_id) == "done"), f"run ended as {_run_status(run_id)}"
+        assert wait_for(lambda: (tmp_path / "completed").exists(), 90), "the job was not retried"
+        assert wait_for(lambda: run_status(run_id) == "done", 90), f"run ended as {run_status(run_id)}"
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
