@@ -13,7 +13,7 @@ import time
 
 from flask import current_app
 from redis import Redis
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
 from sqlalchemy import select
@@ -154,20 +154,6 @@ def _acquire(lock_key: str, owner: str, ttl: int) -> bool:
     return False
 
 
-def _current_rq_id() -> str | None:
-    from rq import get_current_job
-
-    job = get_current_job()
-    return job.id if job else None
-
-
-def _retries_left() -> int:
-    from rq import get_current_job
-
-    job = get_current_job()
-    return (job.retries_left or 0) if job else 0
-
-
 def _load_flow(spec: JobSpec):
     module, _, func = spec.flow.partition(":")
     return getattr(importlib.import_module(module), func)
@@ -177,7 +163,8 @@ def run_job(job_name: str, target: str, trigger: str = "schedule", run_id: int |
     """Execute one job on one target: SyncRun bookkeeping, the lock, the flow, then chained jobs."""
     spec = get_job(job_name)
     run = db.session.get(SyncRun, run_id) if run_id else None
-    rq_id = _current_rq_id() or f"inline-{time.time_ns()}"
+    job = get_current_job()  # None when run in the foreground (`flask sync run`)
+    rq_id = job.id if job else f"inline-{time.time_ns()}"
     if run is None:
         run = db.session.execute(select(SyncRun).where(SyncRun.rq_job_id == rq_id)).scalar_one_or_none()
     if run is None:
@@ -212,7 +199,8 @@ def _execute(spec: JobSpec, run: SyncRun, target: str) -> dict:
             _load_flow(spec)(ctx)
     except Exception as exc:
         db.session.rollback()
-        retrying = _retries_left() > 0
+        job = get_current_job()
+        retrying = bool(job and job.retries_left)
         run.status, run.finished_at = ("queued", None) if retrying else ("failed", utcnow())
         then = " It will be retried." if retrying else ""
         run.message = f"Attempt {run.attempts} failed: {type(exc).__name__}: {exc}.{then}"[:2000]

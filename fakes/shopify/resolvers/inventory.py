@@ -53,8 +53,7 @@ def inventory_items(ctx: Context, **args):
 
 @registry.query("inventoryItem")
 def inventory_item(ctx: Context, id):
-    item = ctx.shop.inventory_items.get(parse_gid(id, "InventoryItem") or 0)
-    return nodes.inventory_item(ctx, item) if item else None
+    return _item_node(ctx, parse_gid(id, "InventoryItem") or 0)
 
 
 @registry.node("InventoryItem")

@@ -51,8 +51,7 @@ def products(ctx: Context, **args):
 
 @registry.query("product")
 def product(ctx: Context, id):
-    p = ctx.shop.products.get(parse_gid(id, "Product") or 0)
-    return nodes.product(ctx, p) if p else None
+    return _product_node(ctx, parse_gid(id, "Product") or 0)
 
 
 @registry.query("productVariants")
@@ -76,8 +75,7 @@ def product_variants(ctx: Context, **args):
 
 @registry.query("productVariant")
 def product_variant(ctx: Context, id):
-    v = ctx.shop.variants.get(parse_gid(id, "ProductVariant") or 0)
-    return nodes.variant(ctx, v) if v else None
+    return _variant_node(ctx, parse_gid(id, "ProductVariant") or 0)
 
 
 @registry.node("Product")

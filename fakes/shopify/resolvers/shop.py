@@ -47,8 +47,7 @@ def locations(ctx: Context, **args):
 def location(ctx: Context, id=None):
     if id is None:
         return nodes.location(ctx, ctx.shop.primary_location)
-    loc = ctx.shop.locations.get(parse_gid(id, "Location") or 0)
-    return nodes.location(ctx, loc) if loc else None
+    return _location_node(ctx, parse_gid(id, "Location") or 0)
 
 
 @registry.query("node")
