@@ -1,0 +1,4 @@
+"""Domain services shared by the web portal and the workers.
+
+They import models and integrations, never views or jobs.
+"""
