@@ -1,7 +1,8 @@
 """Shopify auth for Wholesync: session tokens, token exchange, expiring-token refresh, the authorization-code grant.
 
 Embedded (retailer) side uses `shopifyapp` (verify_app_home_req, token_exchange, refresh_access_token); the
-standalone wholesaler dashboard uses the authorization-code grant with our own query-HMAC check.
+standalone wholesaler dashboard uses the authorization-code grant with our own query-HMAC check. The app's settings
+(`config`, a mapping with the SHOPIFY_* keys) and the current time (`now`, aware UTC) are passed in by the caller.
 """
 
 from __future__ import annotations
@@ -9,18 +10,17 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlparse
 
 import httpx
 import shopify_app
-from flask import current_app
 
 from integrations.shopify.transport import build_http_client
 from integrations.shopify.webhooks import verify_query_hmac
-from portal.models.base import utcnow
 
-# The shop-domain check Shopify documents for OAuth callbacks (SHOPIFY.md).
+# The shop-domain check Shopify documents for OAuth callbacks (shopify.dev, "Implement authorization code grant").
 SHOP_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-]*\.myshopify\.com$")
 # Refresh this long before the access token's expiry, so no job ever starts with a token about to die.
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -43,9 +43,8 @@ def valid_shop(shop: str | None) -> str | None:
     return shop.lower()
 
 
-def app_config() -> dict:
-    """The `shopifyapp` AppConfig from the Flask config."""
-    cfg = current_app.config
+def app_config(cfg: Mapping) -> dict:
+    """The `shopifyapp` AppConfig from the app's settings."""
     return {
         "client_id": cfg["SHOPIFY_API_KEY"],
         "client_secret": cfg["SHOPIFY_API_SECRET"],
@@ -53,9 +52,9 @@ def app_config() -> dict:
     }
 
 
-def http_client() -> httpx.Client:
+def http_client(cfg: Mapping) -> httpx.Client:
     """The httpx client for OAuth calls: the shared Shopify transport (config-injected base URL or transport)."""
-    return build_http_client(current_app.config, timeout=10)
+    return build_http_client(cfg, timeout=10)
 
 
 # --- Session tokens (embedded app) ------------------------------------------------------------------------------
@@ -78,7 +77,7 @@ def _host(url: str | None) -> str | None:
     return urlparse(url or "").hostname
 
 
-def check_session_request(url: str, headers: dict, patch_path: str) -> SessionCheck:
+def check_session_request(cfg: Mapping, url: str, headers: dict, patch_path: str) -> SessionCheck:
     """Verify an App Home request (document load with `id_token`, or fetch with `Authorization: Bearer`).
 
     `shopifyapp.verify_app_home_req` checks the HS256 signature, exp/nbf (10 s leeway) and aud; on top of it we
@@ -86,7 +85,7 @@ def check_session_request(url: str, headers: dict, patch_path: str) -> SessionCh
     `*.myshopify.com` shop, as Shopify's manual-validation steps say.
     """
     result = shopify_app.verify_app_home_req(
-        {"method": "GET", "url": url, "headers": headers, "body": ""}, app_config(), patch_path
+        {"method": "GET", "url": url, "headers": headers, "body": ""}, app_config(cfg), patch_path
     )
     res = result.response
     if not result.ok:
@@ -128,8 +127,7 @@ def _tokens_from_lib(token) -> Tokens:
     )
 
 
-def _tokens_from_response(data: dict) -> Tokens:
-    now = utcnow()
+def _tokens_from_response(data: dict, now: datetime) -> Tokens:
     exp, rexp = data.get("expires_in"), data.get("refresh_token_expires_in")
     return Tokens(
         data["access_token"],
@@ -140,39 +138,41 @@ def _tokens_from_response(data: dict) -> Tokens:
     )
 
 
-def exchange_id_token(check: SessionCheck) -> Tokens:
+def exchange_id_token(cfg: Mapping, check: SessionCheck) -> Tokens:
     """Token exchange: a verified session token for an expiring offline access token (shopifyapp)."""
-    with http_client() as client:
+    with http_client(cfg) as client:
         result = shopify_app.token_exchange(
-            "offline", app_config(), id_token=check.id_token, expiring=True, http_client=client
+            "offline", app_config(cfg), id_token=check.id_token, expiring=True, http_client=client
         )
     if not result.ok or result.access_token is None:
         raise ShopifyAuthError(f"Shopify refused the token exchange ({result.log.code}).", 401)
     return _tokens_from_lib(result.access_token)
 
 
-def refresh(shop: str, refresh_token: str, refresh_token_expires_at: datetime | None) -> Tokens:
+def refresh(
+    cfg: Mapping, shop: str, refresh_token: str, refresh_token_expires_at: datetime | None, *, now: datetime
+) -> Tokens:
     """Trade a (single-use) refresh token for a new access + refresh token pair (shopifyapp)."""
     token = {
         "shop": shop.removesuffix(".myshopify.com"),
         "refresh_token": refresh_token,
         # We decide when to refresh (REFRESH_MARGIN); the library refreshes only tokens it believes are expiring.
-        "expires": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "expires": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "refresh_token_expires": refresh_token_expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         if refresh_token_expires_at
         else None,
         "access_mode": "offline",
     }
-    with http_client() as client:
-        result = shopify_app.refresh_access_token(token, app_config(), client)
+    with http_client(cfg) as client:
+        result = shopify_app.refresh_access_token(token, app_config(cfg), client)
     if not result.ok or result.access_token is None:
         raise ShopifyAuthError(f"Shopify refused the token refresh ({result.log.code}).", 401)
     return _tokens_from_lib(result.access_token)
 
 
-def needs_refresh(expires_at: datetime | None, now: datetime | None = None, margin: timedelta = REFRESH_MARGIN) -> bool:
-    """True when an expiring token is within `margin` of its expiry (non-expiring tokens never are)."""
-    return expires_at is not None and expires_at - (now or utcnow()) <= margin
+def needs_refresh(expires_at: datetime | None, now: datetime, margin: timedelta = REFRESH_MARGIN) -> bool:
+    """True when an expiring token is within `margin` of its expiry at `now` (non-expiring tokens never are)."""
+    return expires_at is not None and expires_at - now <= margin
 
 
 # --- Authorization-code grant (standalone wholesaler dashboard) ---------------------------------------------------
@@ -183,9 +183,8 @@ def new_state() -> str:
     return secrets.token_urlsafe(24)
 
 
-def authorize_url(shop: str, redirect_uri: str, state: str) -> str:
+def authorize_url(cfg: Mapping, shop: str, redirect_uri: str, state: str) -> str:
     """Shopify's grant screen for `shop` (offline access: no `grant_options[]`)."""
-    cfg = current_app.config
     query = urlencode(
         {
             "client_id": cfg["SHOPIFY_API_KEY"],
@@ -197,7 +196,9 @@ def authorize_url(shop: str, redirect_uri: str, state: str) -> str:
     return f"https://{shop}/admin/oauth/authorize?{query}"
 
 
-def verify_callback(params: dict, expected_state: str | None, expected_shop: str | None) -> str:
+def verify_callback(
+    cfg: Mapping, params: dict, expected_state: str | None, expected_shop: str | None, *, now: datetime
+) -> str:
     """Check an authorization-code callback; returns the shop or raises ShopifyAuthError (400/403).
 
     Order matters for the message only: every check must pass before anything is stored.
@@ -205,11 +206,10 @@ def verify_callback(params: dict, expected_state: str | None, expected_shop: str
     shop = valid_shop(params.get("shop"))
     if shop is None:
         raise ShopifyAuthError("The shop in the callback is not a valid *.myshopify.com domain.", 400)
-    cfg = current_app.config
     if not verify_query_hmac(params, (cfg["SHOPIFY_API_SECRET"], cfg.get("SHOPIFY_API_SECRET_OLD"))):
         raise ShopifyAuthError("The callback's signature (hmac) is not valid; it did not come from Shopify.", 403)
     try:
-        age = abs(utcnow().timestamp() - int(params.get("timestamp", "0")))
+        age = abs(now.timestamp() - int(params.get("timestamp", "0")))
     except ValueError:
         age = float("inf")
     if age > cfg.get("SHOPIFY_HMAC_MAX_AGE_SECONDS", 24 * 3600):
@@ -233,9 +233,8 @@ def missing_scopes(granted: str, required: str) -> set[str]:
     return need - have
 
 
-def exchange_code(shop: str, code: str) -> Tokens:
+def exchange_code(cfg: Mapping, shop: str, code: str, *, now: datetime) -> Tokens:
     """POST the authorization code to `https://{shop}/admin/oauth/access_token` for an expiring offline token."""
-    cfg = current_app.config
     data = {
         "client_id": cfg["SHOPIFY_API_KEY"],
         "client_secret": cfg["SHOPIFY_API_SECRET"],
@@ -243,7 +242,7 @@ def exchange_code(shop: str, code: str) -> Tokens:
         "expiring": "1",
     }
     try:
-        with http_client() as client:
+        with http_client(cfg) as client:
             resp = client.post(
                 f"https://{shop}/admin/oauth/access_token", data=data, headers={"Accept": "application/json"}
             )
@@ -252,7 +251,7 @@ def exchange_code(shop: str, code: str) -> Tokens:
         raise ShopifyAuthError(f"Could not reach Shopify to finish the connection ({why}).", 502) from exc
     if resp.status_code != 200:
         raise ShopifyAuthError(f"Shopify refused the authorization code (HTTP {resp.status_code}).", 403)
-    tokens = _tokens_from_response(resp.json())
+    tokens = _tokens_from_response(resp.json(), now)
     missing = missing_scopes(tokens.scope, cfg["SHOPIFY_SCOPES"])
     if missing:
         needed = ", ".join(sorted(missing))

@@ -1,6 +1,6 @@
 """Shopify's two HMAC schemes: base64 over a webhook's raw body, hex over an OAuth redirect's sorted query.
 
-Both are proven on Shopify's published vectors (design/SHOPIFY.md) in tests/shopify_app/test_hmac.py.
+Both are proven on the vectors Shopify publishes in its HMAC documentation in tests/shopify_app/test_hmac.py.
 """
 
 from __future__ import annotations

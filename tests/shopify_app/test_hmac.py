@@ -1,4 +1,4 @@
-"""Shopify's HMAC algorithms, proven on the vectors Shopify publishes (design/SHOPIFY.md)."""
+"""Shopify's HMAC algorithms, proven on the vectors Shopify publishes in its webhook and OAuth documentation."""
 
 import shopify
 
