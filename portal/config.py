@@ -57,7 +57,7 @@ def load_config(instance_path: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "LOGIN_LIMIT_PER_IP": env("LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_EMAIL": env("LOGIN_LIMIT_PER_EMAIL", "5 per 10 minutes"),
-        # RQ: a dead worker's job is noticed in about two minutes instead of seven (RELIABILITY.md, item 2).
+        # RQ: a dead worker's job is noticed in about two minutes instead of seven (docs/ARCHITECTURE.md §5).
         "RQ_WORKER_TTL": int(env("RQ_WORKER_TTL", "30")),
         "RQ_MAINTENANCE_INTERVAL": int(env("RQ_MAINTENANCE_INTERVAL", "5")),
         "RQ_JOB_TIMEOUT": int(env("RQ_JOB_TIMEOUT", "3600")),
@@ -65,6 +65,8 @@ def load_config(instance_path: Path) -> dict:
         "SCHEDULER_INTERVAL": int(env("SCHEDULER_INTERVAL", "30")),
         "SHOPIFY_API_KEY": env("SHOPIFY_API_KEY", "wholesync-dev-client-id"),
         "SHOPIFY_API_SECRET": env("SHOPIFY_API_SECRET", "wholesync-dev-client-secret"),
+        # During a client-secret rotation Shopify signs with either secret for a while; empty once it is over.
+        "SHOPIFY_API_SECRET_OLD": env("SHOPIFY_API_SECRET_OLD", ""),
         "SHOPIFY_API_VERSION": env("SHOPIFY_API_VERSION", "2026-07"),
         "SHOPIFY_SCOPES": env(
             "SHOPIFY_SCOPES",
@@ -75,9 +77,14 @@ def load_config(instance_path: Path) -> dict:
         "SHOPIFY_APP_URL": env("SHOPIFY_APP_URL", "http://localhost:5000"),
         # Transport injection: empty in production (https://{shop}); the sandbox base URL on a laptop and in tests.
         "SHOPIFY_ADMIN_BASE_URL": env("SHOPIFY_ADMIN_BASE_URL", ""),
+        "SHOPIFY_HTTP_TIMEOUT": float(env("SHOPIFY_HTTP_TIMEOUT", "30")),
+        # An OAuth callback signed longer ago than this is refused (a replayed link).
+        "SHOPIFY_HMAC_MAX_AGE_SECONDS": int(env("SHOPIFY_HMAC_MAX_AGE_SECONDS", str(24 * 3600))),
         "STRIPE_API_BASE": env("STRIPE_API_BASE", ""),
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_MAX_NETWORK_RETRIES": int(env("STRIPE_MAX_NETWORK_RETRIES", "2")),
+        "STRIPE_TIMEOUT_SECONDS": float(env("STRIPE_TIMEOUT_SECONDS", "30")),
         "APRUVE_API_BASE": env("APRUVE_API_BASE", "https://app.apruve.com/api/v4"),
         "APRUVE_WEBHOOK_SECRET": env("APRUVE_WEBHOOK_SECRET", ""),
+        "APRUVE_TIMEOUT_SECONDS": float(env("APRUVE_TIMEOUT_SECONDS", "30")),
     }

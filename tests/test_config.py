@@ -1,3 +1,9 @@
+"""Configuration: every setting the app reads comes from the environment, with a default that runs on a laptop.
+
+Production refuses to start without its secrets; a laptop generates them once into instance/.
+"""
+
+import re
 from pathlib import Path
 
 import pytest
@@ -27,3 +33,72 @@ def test_laptop_secrets_are_generated_once_and_kept(monkeypatch, tmp_path):
     first, second = load_config(tmp_path), load_config(tmp_path)
     assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) == 64
     assert first["TOKEN_ENCRYPTION_KEYS"] == second["TOKEN_ENCRYPTION_KEYS"]
+
+
+# Every setting the app reads, the value set in the environment and the value the config must then hold.
+FROM_ENVIRONMENT = {
+    "SECRET_KEY": ("s3cret", "s3cret"),
+    "TOKEN_ENCRYPTION_KEYS": ("k1,k2", "k1,k2"),
+    "DATABASE_URL": ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+    "REDIS_URL": ("redis://cache:6380/2", "redis://cache:6380/2"),
+    "SESSION_COOKIE_SECURE": ("0", False),
+    "LOGIN_LIMIT_PER_IP": ("7 per minute", "7 per minute"),
+    "LOGIN_LIMIT_PER_EMAIL": ("3 per minute", "3 per minute"),
+    "RQ_WORKER_TTL": ("45", 45),
+    "RQ_MAINTENANCE_INTERVAL": ("9", 9),
+    "RQ_JOB_TIMEOUT": ("120", 120),
+    "RQ_RETRY_INTERVALS": ("1,2,3", [1, 2, 3]),
+    "SCHEDULER_INTERVAL": ("11", 11),
+    "SHOPIFY_API_KEY": ("client-id", "client-id"),
+    "SHOPIFY_API_SECRET": ("new-secret", "new-secret"),
+    "SHOPIFY_API_SECRET_OLD": ("old-secret", "old-secret"),
+    "SHOPIFY_API_VERSION": ("2026-10", "2026-10"),
+    "SHOPIFY_SCOPES": ("read_products", "read_products"),
+    "SHOPIFY_APP_URL": ("https://hub.example", "https://hub.example"),
+    "SHOPIFY_ADMIN_BASE_URL": ("http://sandbox:5001", "http://sandbox:5001"),
+    "SHOPIFY_HTTP_TIMEOUT": ("12.5", 12.5),
+    "SHOPIFY_HMAC_MAX_AGE_SECONDS": ("600", 600),
+    "STRIPE_API_BASE": ("http://stripe-fake", "http://stripe-fake"),
+    "STRIPE_WEBHOOK_SECRET": ("whsec_x", "whsec_x"),
+    "STRIPE_MAX_NETWORK_RETRIES": ("4", 4),
+    "STRIPE_TIMEOUT_SECONDS": ("8", 8.0),
+    "APRUVE_API_BASE": ("http://apruve-fake", "http://apruve-fake"),
+    "APRUVE_WEBHOOK_SECRET": ("apruve-x", "apruve-x"),
+    "APRUVE_TIMEOUT_SECONDS": ("6", 6.0),
+}
+CONFIG_KEY = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+# Passed in by code, never by the environment: the tests' in-process Shopify transport and instance path.
+NOT_FROM_ENVIRONMENT = {"SHOPIFY_HTTP_TRANSPORT", "INSTANCE_PATH"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("variable", sorted(FROM_ENVIRONMENT))
+def test_each_setting_is_read_from_the_environment(monkeypatch, tmp_path, variable):
+    raw, expected = FROM_ENVIRONMENT[variable]
+    monkeypatch.setenv(variable, raw)
+    assert load_config(tmp_path)[CONFIG_KEY.get(variable, variable)] == expected
+
+
+def test_without_the_environment_every_setting_has_a_laptop_default(monkeypatch, tmp_path):
+    for variable in FROM_ENVIRONMENT:
+        monkeypatch.delenv(variable, raising=False)
+    config = load_config(tmp_path)
+    assert config["SHOPIFY_API_SECRET_OLD"] == ""  # no rotation under way
+    assert config["SHOPIFY_HTTP_TIMEOUT"] == 30.0 and config["SHOPIFY_HMAC_MAX_AGE_SECONDS"] == 24 * 3600
+    assert config["STRIPE_TIMEOUT_SECONDS"] == 30.0 and config["STRIPE_MAX_NETWORK_RETRIES"] == 2
+    assert config["APRUVE_TIMEOUT_SECONDS"] == 30.0
+    assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and config["REDIS_URL"] is None
+
+
+def test_the_remember_cookie_follows_the_session_cookie_setting(monkeypatch, tmp_path):
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "0")
+    assert load_config(tmp_path)["REMEMBER_COOKIE_SECURE"] is False
+
+
+def test_every_setting_the_code_reads_is_in_the_config(tmp_path):
+    read = set()
+    for package in ("portal", "jobs", "integrations"):
+        for path in (ROOT / package).rglob("*.py"):
+            read |= set(re.findall(r"(?:config|cfg)(?:\[|\.get\()\s*[\"']([A-Z][A-Z0-9_]+)[\"']", path.read_text()))
+    assert {"SHOPIFY_API_SECRET_OLD", "STRIPE_TIMEOUT_SECONDS", "APRUVE_TIMEOUT_SECONDS"} <= read
+    assert read - NOT_FROM_ENVIRONMENT - set(load_config(tmp_path)) == set()
