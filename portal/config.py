@@ -87,4 +87,6 @@ def load_config(instance_path: Path) -> dict:
         "APRUVE_API_BASE": env("APRUVE_API_BASE", "https://app.apruve.com/api/v4"),
         "APRUVE_WEBHOOK_SECRET": env("APRUVE_WEBHOOK_SECRET", ""),
         "APRUVE_TIMEOUT_SECONDS": float(env("APRUVE_TIMEOUT_SECONDS", "30")),
+        # Apruve has no idempotency keys: a retried POST could create a second invoice, so none by default.
+        "APRUVE_MAX_NETWORK_RETRIES": int(env("APRUVE_MAX_NETWORK_RETRIES", "0")),
     }

@@ -65,11 +65,13 @@ FROM_ENVIRONMENT = {
     "APRUVE_API_BASE": ("http://apruve-fake", "http://apruve-fake"),
     "APRUVE_WEBHOOK_SECRET": ("apruve-x", "apruve-x"),
     "APRUVE_TIMEOUT_SECONDS": ("6", 6.0),
+    "APRUVE_MAX_NETWORK_RETRIES": ("3", 3),
 }
 CONFIG_KEY = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 # Passed in by code, never by the environment: the tests' in-process Shopify transport and instance path.
 NOT_FROM_ENVIRONMENT = {"SHOPIFY_HTTP_TRANSPORT", "INSTANCE_PATH"}
 ROOT = Path(__file__).resolve().parents[1]
+GATEWAYS = ("STRIPE", "APRUVE")  # payment gateways read their settings as f"{prefix}_<NAME>"
 
 
 @pytest.mark.parametrize("variable", sorted(FROM_ENVIRONMENT))
@@ -99,6 +101,8 @@ def test_every_setting_the_code_reads_is_in_the_config(tmp_path):
     read = set()
     for package in ("portal", "jobs", "integrations"):
         for path in (ROOT / package).rglob("*.py"):
-            read |= set(re.findall(r"(?:config|cfg)(?:\[|\.get\()\s*[\"']([A-Z][A-Z0-9_]+)[\"']", path.read_text()))
-    assert {"SHOPIFY_API_SECRET_OLD", "STRIPE_TIMEOUT_SECONDS", "APRUVE_TIMEOUT_SECONDS"} <= read
+            text = path.read_text()
+            read |= set(re.findall(r"(?:config|cfg)(?:\[|\.get\()\s*[\"']([A-Z][A-Z0-9_]+)[\"']", text))
+            read |= {f"{g}_{name}" for name in re.findall(r"\{prefix\}_([A-Z][A-Z0-9_]+)", text) for g in GATEWAYS}
+    assert {"SHOPIFY_API_SECRET_OLD", "STRIPE_TIMEOUT_SECONDS", "APRUVE_MAX_NETWORK_RETRIES"} <= read
     assert read - NOT_FROM_ENVIRONMENT - set(load_config(tmp_path)) == set()
