@@ -24,7 +24,7 @@ tokens = AppGroup("tokens", help="Platform token encryption.")
 @click.option("--organization", "org_name", help="Create a wholesaler organization with this name for the user.")
 def create_user_cmd(email: str, password: str, operator: bool, org_name: str | None) -> None:
     """Create a user: an operator, or the first admin of a new wholesaler organization."""
-    from portal.auth.service import AccountError, create_user, create_wholesaler
+    from portal.services.accounts import AccountError, create_user, create_wholesaler
 
     if operator == bool(org_name):
         raise click.UsageError("give exactly one of --operator or --organization NAME")
@@ -108,7 +108,7 @@ def seed_cmd() -> None:
 @tokens.command("rotate")
 def rotate_cmd() -> None:
     """Re-encrypt every stored platform secret under the newest TOKEN_ENCRYPTION_KEYS key."""
-    from portal.token_rotation import rotate_all
+    from portal.services.token_rotation import rotate_all
 
     click.echo(f"re-encrypted {rotate_all()} secrets")
 

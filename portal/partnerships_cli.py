@@ -1,6 +1,6 @@
 """`flask partners ...`: invite, accept, status, toggles, force overwrite, buffer and price explanations.
 
-A thin shell over portal.partnerships and portal.pricing.engine; every rule lives there.
+A thin shell over portal.partnerships and portal.services.pricing; every rule lives there.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from decimal import Decimal
 import click
 from flask.cli import AppGroup
 
-from portal import partnerships as service
 from portal.extensions import db
 from portal.models import Partnership, Variant
+from portal.services import partnerships as service
 
 partners = AppGroup("partners", help="Partnerships between wholesalers and retailers (invite, accept, settings).")
 
@@ -96,7 +96,7 @@ def explain_cmd(partnership_id: int, sku: str) -> None:
     """Show how the retail price of SKU for this partnership is computed, step by step."""
     from sqlalchemy import select
 
-    from portal.pricing.engine import compute_retail_price
+    from portal.services.pricing import compute_retail_price
 
     partnership = db.session.get(Partnership, partnership_id)
     if partnership is None:

@@ -5,9 +5,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth import bp
 from portal.auth.forms import LoginForm, SignupForm
-from portal.auth.service import AccountError, authenticate, create_wholesaler
 from portal.extensions import db, limiter, login_manager
 from portal.models import User
+from portal.services.accounts import AccountError, authenticate, create_wholesaler
 
 
 @login_manager.user_loader

@@ -3,8 +3,9 @@
 from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from portal.dashboard import bp, service
-from portal.orders.service import count_stuck
+from portal.dashboard import bp
+from portal.services import dashboard
+from portal.services.orders import count_stuck
 from portal.tenancy import current_org_id
 
 
@@ -23,4 +24,4 @@ def overview():
     if current_user.is_operator and current_user.organization_id is None:
         return redirect(url_for("ops.index"))
     org_id = current_org_id()
-    return render_template("dashboard/overview.html", health=service.overview(org_id), stuck=count_stuck())
+    return render_template("dashboard/overview.html", health=dashboard.overview(org_id), stuck=count_stuck())

@@ -5,7 +5,9 @@ from functools import wraps
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal.ops import bp, service
+from jobs import queues
+from portal.ops import bp
+from portal.services import ops
 
 
 def operator_required(view):
@@ -26,7 +28,7 @@ def operator_required(view):
 def index():
     """Every tenant's last day of runs, queue depths and the failed jobs."""
     return render_template(
-        "ops/index.html", tenants=service.tenant_health(), queues=service.queue_depths(), failed=service.failed_jobs()
+        "ops/index.html", tenants=ops.tenant_health(), queues=queues.queue_depths(), failed=queues.failed_jobs()
     )
 
 
@@ -35,7 +37,7 @@ def index():
 def retry():
     """Put one failed RQ job back on its queue."""
     rq_job_id = request.form.get("job", "")
-    if service.retry_failed(rq_job_id):
+    if queues.retry_failed(rq_job_id):
         flash(f"Requeued {rq_job_id}.", "info")
     else:
         flash(f"No failed job {rq_job_id}.", "error")

@@ -5,7 +5,8 @@ from flask_login import login_required
 
 from portal.extensions import db, htmx
 from portal.models import Order
-from portal.orders import bp, service
+from portal.orders import bp
+from portal.services import orders
 from portal.tenancy import get_owned_or_404
 
 PER_PAGE = 50
@@ -16,10 +17,10 @@ PER_PAGE = 50
 def index():
     """Orders newest first, filterable by status, name and stuck; paginated in the database."""
     args = request.args.to_dict()
-    page = db.paginate(service.list_query(args), page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+    page = db.paginate(orders.list_query(args), page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
                        error_out=False)  # fmt: skip
     template = "orders/_table.html" if htmx else "orders/index.html"
-    return render_template(template, page=page, args=args, statuses=service.STATUSES, promise=service.promise)
+    return render_template(template, page=page, args=args, statuses=orders.STATUSES, promise=orders.promise)
 
 
 @bp.get("/<int:order_id>")
@@ -27,6 +28,4 @@ def index():
 def show(order_id: int):
     """The order's journey from the retailer's checkout to the invoice, and its two-hour promise."""
     order = get_owned_or_404(Order, order_id)
-    return render_template(
-        "orders/show.html", order=order, steps=service.timeline(order), promise=service.promise(order)
-    )
+    return render_template("orders/show.html", order=order, steps=orders.timeline(order), promise=orders.promise(order))

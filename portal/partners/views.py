@@ -4,11 +4,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
-from portal import partnerships
 from portal.extensions import db
 from portal.models import SYNC_TOGGLES, Organization, Partnership, PriceList
 from portal.partners import bp
-from portal.partners.csv_import import import_partners
+from portal.services import partnerships
+from portal.services.partners_csv import import_partners
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 PER_PAGE = 50

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from portal.extensions import db, htmx
 from portal.models import PriceList, PriceListItem, Variant
 from portal.pricing import bp
-from portal.pricing.engine import compute_retail_price
-from portal.pricing.items_csv import import_items
+from portal.services.price_list_csv import import_items
+from portal.services.pricing import compute_retail_price
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 PER_PAGE = 50

@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import httpx
 
-from portal.auth.service import create_user
-from portal.billing import service
 from portal.extensions import db
 from portal.models import GatewayAccount, Invoice, OrderLine, Organization
+from portal.services import billing as service
+from portal.services.accounts import create_user
 from tests.billing.helpers import at, billing_pair, days_ago, shipped_order
 from tests.conftest import csrf_token
 from tests.support.factories import PASSWORD

@@ -4,9 +4,9 @@ from rq.registry import FailedJobRegistry
 from rq.results import Result
 
 from jobs.runtime import connection, queue
-from portal.auth.service import create_user
 from portal.extensions import db
 from portal.models import SyncRun
+from portal.services.accounts import create_user
 from tests.conftest import csrf_token
 from tests.support.factories import PASSWORD
 

@@ -71,7 +71,7 @@ def test_overview_warns_about_stuck_orders(client, signed_in):
 
 
 def test_promise_counts_from_receipt(world):
-    from portal.orders.service import promise
+    from portal.services.orders import promise
 
     order = world.orders[0]
     p = promise(order, now=order.received_at + timedelta(minutes=45))

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from fakes.shopify.resolvers.orders import place_order
 from integrations.shopify.webhooks import webhook_hmac
-from portal import partnerships as service
 from portal.extensions import db
 from portal.models import SyncRun
+from portal.services import partnerships as service
 from tests.sync.conftest import RT_SHOPS, WS_SHOP, mutation_calls
 
 
@@ -21,7 +21,7 @@ def _set_sor_stock(world, sku: str, quantity: int) -> None:
 
 def _retailer_level(world, n: int, sku: str) -> int:
     shop = world.store_shop(n)
-    loc_id = int(world.partnerships[n].fulfillment_location_remote_id.rsplit("/", 1)[1])
+    loc_id = int(world.partnerships[n].placement["location_id"].rsplit("/", 1)[1])
     return shop.available(shop.variant_by_sku(sku).inventory_item_id, loc_id)
 
 

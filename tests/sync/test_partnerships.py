@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from portal import partnerships as service
 from portal.models import SYNC_TOGGLES
+from portal.services import partnerships as service
 from tests.support import factories
 
 

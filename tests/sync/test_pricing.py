@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from portal.extensions import db
 from portal.models import PriceException, PriceListItem, utcnow
-from portal.pricing.engine import compute_retail_price, round_to_ending
+from portal.services.pricing import compute_retail_price, round_to_ending
 from tests.support import factories
 
 

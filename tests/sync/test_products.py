@@ -24,7 +24,7 @@ def test_catalog_appears_in_both_retailers_stores_as_drafts_at_price_list_prices
         prices = {v.sku: v.price for v in shop.variants.values()}
         # 10.00 * 1.4 = 14.00 -> 14.99; 20 * 1.4 = 28 -> 28.99; 15.50 * 1.4 = 21.70 -> 21.99
         assert prices == {"TOTE-1": "14.99", "SHIRT-S": "28.99", "SHIRT-M": "28.99", "SCARF-1": "21.99"}
-        location = world.partnerships[n].fulfillment_location_remote_id
+        location = world.partnerships[n].placement["location_id"]
         assert location is not None
         loc_id = int(location.rsplit("/", 1)[1])
         assert shop.locations[loc_id].fulfillment_service_id is not None
@@ -76,7 +76,7 @@ def test_without_force_overwrite_only_price_changes_after_first_load(world):
 
 
 def test_with_force_overwrite_every_synced_field_is_pushed(world):
-    from portal import partnerships
+    from portal.services import partnerships
 
     partnerships.set_force_overwrite(world.partnerships[0].id, True)
     world.sync_catalog()
@@ -121,7 +121,7 @@ def test_removed_product_goes_to_zero_stock_and_is_not_deleted(world):
     shop = world.store_shop(0)
     variant = shop.variant_by_sku("SCARF-1")
     assert variant is not None  # still there
-    loc_id = int(world.partnerships[0].fulfillment_location_remote_id.rsplit("/", 1)[1])
+    loc_id = int(world.partnerships[0].placement["location_id"].rsplit("/", 1)[1])
     assert shop.available(variant.inventory_item_id, loc_id) == 0
 
 

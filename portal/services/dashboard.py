@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, select
 
+from integrations.timeutil import parse_iso
 from jobs.plan import SYNC_PLAN, JobSpec
 from portal.extensions import db
 from portal.models import Order, Organization, Partnership, SyncRun
@@ -59,14 +60,7 @@ def _stats(org_id: int) -> dict[tuple[str, str], tuple[datetime | None, int]]:
         .where(SyncRun.owned_by(org_id))
         .group_by(SyncRun.job_name, SyncRun.target_key)
     )
-    return {(job, key): (_aware(last), int(n or 0)) for job, key, last, n in rows}
-
-
-def _aware(value):
-    """Aggregates skip the column type, so SQLite hands back naive (UTC) datetimes."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    return {(job, key): (parse_iso(last), int(n or 0)) for job, key, last, n in rows}
 
 
 def _flows(stats, scope: str, keys: list[str]) -> list[FlowHealth]:
@@ -108,5 +102,5 @@ def overview(org_id: int) -> list[PartnerHealth]:
     for partnership, name in partners:
         flows = _flows(stats, "partnership", [f"partnership:{partnership.id}"])
         rows.append(PartnerHealth(name or partnership.invite_email or "retailer", partnership.id, flows,
-                                  _aware(last_orders.get(partnership.id))))  # fmt: skip
+                                  parse_iso(last_orders.get(partnership.id))))  # fmt: skip
     return rows

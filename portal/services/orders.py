@@ -1,6 +1,6 @@
 """Orders for the dashboard: the filtered list (paginated in the database) and one order's timeline.
 
-The two-hour promise runs from when the hub received the order to when it reached the system of record (seed).
+The two-hour promise runs from when the hub received the order to when it reached the system of record.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
-from portal import partnerships
 from portal.extensions import db
 from portal.models import Partnership, PriceList
+from portal.services import partnerships
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from portal.auth.passwords import hash_password, verify_password
 from portal.extensions import db
 from portal.models import Organization, User, utcnow
+from portal.services.passwords import hash_password, verify_password
 
 
 class AccountError(ValueError):

@@ -1,38 +1,18 @@
-"""What Settings -> Sync shows for one organization: each job of the plan described for this account.
+"""What Settings -> Sync says about one organization: each job of the plan described for this account.
 
-Counts come from the database (a few aggregate queries per page); the next run comes from rq-scheduler's entry.
+Counts come from the database (a few aggregate queries per page); targets, the next run and Run now are the
+workers' side (jobs.manual).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from jobs.plan import SYNC_PLAN, JobSpec, get_manual_job
-from jobs.targets import load_target, owner_org_id, targets_for
+from jobs.plan import JobSpec
 from portal.extensions import db
 from portal.models import Connection, Fulfillment, Order, Partnership, Product, SyncRun, Variant
-from portal.redis_conn import get_redis
-
-SCHEDULED_SET = "rq:scheduler:scheduled_jobs"  # rq-scheduler's sorted set: entry id -> next run (unix time)
-
-
-@dataclass
-class JobRow:
-    """One line of Settings -> Sync."""
-
-    spec: JobSpec
-    description: str
-    targets: list[str]
-    last_run: SyncRun | None
-    next_run: datetime | None
-    open_runs: list[SyncRun] = field(default_factory=list)
-
-    @property
-    def can_run(self) -> bool:
-        return self.spec.manual and bool(self.targets)
 
 
 def org_partnerships(org_id: int, spec: JobSpec | None = None) -> list[Partnership]:
@@ -41,17 +21,6 @@ def org_partnerships(org_id: int, spec: JobSpec | None = None) -> list[Partnersh
     if spec is not None and spec.toggle:
         query = query.where(getattr(Partnership, spec.toggle).is_(True))
     return list(db.session.execute(query.order_by(Partnership.id)).scalars())
-
-
-def org_targets(spec: JobSpec, org_id: int) -> list[str]:
-    """Targets of `spec` this organization may start: in its partnerships AND owned by it (so it sees the run)."""
-    keys: list[str] = []
-    for partnership in org_partnerships(org_id, spec):
-        for key in targets_for(spec, partnership.id):
-            row = load_target(key)
-            if key not in keys and row is not None and owner_org_id(row) == org_id:
-                keys.append(key)
-    return keys
 
 
 def _plural(n: int, word: str) -> str:
@@ -68,9 +37,7 @@ def _count(query) -> int:
 
 def _sor_name(org_id: int) -> str:
     shop = db.session.execute(
-        select(Connection.shop_domain).where(
-            Connection.organization_id == org_id, Connection.role == "system_of_record"
-        )
+        select(Connection.address).where(Connection.organization_id == org_id, Connection.role == "system_of_record")
     ).scalar()
     return shop or "your system of record"
 
@@ -132,44 +99,6 @@ def open_runs(org_id: int) -> list[SyncRun]:
     """Runs of this organization still queued or running (whoever started them: a person, the schedule, a webhook)."""
     query = select(SyncRun).where(SyncRun.owned_by(org_id), SyncRun.status.in_(("queued", "running")))
     return list(db.session.execute(query.order_by(SyncRun.id)).scalars())
-
-
-def next_run(spec: JobSpec, org_id: int) -> datetime | None:
-    """When the scheduler next fires this job: rq-scheduler's entry, else the last scheduled run plus the interval."""
-    from jobs.scheduler import entry_id
-
-    score = get_redis().zscore(SCHEDULED_SET, entry_id(spec))
-    if score is not None:
-        return datetime.fromtimestamp(score, UTC)
-    query = select(func.max(SyncRun.created_at)).where(
-        SyncRun.owned_by(org_id), SyncRun.job_name == spec.name, SyncRun.trigger == "schedule"
-    )
-    last = db.session.execute(query).scalar_one_or_none()
-    return last + timedelta(seconds=spec.interval_seconds) if last else None
-
-
-def job_rows(org_id: int) -> list[JobRow]:
-    """Every job of the plan, billing included (listed, never runnable), for this organization."""
-    running = open_runs(org_id)
-    return [
-        JobRow(
-            spec=spec,
-            description=describe(spec, org_id),
-            targets=org_targets(spec, org_id) if spec.manual else [],
-            last_run=last_run(spec, org_id),
-            next_run=next_run(spec, org_id),
-            open_runs=[r for r in running if r.job_name == spec.name],
-        )
-        for spec in SYNC_PLAN
-    ]
-
-
-def start_manual_run(job_name: str, org_id: int) -> list[SyncRun]:
-    """Run now: one run per target of this organization; billing raises ManualRunRefused before anything happens."""
-    from jobs.runtime import request_run
-
-    spec = get_manual_job(job_name)
-    return [request_run(spec.name, key, "manual") for key in org_targets(spec, org_id)]
 
 
 def eta_seconds(run: SyncRun, now: datetime | None = None) -> float | None:
