@@ -21,6 +21,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_import_cycles.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .
