@@ -50,7 +50,7 @@ def _seed() -> str:
 
     user = create_wholesaler("Bench Wholesale", "bench@example.com", PASSWORD)
     ws = user.organization
-    sor = Connection(organization_id=ws.id, role="system_of_record", shop_domain="bench-ws.myshopify.com")
+    sor = Connection(organization_id=ws.id, role="system_of_record", address="bench-ws.myshopify.com")
     db.session.add(sor)
     partnerships = []
     for n in range(RETAILERS):

@@ -52,12 +52,12 @@ def _world(app, sandbox, products: int, variants: int):
     from portal.models import Connection, Organization, Partnership, PriceList, utcnow
 
     ws = create_wholesaler("Bench Wholesale", "bench@example.com", "bench-password-1").organization
-    sor = Connection(organization_id=ws.id, role="system_of_record", shop_domain=WS_SHOP,
+    sor = Connection(organization_id=ws.id, role="system_of_record", address=WS_SHOP,
                      access_token=sandbox.issue_token(WS_SHOP))  # fmt: skip
     retailer = Organization(kind="retailer", name="Bench Retail")
     db.session.add_all([sor, retailer])
     db.session.flush()
-    store = Connection(organization_id=retailer.id, role="store", shop_domain=RT_SHOP,
+    store = Connection(organization_id=retailer.id, role="store", address=RT_SHOP,
                        access_token=sandbox.issue_token(RT_SHOP))  # fmt: skip
     price_list = PriceList(wholesaler_id=ws.id, name="Retail", markup_percent=Decimal("40"),
                            rounding_ending=Decimal("0.99"))  # fmt: skip
@@ -218,7 +218,7 @@ def main() -> dict:
             db.session.refresh(partnership)
             worker = _serve_worker(app)
             orders = _order_latency(sandbox)
-            stock = _stock_latency(sandbox, sor.id, partnership.fulfillment_location_remote_id)
+            stock = _stock_latency(sandbox, sor.id, partnership.placement["location_id"])
         finally:
             if worker is not None:
                 worker.terminate()

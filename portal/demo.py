@@ -57,7 +57,7 @@ def seed() -> str:
     wholesaler = create_wholesaler("Demo Wholesale Co.", DEMO_EMAIL, DEMO_PASSWORD).organization
     db.session.add(
         Connection(
-            organization=wholesaler, role="system_of_record", shop_domain=WHOLESALER_SHOP,
+            organization=wholesaler, role="system_of_record", address=WHOLESALER_SHOP,
             access_token=sandbox_token(WHOLESALER_SHOP), scopes="read_products,read_inventory,write_orders",
         )
     )  # fmt: skip
@@ -68,7 +68,7 @@ def seed() -> str:
         retailer = Organization(kind="retailer", name=f"Demo Retailer {number}")
         db.session.add(retailer)
         db.session.add(
-            Connection(organization=retailer, role="store", shop_domain=shop, access_token=sandbox_token(shop))
+            Connection(organization=retailer, role="store", address=shop, access_token=sandbox_token(shop))
         )
         db.session.flush()
         db.session.add(

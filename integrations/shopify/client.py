@@ -366,7 +366,7 @@ def client_for(connection, on_call: Callable[[float], None] | None = None) -> Sh
 
     app = current_app._get_current_object()
     return ShopifyClient(
-        connection.shop_domain,
+        connection.address,
         fresh_access_token(connection),  # expiring offline tokens are refreshed before they lapse
         api_version=app.config["SHOPIFY_API_VERSION"],
         redis=get_redis(app),

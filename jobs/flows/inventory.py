@@ -102,7 +102,7 @@ def push(ctx: RunContext) -> None:
     """Send only the levels that differ from what we last pushed, 250 per call, each call with an idempotency key."""
     partnership: Partnership = ctx.target
     store_conn = org_connection(partnership.retailer_id, "store")
-    if store_conn is None or not partnership.fulfillment_location_remote_id:
+    if store_conn is None or not partnership.placement:
         ctx.run.message = "Nothing placed in the retailer's store yet; products.push places the catalog first."
         return
     changes = [level for level in retailer_quantities(partnership) if level.pushed_quantity != level.quantity]
@@ -115,7 +115,7 @@ def push(ctx: RunContext) -> None:
         rows = db.session.execute(select(ListingVariant).where(ListingVariant.id.in_(wanted))).scalars().all()
         batch = [(lv, wanted[lv.id]) for lv in rows]
         try:
-            set_levels(store, partnership, partnership.fulfillment_location_remote_id, batch, f"run-{ctx.run.id}")
+            set_levels(store, partnership, partnership.placement["location_id"], batch, f"run-{ctx.run.id}")
         except Exception as exc:  # a failed batch is reported; the next batches still go
             db.session.rollback()
             for lv_id in wanted:

@@ -106,10 +106,10 @@ def push(ctx: RunContext) -> None:
     fulfillments = list(db.session.execute(_unpushed(partnership.id)).scalars())
     ctx.set_total(len(fulfillments))
     store_conn = org_connection(partnership.retailer_id, "store")
-    if not fulfillments or store_conn is None or not partnership.fulfillment_location_remote_id:
+    if not fulfillments or store_conn is None or not partnership.placement:
         return
     store = retailer_store(store_conn, on_call=ctx.api_call)
-    location = partnership.fulfillment_location_remote_id
+    location = partnership.placement["location_id"]
     for fulfillment in fulfillments:
         order = fulfillment.order
         try:

@@ -213,11 +213,11 @@ def _accept_request(ctx: RunContext, order: Order) -> None:
     """The order is in the wholesaler's system: accept the retailer's fulfillment request (retried before shipping)."""
     partnership = db.session.get(Partnership, order.partnership_id)
     store_conn = db.session.get(Connection, order.retailer_connection_id) if order.retailer_connection_id else None
-    if store_conn is None or not partnership.fulfillment_location_remote_id:
+    if store_conn is None or not partnership.placement:
         return
     try:
         retailer_store(store_conn, on_call=ctx.api_call).accept_fulfillment_requests(
-            order.remote_order_id, partnership.fulfillment_location_remote_id
+            order.remote_order_id, partnership.placement["location_id"]
         )
     except Exception:  # order_updates.push accepts again before it ships
         return

@@ -230,13 +230,13 @@ def _settle(ctx, partnership, store_conn, inflight: dict, return_when) -> None:
 
 def ensure_fulfillment_service(partnership: Partnership, store) -> str:
     """The location of this partnership's fulfillment service in the retailer's store (created once)."""
-    if partnership.fulfillment_location_remote_id:
-        return partnership.fulfillment_location_remote_id
+    if partnership.placement:
+        return partnership.placement["location_id"]
     wholesaler = db.session.get(Organization, partnership.wholesaler_id)
     name = f"{wholesaler.name} via Wholesync #{partnership.id}"
     callback = f"{current_app.config['SHOPIFY_APP_URL'].rstrip('/')}/fulfillment-service/{partnership.id}"
     service_id, location_id = store.ensure_fulfillment_service(name, callback)
-    partnership.fulfillment_service_remote_id, partnership.fulfillment_location_remote_id = service_id, location_id
+    partnership.placement = {"fulfillment_service_id": service_id, "location_id": location_id}
     db.session.commit()
     return location_id
 

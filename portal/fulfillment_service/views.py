@@ -34,7 +34,7 @@ def _verified_partnership(partnership_id: int):
     partnership = db.session.get(Partnership, partnership_id)
     store = org_connection(partnership.retailer_id, "store") if partnership else None
     shop = shopify_header(request.headers, "shop-domain") or request.args.get("shop")
-    if partnership is None or store is None or partnership.status != "active" or shop != store.shop_domain:
+    if partnership is None or store is None or partnership.status != "active" or shop != store.address:
         abort(404)
     return partnership, store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String, Time, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.crypto import EncryptedText
@@ -52,20 +52,19 @@ class Connection(TenantOwned, Base):
     """An organization's store or system of record on a platform, with its encrypted credentials."""
 
     __tablename__ = "connection"
-    __table_args__ = (UniqueConstraint("platform", "shop_domain"),)
+    __table_args__ = (UniqueConstraint("platform", "address"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     platform: Mapped[str] = mapped_column(String(32), default="shopify")  # shopify | woocommerce | csv
     role: Mapped[str] = mapped_column(String(24))  # system_of_record | store
-    shop_domain: Mapped[str] = mapped_column(String(255))
+    # Where the store lives on its platform: a Shopify shop domain, a WooCommerce site URL; None for a file feed.
+    address: Mapped[str | None] = mapped_column(String(255))
     access_token: Mapped[str | None] = mapped_column(EncryptedText)
     refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refresh_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scopes: Mapped[str] = mapped_column(String(1000), default="")
     status: Mapped[str] = mapped_column(String(24), default="active")  # active | needs_reauth | uninstalled
-    location_remote_id: Mapped[str | None] = mapped_column(String(255))
-    settings: Mapped[dict] = mapped_column(JSON, default=dict)
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

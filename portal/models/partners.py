@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, Money, UTCDateTime, utcnow
 from portal.models.tenancy import TenantOwned
 
-# The eight sync toggles: each flow, each direction (seed: orders, order updates, products, product updates).
+# The eight sync toggles: each flow, each direction (orders, order updates, products, product updates).
 SYNC_TOGGLES = (
     "sync_orders_from_retailer",
     "sync_orders_to_wholesaler",
@@ -93,8 +93,9 @@ class Partnership(TenantOwned, Base):
     net_days: Mapped[int] = mapped_column(Integer, default=15)
     bill_shipping: Mapped[bool] = mapped_column(Boolean, default=False)
     gateway_customer_ref: Mapped[str | None] = mapped_column(String(255))
-    fulfillment_service_remote_id: Mapped[str | None] = mapped_column(String(255))
-    fulfillment_location_remote_id: Mapped[str | None] = mapped_column(String(255))
+    # What the retailer's platform needs to place this wholesaler's goods, as its store adapter's prepare() returned
+    # it (Shopify: the fulfillment service and its location); None until the first products.push.
+    placement: Mapped[dict | None] = mapped_column(JSON)
     sync_orders_from_retailer: Mapped[bool] = mapped_column(Boolean, default=True)
     sync_orders_to_wholesaler: Mapped[bool] = mapped_column(Boolean, default=True)
     sync_order_updates_from_wholesaler: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -32,7 +32,7 @@ def target_label(key: str) -> str:
     if isinstance(row, Partnership):
         org = db.session.get(Organization, row.retailer_id) if row.retailer_id else None
         return org.name if org else row.invite_email or key
-    return getattr(row, "shop_domain", key)
+    return getattr(row, "address", None) or key
 
 
 def _manual_spec(name: str | None):

@@ -40,7 +40,7 @@ def _demo_with_catalog(sandbox) -> None:
     for shop in (WHOLESALER_SHOP, *RETAILER_SHOPS):
         sandbox.add_shop(shop, token=sandbox_token(shop))
     wholesaler = db.session.execute(select(Organization).where(Organization.kind == "wholesaler")).scalar_one()
-    sor = db.session.execute(select(Connection).where(Connection.shop_domain == WHOLESALER_SHOP)).scalar_one()
+    sor = db.session.execute(select(Connection).where(Connection.address == WHOLESALER_SHOP)).scalar_one()
     for n, (title, variants) in enumerate(CATALOG, start=1):
         product = Product(
             wholesaler_id=wholesaler.id,

@@ -120,7 +120,7 @@ def _admin(context, app, server, shop, *, token_secret=None, frame_origin="https
 def test_the_admin_iframe_shows_the_incoming_catalog_with_session_tokens(app, server, browser, store_with_catalog):
     context = browser.new_context()
     page = context.new_page()
-    url, minted = _admin(context, app, server, store_with_catalog.shop_domain)
+    url, minted = _admin(context, app, server, store_with_catalog.address)
     seen = []
     page.on("request", lambda r: seen.append((r.url, r.headers.get("authorization"))) if "/shopify/" in r.url else None)
     page.goto(url)
@@ -138,7 +138,7 @@ def test_the_admin_iframe_shows_the_incoming_catalog_with_session_tokens(app, se
 def test_a_forged_session_token_gets_no_catalog_in_the_browser(app, server, browser, store_with_catalog):
     context = browser.new_context()
     page = context.new_page()
-    url, _ = _admin(context, app, server, store_with_catalog.shop_domain, token_secret="not-the-app-secret")
+    url, _ = _admin(context, app, server, store_with_catalog.address, token_secret="not-the-app-secret")
     statuses = []
     page.on("response", lambda r: statuses.append(r.status) if "/shopify/catalog" in r.url else None)
     page.goto(url)
@@ -161,7 +161,7 @@ def test_a_request_without_a_token_gets_no_data(app, server, browser, store_with
 def test_a_foreign_site_cannot_frame_the_app(app, server, browser, store_with_catalog):
     context = browser.new_context()
     page = context.new_page()
-    url, _ = _admin(context, app, server, store_with_catalog.shop_domain, frame_origin="https://evil.example.com")
+    url, _ = _admin(context, app, server, store_with_catalog.address, frame_origin="https://evil.example.com")
     served = []
     page.on("response", lambda r: served.append(r.status) if r.url.startswith(f"{APP_ORIGIN}/shopify?") else None)
     page.goto(url)
@@ -193,7 +193,7 @@ def test_a_retailer_installs_accepts_an_invite_and_sees_the_pushed_catalog(app, 
     page.goto(url)  # first open: token exchange with the sandbox creates the retailer and its store connection
     frame = page.frame_locator("iframe[name=app-iframe]")
     frame.get_by_role("heading", name="Wholesync").wait_for()
-    store = db.session.execute(select(Connection).where(Connection.shop_domain == rt_shop)).scalar_one()
+    store = db.session.execute(select(Connection).where(Connection.address == rt_shop)).scalar_one()
     assert store.role == "store" and store.token_expires_at is not None
 
     frame.get_by_label("Invitation code").fill("ACME-JOIN-7")

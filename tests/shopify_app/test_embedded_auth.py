@@ -39,21 +39,21 @@ def bearer(token):
 
 
 def test_a_valid_session_token_sees_the_incoming_catalog(client, installed, token_for):
-    resp = client.get("/shopify/catalog", headers=bearer(token_for(installed.shop_domain)))
+    resp = client.get("/shopify/catalog", headers=bearer(token_for(installed.address)))
     assert resp.status_code == 200
     assert "Incoming Widget" in resp.get_data(as_text=True)
     csp = resp.headers["Content-Security-Policy"]
-    assert csp == f"frame-ancestors https://{installed.shop_domain} https://admin.shopify.com;"
+    assert csp == f"frame-ancestors https://{installed.address} https://admin.shopify.com;"
 
 
 def test_a_forged_session_token_gets_401_with_the_retry_header_and_no_data(client, installed, token_for):
-    resp = client.get("/shopify/catalog", headers=bearer(token_for(installed.shop_domain, secret="attacker")))
+    resp = client.get("/shopify/catalog", headers=bearer(token_for(installed.address, secret="attacker")))
     assert resp.status_code == 401 and resp.headers[RETRY] == "1"
     assert "Incoming Widget" not in resp.get_data(as_text=True)
 
 
 def test_an_expired_session_token_gets_401_and_no_data(client, installed, token_for):
-    stale = token_for(installed.shop_domain, exp_in=-60)  # expired a minute ago: beyond the 10 s leeway
+    stale = token_for(installed.address, exp_in=-60)  # expired a minute ago: beyond the 10 s leeway
     resp = client.get("/shopify/catalog", headers=bearer(stale))
     assert resp.status_code == 401 and resp.headers[RETRY] == "1"
     assert "Incoming Widget" not in resp.get_data(as_text=True)
@@ -70,7 +70,7 @@ def test_an_expired_session_token_gets_401_and_no_data(client, installed, token_
     ids=["wrong-audience", "iss-other-shop", "no-exp", "dest-not-myshopify"],
 )
 def test_tokens_with_wrong_claims_get_401(client, installed, token_for, claims):
-    resp = client.get("/shopify/catalog", headers=bearer(token_for(installed.shop_domain, **claims)))
+    resp = client.get("/shopify/catalog", headers=bearer(token_for(installed.address, **claims)))
     assert resp.status_code == 401
     assert "Incoming Widget" not in resp.get_data(as_text=True)
 
@@ -94,22 +94,22 @@ def test_a_shop_without_the_app_installed_gets_401(client, app, token_for):
 
 
 def test_app_home_renders_app_bridge_and_the_per_shop_csp(client, installed, token_for):
-    resp = client.get(f"/shopify?shop={installed.shop_domain}&id_token={token_for(installed.shop_domain)}")
+    resp = client.get(f"/shopify?shop={installed.address}&id_token={token_for(installed.address)}")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert f'<meta name="shopify-api-key" content="{client.application.config["SHOPIFY_API_KEY"]}">' in html
     assert '<script src="https://cdn.shopify.com/shopifycloud/app-bridge.js"></script>' in html
     assert resp.headers["Content-Security-Policy"] == (
-        f"frame-ancestors https://{installed.shop_domain} https://admin.shopify.com;"
+        f"frame-ancestors https://{installed.address} https://admin.shopify.com;"
     )
 
 
 def test_app_home_without_id_token_redirects_to_the_patch_page_which_loads_app_bridge(client, installed):
-    resp = client.get(f"/shopify?shop={installed.shop_domain}&embedded=1")
+    resp = client.get(f"/shopify?shop={installed.address}&embedded=1")
     assert resp.status_code == 302
     patch = client.get(resp.headers["Location"].split("localhost", 1)[1])
     assert patch.status_code == 200 and "app-bridge.js" in patch.get_data(as_text=True)
-    assert installed.shop_domain in patch.headers["Content-Security-Policy"]
+    assert installed.address in patch.headers["Content-Security-Policy"]
 
 
 def test_dashboard_pages_still_may_not_be_framed(client):
@@ -122,7 +122,7 @@ def test_a_retailer_enters_an_invitation_code(client, installed, token_for):
     db.session.add(invite)
     db.session.commit()
     resp = client.post(
-        "/shopify/partners/accept", data={"code": "JOIN-ME-123"}, headers=bearer(token_for(installed.shop_domain))
+        "/shopify/partners/accept", data={"code": "JOIN-ME-123"}, headers=bearer(token_for(installed.address))
     )
     assert resp.status_code == 200 and ws.name in resp.get_data(as_text=True)
     db.session.expire_all()
@@ -132,7 +132,7 @@ def test_a_retailer_enters_an_invitation_code(client, installed, token_for):
 
 def test_an_unknown_invitation_code_is_refused_with_a_message(client, installed, token_for):
     resp = client.post(
-        "/shopify/partners/accept", data={"code": "NOPE"}, headers=bearer(token_for(installed.shop_domain))
+        "/shopify/partners/accept", data={"code": "NOPE"}, headers=bearer(token_for(installed.address))
     )
     assert resp.status_code == 422 and "unknown" in resp.get_data(as_text=True)
 
@@ -152,12 +152,12 @@ def test_accepting_an_invitation_needs_a_session_token(client, installed):
 def test_one_shop_cannot_read_another_retailers_run(client, installed, token_for):
     _u, _ws, _sor, _rt, other_store, _p = factories.trading_pair()
     foreign = new_run(get_job("orders.pull"), f"connection:{other_store.id}", "manual")
-    resp = client.get(f"/shopify/runs/{foreign.id}", headers=bearer(token_for(installed.shop_domain)))
+    resp = client.get(f"/shopify/runs/{foreign.id}", headers=bearer(token_for(installed.address)))
     assert resp.status_code == 404
 
 
 def test_run_now_starts_orders_pull_on_this_store_and_polls_the_embedded_route(client, installed, token_for):
-    resp = client.post("/shopify/sync/orders.pull/run", headers=bearer(token_for(installed.shop_domain)))
+    resp = client.post("/shopify/sync/orders.pull/run", headers=bearer(token_for(installed.address)))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     from portal.models import SyncRun
@@ -165,11 +165,11 @@ def test_run_now_starts_orders_pull_on_this_store_and_polls_the_embedded_route(c
     run = db.session.execute(select(SyncRun)).scalar_one()
     assert run.target_key == f"connection:{installed.id}" and run.trigger == "manual"
     assert f'hx-get="/shopify/runs/{run.id}"' in html and "/sync/runs/" not in html
-    panel = client.get(f"/shopify/runs/{run.id}", headers=bearer(token_for(installed.shop_domain)))
+    panel = client.get(f"/shopify/runs/{run.id}", headers=bearer(token_for(installed.address)))
     assert panel.status_code == 200 and "orders.pull" in panel.get_data(as_text=True)
 
 
 def test_the_retailer_cannot_run_wholesaler_jobs_or_billing(client, installed, token_for):
     for job in ("products.push", "billing.run", "nope"):
-        resp = client.post(f"/shopify/sync/{job}/run", headers=bearer(token_for(installed.shop_domain)))
+        resp = client.post(f"/shopify/sync/{job}/run", headers=bearer(token_for(installed.address)))
         assert resp.status_code == 404, job

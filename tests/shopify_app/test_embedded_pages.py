@@ -18,7 +18,7 @@ def _installed():
 
 
 def _get(client, token_for, store, path):
-    return client.get(path, headers={"Authorization": f"Bearer {token_for(store.shop_domain)}", "HX-Request": "1"})
+    return client.get(path, headers={"Authorization": f"Bearer {token_for(store.address)}", "HX-Request": "1"})
 
 
 def test_orders_show_the_wholesaler_and_the_tracking(client, app, token_for):

@@ -40,7 +40,7 @@ def test_a_shop_installs_end_to_end_by_token_exchange(app, client, sandbox):
     assert "app-bridge.js" in resp.get_data(as_text=True)
     conn = db.session.execute(select(Connection)).scalar_one()
     org = db.session.get(Organization, conn.organization_id)
-    assert (org.kind, conn.role, conn.shop_domain, conn.status) == ("retailer", "store", SHOP, "active")
+    assert (org.kind, conn.role, conn.address, conn.status) == ("retailer", "store", SHOP, "active")
     # an expiring offline token: about an hour of access, a 90-day refresh token
     assert timedelta(minutes=55) < conn.token_expires_at - utcnow() <= timedelta(hours=1)
     assert conn.refresh_token and conn.refresh_token_expires_at - utcnow() > timedelta(days=89)
@@ -115,7 +115,7 @@ def test_the_wholesaler_connects_a_shopify_store_through_the_grant_screen(app, c
     done = client.get(f"{back.path}?{back.query}")
     assert done.status_code == 302
     conn = db.session.execute(select(Connection)).scalar_one()
-    assert (conn.organization_id, conn.role, conn.shop_domain) == (user.organization_id, "system_of_record", shop)
+    assert (conn.organization_id, conn.role, conn.address) == (user.organization_id, "system_of_record", shop)
     raw = db.session.execute(text("SELECT access_token FROM connection")).scalar_one()
     assert conn.access_token not in raw and _works(app, shop, conn.access_token)
     # the same code replayed (or a second callback) does not create anything more

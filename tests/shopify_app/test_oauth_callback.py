@@ -70,7 +70,7 @@ def test_a_good_callback_stores_the_connection_with_the_token_encrypted(app, cli
     resp = client.get("/shopify/auth/callback", query_string=_signed(app, state=started))
     assert resp.status_code == 302
     conn = db.session.execute(select(Connection)).scalar_one()
-    assert (conn.shop_domain, conn.role, conn.status) == (SHOP, "system_of_record", "active")
+    assert (conn.address, conn.role, conn.status) == (SHOP, "system_of_record", "active")
     assert conn.access_token == "shpat_wholesaler_secret" and conn.token_expires_at is not None
     raw = db.session.execute(text("SELECT access_token, refresh_token FROM connection")).one()
     assert "shpat_wholesaler_secret" not in raw[0] and "shprt_w" not in raw[1]

@@ -58,7 +58,7 @@ def test_a_token_expiring_within_the_margin_is_refreshed_first(app, endpoint):
     store = _store(REFRESH_MARGIN - timedelta(seconds=30))
     assert fresh_access_token(store) == "shpat_new_1"
     host, body = endpoint.calls[0]
-    assert host == store.shop_domain
+    assert host == store.address
     assert body["grant_type"] == "refresh_token" and body["refresh_token"] == "shprt_old"
     assert body["client_id"] == app.config["SHOPIFY_API_KEY"]
     db.session.expire_all()
@@ -96,12 +96,12 @@ def test_needs_reauth_blocks_embedded_fetches_until_the_app_is_reopened(app, cli
     endpoint.refuse = True
     with pytest.raises(ShopifyAuthError):
         fresh_access_token(store)
-    bearer = {"Authorization": f"Bearer {token_for(store.shop_domain)}"}
+    bearer = {"Authorization": f"Bearer {token_for(store.address)}"}
     resp = client.get("/shopify/orders", headers=bearer)
     assert resp.status_code == 401 and "Reopen" in resp.get_data(as_text=True)
     # Reopening the app is a document load with an id_token: token exchange gives a new token and it works again.
     endpoint.refuse = False
-    home = client.get(f"/shopify?shop={store.shop_domain}&id_token={token_for(store.shop_domain)}")
+    home = client.get(f"/shopify?shop={store.address}&id_token={token_for(store.address)}")
     assert home.status_code == 200
     grant = endpoint.calls[-1][1]
     assert grant["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange"

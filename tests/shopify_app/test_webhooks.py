@@ -16,7 +16,7 @@ def _count(model):
 
 def test_a_forged_webhook_gets_401_and_leaves_no_row(app, deliver):
     _u, _ws, _sor, _rt, store, _p = factories.trading_pair()
-    resp = deliver("orders/create", store.shop_domain, {"id": 1}, secret="not-the-app-secret")
+    resp = deliver("orders/create", store.address, {"id": 1}, secret="not-the-app-secret")
     assert resp.status_code == 401
     assert _count(WebhookReceipt) == 0
     assert queue("webhooks").count == 0
@@ -43,8 +43,8 @@ def test_a_body_changed_after_signing_is_rejected(app, client):
 
 def test_the_same_webhook_delivered_twice_is_processed_once(app, deliver, work_webhooks):
     _u, _ws, _sor, _rt, store, _p = factories.trading_pair()
-    first = deliver("orders/create", store.shop_domain, {"id": 450789469}, event_id="evt-1")
-    second = deliver("orders/create", store.shop_domain, {"id": 450789469}, event_id="evt-1")
+    first = deliver("orders/create", store.address, {"id": 450789469}, event_id="evt-1")
+    second = deliver("orders/create", store.address, {"id": 450789469}, event_id="evt-1")
     assert first.status_code == 200 and first.json["status"] == "accepted"
     assert second.status_code == 200 and second.json["status"] == "duplicate"
     assert _count(WebhookReceipt) == 1
@@ -60,11 +60,11 @@ def test_the_same_webhook_delivered_twice_is_processed_once(app, deliver, work_w
 
 def test_events_without_the_x_prefix_are_accepted_and_dispatched(app, deliver, work_webhooks):
     _u, _ws, _sor, _rt, store, _p = factories.trading_pair()
-    resp = deliver("orders/updated", store.shop_domain, {"id": 7}, prefix="shopify-")
+    resp = deliver("orders/updated", store.address, {"id": 7}, prefix="shopify-")
     assert resp.status_code == 200
     work_webhooks()
     receipt = db.session.execute(select(WebhookReceipt)).scalar_one()
-    assert receipt.topic == "orders/updated" and receipt.shop_domain == store.shop_domain
+    assert receipt.topic == "orders/updated" and receipt.shop_domain == store.address
     assert db.session.execute(select(SyncRun.trigger)).scalar_one() == "webhook"
 
 
@@ -72,8 +72,8 @@ def test_app_uninstalled_revokes_tokens_and_pauses_partnerships(app, deliver, wo
     _u, _ws, _sor, _rt, store, p = factories.trading_pair()
     store.refresh_token = "shprt_x"
     db.session.commit()
-    payload = {"id": 1, "myshopify_domain": store.shop_domain, "domain": "shop.example.com"}
-    assert deliver("app/uninstalled", store.shop_domain, payload).status_code == 200
+    payload = {"id": 1, "myshopify_domain": store.address, "domain": "shop.example.com"}
+    assert deliver("app/uninstalled", store.address, payload).status_code == 200
     work_webhooks()
     db.session.expire_all()
     conn = db.session.get(Connection, store.id)
@@ -85,7 +85,7 @@ def test_app_uninstalled_revokes_tokens_and_pauses_partnerships(app, deliver, wo
 def test_scopes_update_records_the_granted_scopes(app, deliver, work_webhooks):
     _u, _ws, _sor, _rt, store, _p = factories.trading_pair()
     payload = {"id": 1, "previous": ["read_products"], "current": ["read_products", "write_orders"]}
-    deliver("app/scopes_update", store.shop_domain, payload)
+    deliver("app/scopes_update", store.address, payload)
     work_webhooks()
     db.session.expire_all()
     assert db.session.get(Connection, store.id).scopes == "read_products,write_orders"
@@ -119,17 +119,17 @@ def test_customers_redact_removes_the_customers_personal_data_from_our_tables(ap
     other = _order(p, store, "gid://shopify/Order/777", "jane@example.com", "Jane Doe")
     deliver(
         "orders/create",
-        store.shop_domain,
+        store.address,
         {"id": 299938, "email": "john@example.com", "customer": {"first_name": "John"}},
     )
-    deliver("orders/create", store.shop_domain, {"id": 777, "email": "jane@example.com"})
+    deliver("orders/create", store.address, {"id": 777, "email": "jane@example.com"})
     request = {
         "shop_id": 954889,
-        "shop_domain": store.shop_domain,
+        "shop_domain": store.address,
         "orders_to_redact": [299938],
         "customer": {"id": 191167, "email": "john@example.com", "phone": "555-625-1199"},
     }
-    assert deliver("customers/redact", store.shop_domain, request).status_code == 200
+    assert deliver("customers/redact", store.address, request).status_code == 200
     work_webhooks()
     db.session.expire_all()
     for o in (target, by_email):
@@ -149,12 +149,12 @@ def test_customers_data_request_exports_what_we_hold(app, deliver, work_webhooks
     _order(p, store, "gid://shopify/Order/777", "jane@example.com", "Jane Doe")
     request = {
         "shop_id": 954889,
-        "shop_domain": store.shop_domain,
+        "shop_domain": store.address,
         "orders_requested": [299938],
         "customer": {"id": 191167, "email": "john@example.com"},
         "data_request": {"id": 9999},
     }
-    deliver("customers/data_request", store.shop_domain, request)
+    deliver("customers/data_request", store.address, request)
     work_webhooks()
     receipt = db.session.execute(
         select(WebhookReceipt).where(WebhookReceipt.topic == "customers/data_request")
@@ -169,8 +169,8 @@ def test_shop_redact_erases_every_customer_of_the_shop(app, deliver, work_webhoo
     _u, _ws, _sor, _rt, store, p = factories.trading_pair()
     a = _order(p, store, "gid://shopify/Order/1", "a@example.com", "A")
     b = _order(p, store, "gid://shopify/Order/2", "b@example.com", "B")
-    deliver("orders/create", store.shop_domain, {"id": 1, "email": "a@example.com"})
-    deliver("shop/redact", store.shop_domain, {"shop_id": 954889, "shop_domain": store.shop_domain})
+    deliver("orders/create", store.address, {"id": 1, "email": "a@example.com"})
+    deliver("shop/redact", store.address, {"shop_id": 954889, "shop_domain": store.address})
     work_webhooks()
     db.session.expire_all()
     for o in (a, b):
@@ -188,7 +188,7 @@ def test_the_endpoint_answers_well_under_shopifys_five_seconds(app, deliver):
     timings = []
     for i in range(60):
         started = time.perf_counter()
-        resp = deliver("orders/create", store.shop_domain, {"id": i, "line_items": [{"sku": "SKU-1"}] * 20})
+        resp = deliver("orders/create", store.address, {"id": i, "line_items": [{"sku": "SKU-1"}] * 20})
         timings.append(time.perf_counter() - started)
         assert resp.status_code == 200
     timings.sort()

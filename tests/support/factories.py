@@ -22,7 +22,7 @@ def wholesaler(name: str | None = None, email: str | None = None, password: str 
 
 def connection(org: Organization, role: str, shop: str | None = None, **kw) -> Connection:
     conn = Connection(
-        organization_id=org.id, role=role, shop_domain=shop or f"shop-{next(_seq)}.myshopify.com",
+        organization_id=org.id, role=role, address=shop or f"shop-{next(_seq)}.myshopify.com",
         access_token=kw.pop("access_token", "shpat_test"), **kw,
     )  # fmt: skip
     db.session.add(conn)
