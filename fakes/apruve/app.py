@@ -1,4 +1,4 @@
-"""The Apruve fake: `GET/POST /orders`, `GET /orders/<id>/invoices`, `POST /invoices`, and webhook payloads.
+"""The Apruve fake: `GET/POST /orders`, `GET /orders/<id>/invoices`, `GET/POST /invoices`, and webhook payloads.
 
 Like Apruve, it has no idempotency keys: a repeated create makes a second object, which is exactly what the
 billing code must avoid by looking up `merchant_order_id` / `merchant_invoice_id` first.
@@ -74,6 +74,10 @@ class FakeApruve:
         match = re.fullmatch(r"/orders/([^/]+)/invoices", path)
         if match and request.method == "GET":
             return 200, [i for i in self.invoices.values() if i["order_id"] == match.group(1)]
+        match = re.fullmatch(r"/invoices/([^/]+)", path)
+        if match and request.method == "GET":
+            found = self.invoices.get(match.group(1))
+            return (200, found) if found else (404, {"errors": ["no such invoice"]})
         if path == "/invoices" and request.method == "POST":
             if data.get("order_id") not in self.orders:
                 return 404, {"errors": ["no such order"]}

@@ -1,8 +1,8 @@
 """Apruve v4 REST for billing on Net terms: one order and one invoice per billing date, looked up before create.
 
-`gateway_for(account)` builds the client from the wholesaler's GatewayAccount and the app config.
+Built by the payments registry (`integrations.payments.payment_gateway("apruve", settings)`).
 """
 
-from integrations.apruve.client import ApruveError, ApruveGateway, gateway_for, verify_webhook
+from integrations.apruve.client import ApruveError, ApruveGateway, event_from_apruve, verify_webhook
 
-__all__ = ["ApruveError", "ApruveGateway", "gateway_for", "verify_webhook"]
+__all__ = ["ApruveError", "ApruveGateway", "event_from_apruve", "verify_webhook"]

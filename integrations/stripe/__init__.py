@@ -1,8 +1,8 @@
-"""Stripe for billing: one StripeClient per wholesaler account, deterministic idempotency keys, webhook checks.
+"""Stripe for billing: a PaymentGateway per wholesaler account, deterministic idempotency keys, webhook checks.
 
-`gateway_for(account)` builds the client from the wholesaler's GatewayAccount and the app config.
+Built by the payments registry (`integrations.payments.payment_gateway("stripe", settings)`).
 """
 
-from integrations.stripe.client import StripeGateway, gateway_for, to_minor_units, verify_webhook
+from integrations.stripe.client import StripeGateway, event_from_stripe, to_minor_units, verify_webhook
 
-__all__ = ["StripeGateway", "gateway_for", "to_minor_units", "verify_webhook"]
+__all__ = ["StripeGateway", "event_from_stripe", "to_minor_units", "verify_webhook"]

@@ -1,7 +1,7 @@
 """Billing: once a day per partnership, through the wholesaler's gateway. Never started by hand.
 
-The hourly `billing.run` tick calls `dispatch_billing`, which enqueues one job per partnership and due billing date
-(deterministic job id, unique); `run` bills that day and any missed or unfinished earlier days, oldest first.
+The hourly `billing.run` tick asks `due_days` which partnership and due billing date to enqueue (the runtime
+enqueues each under a deterministic, unique job id); `run` bills that day and any missed or unfinished earlier days.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from jobs.context import RunContext
 from jobs.targets import target_key
-from portal.billing import service
 from portal.extensions import db
 from portal.models import Organization, Partnership, utcnow
+from portal.services import billing as service
 
 HOUR = 3600
 _DATE_IN_JOB_ID = re.compile(r"(\d{4})[-_](\d{2})[-_](\d{2})$")  # job_id() turns "-" into "_"
@@ -35,16 +35,14 @@ def billable_partnerships():
     ).all()
 
 
-def dispatch_billing(slot: int | None = None) -> list[str]:
-    """Enqueue billing for every partnership whose wholesaler's billing time has passed for a date not yet done.
+def due_days(slot: int | None = None) -> list[tuple[str, tuple[str]]]:
+    """(partnership target, (billing date,)) for every partnership whose billing time has passed for a day not done.
 
     `slot` is the hour number since the epoch (the scheduler's tick); None means now. Only the latest due date is
-    enqueued: its run also bills any day missed while the scheduler was down, so a missed day is billed once.
+    picked: its run also bills any day missed while the scheduler was down, so a missed day is billed once.
     """
-    from jobs.runtime import enqueue_billing
-
     now = datetime.fromtimestamp(slot * HOUR, UTC) if slot is not None else utcnow()
-    enqueued = []
+    picks = []
     for partnership, wholesaler in billable_partnerships():
         due = service.due_billing_date(wholesaler, now)
         first = service.first_billable_date(partnership, wholesaler)
@@ -52,10 +50,8 @@ def dispatch_billing(slot: int | None = None) -> list[str]:
             continue
         if not service.dates_to_bill(partnership, due):
             continue  # today's invoice is done and nothing older is unfinished
-        job = enqueue_billing(target_key("partnership", partnership.id), due.isoformat())
-        if job is not None:
-            enqueued.append(job.id)
-    return enqueued
+        picks.append((target_key("partnership", partnership.id), (due.isoformat(),)))
+    return picks
 
 
 def _billing_date(ctx: RunContext) -> date:

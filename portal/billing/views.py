@@ -9,13 +9,14 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from portal.billing import bp, events, service
+from portal.billing import bp
 from portal.extensions import csrf, db
 from portal.models import GatewayAccount, Invoice, Organization, Partnership
+from portal.services import billing as service
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 GATEWAYS = ("stripe", "apruve")
@@ -127,21 +128,14 @@ def add_card(partnership_id: int):
     partnership = get_owned_or_404(Partnership, partnership_id)
     if partnership.retailer_id != current_org_id() or partnership.billing_gateway != "stripe":
         abort(404)
-    account = service.gateway_account(partnership)
-    if account is None:
-        flash("Your wholesaler has not connected Stripe yet.", "error")
-        return redirect(url_for("billing.index"))
-    from integrations.stripe import gateway_for
-
-    gateway_client = gateway_for(account)
-    customer = service.ensure_stripe_customer(partnership, gateway_client)
     done = url_for("billing.card_done", partnership_id=partnership.id, _external=True)
     # A setup session moves no money, so each click may get a fresh key.
     key = f"ws-setup-{partnership.id}-{current_user.id}-{uuid.uuid4().hex}"
-    session = gateway_client.setup_session(
-        customer, done, url_for("billing.index", _external=True), key, {"wholesync_partnership_id": str(partnership.id)}
-    )
-    return redirect(session["url"], code=303)
+    page = service.card_setup_url(partnership, done, url_for("billing.index", _external=True), key)
+    if page is None:
+        flash("Your wholesaler has not connected Stripe yet.", "error")
+        return redirect(url_for("billing.index"))
+    return redirect(page, code=303)
 
 
 @bp.get("/partnerships/<int:partnership_id>/card/done")
@@ -154,35 +148,23 @@ def card_done(partnership_id: int):
 
 
 # --- webhooks (no login, no CSRF: the signature is the authentication) -------------------------------------------
-def stripe_webhook():
-    """Verify `Stripe-Signature` (forged or older than 300 s -> 400, nothing stored), then apply once by event id."""
-    from integrations.stripe import verify_webhook
-
-    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET") or ""
-    payload = request.get_data()
+def _gateway_webhook(gateway: str):
+    """Verify the gateway's signature (forged, stale, unsigned -> 400, nothing stored), then apply once by event id."""
     try:
-        if not secret:
-            raise ValueError("no webhook secret configured")
-        event = verify_webhook(payload, request.headers.get("Stripe-Signature", ""), secret)
-    except Exception:  # forged, stale, malformed: all look the same from outside
-        return {"error": "invalid signature"}, 400
-    if not isinstance(event, dict) or not event.get("id"):
-        return {"error": "not an event"}, 400
-    return {"result": events.handle_stripe_event(event)}, 200
+        event = service.parse_webhook(gateway, request.get_data(), request.headers)
+    except service.WebhookRejected as exc:
+        return {"error": str(exc)}, 400
+    return {"result": service.handle_event(event)}, 200
+
+
+def stripe_webhook():
+    """Stripe: `Stripe-Signature` checked, and older than 300 s refused."""
+    return _gateway_webhook("stripe")
 
 
 def apruve_webhook():
-    """Verify the shared-secret HMAC of the raw body, then apply once."""
-    from integrations.apruve import verify_webhook
-
-    payload = request.get_data()
-    secret = current_app.config.get("APRUVE_WEBHOOK_SECRET") or ""
-    if not verify_webhook(payload, request.headers.get("X-Apruve-Signature", ""), secret):
-        return {"error": "invalid signature"}, 400
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return {"error": "not an event"}, 400
-    return {"result": events.handle_apruve_event(body)}, 200
+    """Apruve: the shared-secret HMAC of the raw body."""
+    return _gateway_webhook("apruve")
 
 
 csrf.exempt(stripe_webhook)

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-import portal.billing.service as service
+import portal.services.billing.collect as collect
 
 MARKERS = Path(os.environ["TEST_MARKER_DIR"])
 KILL_STEP = os.environ["KILL_STEP"]
@@ -19,7 +19,7 @@ def stall_once(step: str) -> None:
         time.sleep(120)  # the test kills this work-horse here
 
 
-service.after_gateway_call = stall_once
+collect.after_gateway_call = stall_once
 
 if __name__ == "__main__":
     from jobs.worker import make_worker

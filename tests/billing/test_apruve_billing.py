@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from integrations.apruve import ApruveError
-from portal.billing import service
+from portal.services import billing as service
 from tests.billing.helpers import at, billing_pair, days_ago, invoices_of, shipped_order
 
 

@@ -107,8 +107,8 @@ def test_a_partnership_without_a_connected_gateway_is_reported_not_billed_and_no
 
 
 def test_two_workers_claiming_the_same_day_at_once_make_one_invoice_and_bill_each_unit_once(app, fake_stripe):
-    from portal.billing import service
     from portal.models import OrderLine, Partnership
+    from portal.services import billing as service
 
     _, _, _, p = billing_pair(fake_stripe)
     shipped_order(p, [("A", 5, "3.00"), ("B", 1, "1.00")], at(days_ago(3), 9))

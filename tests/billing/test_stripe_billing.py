@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from jobs.runtime import enqueue_billing, job_id, queue
+from jobs.runtime import enqueue_scheduled, job_id, queue
 from jobs.worker import make_worker
-from portal.billing import service
 from portal.extensions import db
 from portal.models import Invoice, SyncRun
+from portal.services import billing as service
 from tests.billing.helpers import at, billing_pair, charges, days_ago, invoices_of, shipped_order, stripe_invoices
 
 PAY = r"/v1/invoices/in_\w+/pay"
@@ -52,8 +52,8 @@ def test_the_billing_job_running_twice_makes_one_invoice_and_one_charge(app, fak
     _, _, _, p = billing_pair(fake_stripe)
     shipped_order(p, [("A", 2, "10.00")], at(days_ago(3), 9))
     target, day = f"partnership:{p.id}", days_ago(2).isoformat()
-    assert enqueue_billing(target, day) is not None
-    assert enqueue_billing(target, day) is None  # same per-day job id: refused by RQ (unique)
+    assert enqueue_scheduled("billing.run", target, day) is not None
+    assert enqueue_scheduled("billing.run", target, day) is None  # same per-day job id: refused by RQ (unique)
     # A second copy that slipped past the job id (e.g. an operator replaying a failed job) still bills nothing new.
     queue("billing").enqueue("jobs.runtime.run_job", args=("billing.run", target, "schedule", None), job_id=job_id(
         "billing.run", target, "copy", day))  # fmt: skip
@@ -84,7 +84,7 @@ def test_stripe_500_beyond_the_sdk_retries_fails_the_job_and_the_rq_retry_finish
     _, _, _, p = billing_pair(fake_stripe)
     shipped_order(p, [("A", 1, "10.00")], at(days_ago(3), 9))
     fake_stripe.inject("POST", PAY, "500")
-    enqueue_billing(f"partnership:{p.id}", days_ago(2).isoformat())
+    enqueue_scheduled("billing.run", f"partnership:{p.id}", days_ago(2).isoformat())
     _work(app)
     (run,) = db.session.query(SyncRun).filter_by(job_name="billing.run").all()
     assert (run.status, run.attempts) == ("done", 2)
@@ -137,12 +137,13 @@ def test_a_declined_card_marks_the_invoice_failed_and_a_rerun_does_not_charge_ag
 
 
 def test_the_fake_keeps_stripes_idempotency_semantics(app, fake_stripe):
+    from integrations.payments import CustomerRequest
     from integrations.stripe import StripeGateway
 
     gateway = StripeGateway("sk_test", base=fake_stripe.url, retries=0, timeout=5)
-    first = gateway.create_customer("R", None, {"a": "1"}, "key-1")
-    assert gateway.create_customer("R", None, {"a": "1"}, "key-1")["id"] == first["id"]  # replayed
+    first = gateway.create_customer(CustomerRequest("1", "R"), "key-1")
+    assert gateway.create_customer(CustomerRequest("1", "R"), "key-1") == first  # replayed
     with pytest.raises(stripe.IdempotencyError):
-        gateway.create_customer("Other", None, {"a": "1"}, "key-1")  # same key, other params
+        gateway.create_customer(CustomerRequest("1", "Other"), "key-1")  # same key, other params
     fake_stripe.advance(24 * 3600 + 1)
-    assert gateway.create_customer("R", None, {"a": "1"}, "key-1")["id"] != first["id"]  # pruned after 24 h
+    assert gateway.create_customer(CustomerRequest("1", "R"), "key-1") != first  # pruned after 24 h

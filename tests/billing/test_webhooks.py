@@ -4,9 +4,9 @@ import json
 import threading
 import time
 
-from portal.billing import service
 from portal.extensions import db
 from portal.models import WebhookReceipt
+from portal.services import billing as service
 from tests.billing.helpers import at, billing_pair, days_ago, invoices_of, shipped_order
 
 

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from integrations.stripe import to_minor_units
-from portal.billing import service
 from portal.extensions import db
 from portal.models import Invoice, Order, OrderLine
+from portal.services import billing as service
 from tests.billing.helpers import at, billing_pair, days_ago, invoices_of, shipped_order
 
 

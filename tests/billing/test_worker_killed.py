@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from jobs.runtime import enqueue_billing
+from jobs.runtime import enqueue_scheduled
 from portal.extensions import db
 from portal.models import SyncRun
 from tests.billing.helpers import at, billing_pair, charges, days_ago, invoices_of, shipped_order, stripe_invoices
@@ -50,7 +50,7 @@ def test_stripe_worker_killed_after_stripe_answered_is_retried_without_a_second_
 ):
     _, _, _, p = billing_pair(fake_stripe)
     shipped_order(p, [("A", 2, "12.50")], at(days_ago(3), 9))
-    enqueue_billing(f"partnership:{p.id}", days_ago(2).isoformat())
+    enqueue_scheduled("billing.run", f"partnership:{p.id}", days_ago(2).isoformat())
     env = {"STRIPE_API_BASE": fake_stripe.url, "STRIPE_WEBHOOK_SECRET": fake_stripe.webhook_secret}
     _kill_after(app, services, tmp_path, step, env)
     run = db.session.query(SyncRun).filter_by(job_name="billing.run").one()
@@ -69,7 +69,7 @@ def test_apruve_worker_killed_after_apruve_created_the_invoice_is_retried_withou
 ):
     _, _, _, p = billing_pair(gateway="apruve", terms="net", gateway_customer_ref="corp-1")
     shipped_order(p, [("A", 1, "40.00")], at(days_ago(3), 9))
-    enqueue_billing(f"partnership:{p.id}", days_ago(2).isoformat())
+    enqueue_scheduled("billing.run", f"partnership:{p.id}", days_ago(2).isoformat())
     _kill_after(app, services, tmp_path, "invoice", {"APRUVE_API_BASE": fake_apruve.url + "/api/v4"})
     (invoice,) = invoices_of(p)
     assert invoice.status == "sent"
