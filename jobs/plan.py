@@ -18,6 +18,9 @@ class JobSpec:
     scope: what one run works on — "sor" (a wholesaler's system-of-record connection), "store" (a retailer's
     store connection) or "partnership". toggle: the partnership sync toggle that must be on for the job to touch it.
     tick_seconds: how often the scheduler fires the dispatcher (defaults to the interval).
+    dispatch: how a tick picks what to enqueue — "module:function" called with the tick's slot (None = now) and
+    returning (target key, job id parts) pairs, each enqueued once under `<name>-<target>-<parts>`; None means
+    one run per target in scope per time slot.
     """
 
     name: str
@@ -31,6 +34,7 @@ class JobSpec:
     queue: str = "sync"
     tick_seconds: int | None = None
     manual_refusal: str | None = None
+    dispatch: str | None = None
 
     @property
     def tick(self) -> int:
@@ -91,7 +95,7 @@ SYNC_PLAN: tuple[JobSpec, ...] = (
         "billing.run", "hub -> payment gateway", 24 * HOUR,
         "Invoice each retailer, or charge its card, for what shipped and is not yet billed, once a day.",
         False, "partnership", "jobs.flows.billing:run", queue="billing", tick_seconds=HOUR,
-        manual_refusal=BILLING_REFUSAL,
+        manual_refusal=BILLING_REFUSAL, dispatch="jobs.flows.billing:due_days",
     ),
 )  # fmt: skip
 

@@ -72,28 +72,33 @@ def _enqueue(spec: JobSpec, target: str, trigger: str, rq_id: str, run_id: int |
 
 
 def dispatch(job_name: str, slot: int | None = None) -> list[str]:
-    """The scheduled tick: enqueue one run per target with an id fixed by the time slot, so a double fire runs once.
+    """The scheduled tick: enqueue what the job's dispatcher picks, each under an id fixed by the pick.
 
-    Returns the RQ job ids that were newly enqueued.
+    By default that is one run per target per time slot, so a double fire runs once; a job with its own
+    `dispatch` (see JobSpec) chooses its targets and id parts. Returns the RQ job ids that were newly enqueued.
     """
     spec = get_job(job_name)
-    if spec.name == "billing.run":
-        from jobs.flows.billing import dispatch_billing
-
-        return dispatch_billing(slot)
-    slot = slot if slot is not None else int(time.time()) // spec.tick
     enqueued = []
-    for target in targets_for(spec):
-        rq_id = job_id(spec.name, target, "slot", slot)
-        if _enqueue(spec, target, "schedule", rq_id):
-            enqueued.append(rq_id)
+    for target, id_parts in _picks(spec, slot):
+        job = enqueue_scheduled(spec.name, target, *id_parts)
+        if job is not None:
+            enqueued.append(job.id)
     return enqueued
 
 
-def enqueue_billing(target: str, billing_date: str) -> Job | None:
-    """Enqueue billing for one partnership and day; called only by the scheduled billing dispatcher."""
-    spec = get_job("billing.run")
-    return _enqueue(spec, target, "schedule", job_id(spec.name, target, billing_date))
+def _picks(spec: JobSpec, slot: int | None):
+    """The (target, job id parts) pairs one tick enqueues: the job's own dispatcher, or every target this slot."""
+    if spec.dispatch:
+        module, _, func = spec.dispatch.partition(":")
+        return getattr(importlib.import_module(module), func)(slot)
+    slot = slot if slot is not None else int(time.time()) // spec.tick
+    return [(target, ("slot", slot)) for target in targets_for(spec)]
+
+
+def enqueue_scheduled(job_name: str, target: str, *id_parts) -> Job | None:
+    """Enqueue a scheduled run of `job_name` on `target` under `<name>-<target>-<id parts>`; None if already there."""
+    spec = get_job(job_name)
+    return _enqueue(spec, target, "schedule", job_id(spec.name, target, *id_parts))
 
 
 def _open_run(spec: JobSpec, target: str) -> SyncRun | None:
