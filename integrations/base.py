@@ -1,7 +1,7 @@
 """The two small interfaces the sync flows talk to: a wholesaler's system of record and a retailer's store.
 
 Shopify implements both (integrations/shopify/); WooCommerce and CSV feeds will implement them later. The flows
-never build requests themselves: they get one of these from `system_of_record()` / `retailer_store()`.
+never build requests themselves: they get one of these from `portal.services.platforms` (via integrations.registry).
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from decimal import Decimal
 from typing import Protocol
 
 OnCall = Callable[..., None]  # RunContext.api_call: counts every platform call and every wait for budget
+
+
+class StaleQuantities(Exception):
+    """A compare-and-set of stock found the store's quantities moved since we last set them; nothing was applied."""
 
 
 @dataclass
@@ -58,6 +62,8 @@ class StockLevel:
 
 @dataclass
 class RemoteOrderLine:
+    """One line of a retailer's order."""
+
     remote_id: str
     sku: str
     quantity: int
@@ -121,79 +127,125 @@ class PlacedVariant:
     product_id: str
     variant_id: str
     inventory_item_id: str | None = None
-    product_handle: str | None = None
+    product_key: str | None = None  # the store's key of the product: our ProductPush.key if we created it
 
 
 @dataclass
 class ProductPush:
-    """A product to create or update in a retailer's store. `full` False sends only prices (no overwrite)."""
+    """A product to create or update in a retailer's store. `full` False sends only prices (no overwrite).
 
-    handle: str
+    `key` is our deterministic name for the product (same partnership and product, same key): a store finds by it
+    the product an interrupted create already made. `placement` is what `RetailerStore.prepare` returned; a new
+    variant gets its first stock there."""
+
+    key: str
     product: RemoteProduct | None  # None when only prices are sent
     variants: list[dict]  # [{"sku", "price": Decimal, "variant_id": str|None, "quantity": int, option values...}]
     remote_product_id: str | None = None
-    location_id: str | None = None
+    placement: dict | None = None
     full: bool = True
 
 
 @dataclass
 class QuantitySet:
+    """Set one item's quantity; `change_from` is what we believe it is now (None: set without comparing)."""
+
     inventory_item_id: str
     quantity: int
     change_from: int | None
 
 
 class SystemOfRecord(Protocol):
-    """A wholesaler's system of record: its catalog, stock, the orders we create in it and their shipments."""
+    """A wholesaler's system of record: its catalog, stock, the orders we create in it and their shipments.
 
-    def products(self, updated_since: datetime | None, bulk: bool = True) -> Iterator[RemoteProduct]: ...
+    Every method may raise the platform's transport or refusal errors; reads are safe to retry."""
 
-    def product_ids(self) -> set[str]: ...
+    def products(self, updated_since: datetime | None, bulk: bool = True) -> Iterator[RemoteProduct]:
+        """Products changed since `updated_since` (all of them when None), with their variants.
 
-    def stock_levels(self, bulk: bool = True) -> Iterator[StockLevel]: ...
+        Read-only, safe to retry. `bulk` False never starts a long-running export (dry runs use plain reads)."""
+        ...
 
-    def find_order(self, marker: str) -> CreatedOrder | None: ...
+    def product_ids(self) -> set[str]:
+        """The remote id of every product that exists now (to notice deletions). Read-only, safe to retry."""
+        ...
 
-    def create_order(self, draft: OrderDraft) -> CreatedOrder: ...
+    def stock_levels(self, bulk: bool = True) -> Iterator[StockLevel]:
+        """Every variant's available quantity. Read-only, safe to retry; `bulk` as in `products`."""
+        ...
 
-    def shipments(self, remote_order_id: str) -> list[Shipment]: ...
+    def find_order(self, marker: str) -> CreatedOrder | None:
+        """The order an earlier `create_order` made with this marker, or None. Read-only, safe to retry."""
+        ...
+
+    def create_order(self, draft: OrderDraft) -> CreatedOrder:
+        """Create the order. Not idempotent by itself: callers look for `draft.marker` with `find_order` first.
+
+        Raises the platform's refusal (e.g. an unknown SKU) without creating anything."""
+        ...
+
+    def shipments(self, remote_order_id: str) -> list[Shipment]:
+        """The shipments of an order we created, with tracking; [] when none. Read-only, safe to retry."""
+        ...
 
 
 class RetailerStore(Protocol):
-    """A retailer's store: where our products are placed and from where orders come."""
+    """A retailer's store: where our products are placed and from where orders come.
 
-    def ensure_fulfillment_service(self, name: str, callback_url: str) -> tuple[str, str]: ...
+    `placement` arguments are what `prepare` returned for the partnership (stored as Partnership.placement). Every
+    method may raise the platform's transport or refusal errors."""
 
-    def variants_by_sku(self, skus: Iterable[str]) -> dict[str, PlacedVariant]: ...
+    batch_size: int  # the most quantities one `set_quantities` call takes
+    product_call_cost: int  # what one `set_product` costs against the store's rate limit (for previews)
 
-    def set_product(self, push: ProductPush) -> tuple[str, dict[str, PlacedVariant]]: ...
+    def prepare(self, partnership_key: str, name: str, callback_url: str) -> dict:
+        """Make the store ready to receive this partnership's goods and return what later calls need to place them.
 
-    def set_quantities(self, location_id: str, changes: list[QuantitySet], key: str, reference: str) -> None: ...
+        Safe to retry: it finds what an interrupted attempt created (by `name`) instead of creating it again.
+        Shopify creates a fulfillment service called `name` (calling back `callback_url`) and returns its id and
+        location; a platform that needs nothing returns {}."""
+        ...
 
-    def current_levels(self, location_id: str, inventory_item_ids: list[str]) -> dict[str, int | None]: ...
+    def variants_by_sku(self, skus: Iterable[str]) -> dict[str, PlacedVariant]:
+        """The store's own variants with these SKUs, by SKU (to link instead of duplicating). Safe to retry."""
+        ...
 
-    def orders(self, updated_since: datetime | None) -> Iterator[RemoteOrder]: ...
+    def set_product(self, push: ProductPush) -> tuple[str, dict[str, PlacedVariant]]:
+        """Create or update one product; returns its remote id and its variants by SKU ({} for a price-only push).
 
-    def accept_fulfillment_requests(self, remote_order_id: str, location_id: str) -> int: ...
+        Safe to retry: a create is keyed by `push.key`, so a retried create updates the product it made."""
+        ...
 
-    def shipments(self, remote_order_id: str) -> list[Shipment]: ...
+    def set_quantities(self, placement: dict, changes: list[QuantitySet], key: str, reference: str) -> None:
+        """Set at most `batch_size` quantities where our goods are placed, each compared against `change_from`.
 
-    def create_shipment(self, remote_order_id: str, location_id: str, shipment: Shipment) -> str: ...
+        Safe to retry with the same `key` (the store answers a replay from its record). `reference` names the
+        partnership in the store's history. Raises StaleQuantities, with nothing applied, when a compared
+        quantity moved."""
+        ...
 
+    def current_levels(self, placement: dict, inventory_item_ids: list[str]) -> dict[str, int | None]:
+        """What the store holds now for these items where our goods are placed (None: not stocked there).
 
-def system_of_record(connection, on_call: OnCall | None = None) -> SystemOfRecord:
-    """The SystemOfRecord implementation for a wholesaler's connection."""
-    if connection.platform == "shopify":
-        from integrations.shopify.adapters import ShopifySystemOfRecord
+        Read-only, safe to retry; used after StaleQuantities."""
+        ...
 
-        return ShopifySystemOfRecord(connection, on_call)
-    raise NotImplementedError(f"no system-of-record integration for {connection.platform}")
+    def orders(self, updated_since: datetime | None) -> Iterator[RemoteOrder]:
+        """Orders updated since `updated_since` (all when None), oldest update first. Read-only, safe to retry."""
+        ...
 
+    def accept_fulfillment_requests(self, remote_order_id: str, placement: dict) -> int:
+        """Accept the store's pending requests to fulfil this order from our placement; returns how many.
 
-def retailer_store(connection, on_call: OnCall | None = None) -> RetailerStore:
-    """The RetailerStore implementation for a retailer's store connection."""
-    if connection.platform == "shopify":
-        from integrations.shopify.adapters import ShopifyRetailerStore
+        Safe to retry: an accepted request is not pending any more (0 the second time)."""
+        ...
 
-        return ShopifyRetailerStore(connection, on_call)
-    raise NotImplementedError(f"no store integration for {connection.platform}")
+    def shipments(self, remote_order_id: str) -> list[Shipment]:
+        """The order's shipments in the store (to find one we created before a retry). Read-only, safe to retry."""
+        ...
+
+    def create_shipment(self, remote_order_id: str, placement: dict, shipment: Shipment) -> str:
+        """Create the shipment (lines are the store's line ids) with its tracking; returns its remote id.
+
+        Not idempotent: callers look for it with `shipments` first. Raises when no open line is left to fulfil."""
+        ...

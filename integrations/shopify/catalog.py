@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from integrations.base import PlacedVariant, ProductPush, RemoteProduct, RemoteVariant
+from integrations.timeutil import parse_iso
 
 BULK_POLL_SECONDS = 0.5
 BULK_TIMEOUT_SECONDS = 600
@@ -104,10 +105,6 @@ mutation SyncVariantPrices($productId: ID!, $variants: [ProductVariantsBulkInput
 SKU_QUERY_CHUNK = 40  # SKUs per productVariants search (keeps the query string short)
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def _variant(node: dict) -> RemoteVariant:
     return RemoteVariant(
         remote_id=node["id"],
@@ -125,7 +122,7 @@ def _product(node: dict, variants: list[dict]) -> RemoteProduct:
     return RemoteProduct(
         remote_id=node["id"],
         title=node["title"],
-        updated_at=_dt(node.get("updatedAt")),
+        updated_at=parse_iso(node.get("updatedAt")),
         description_html=node.get("descriptionHtml") or "",
         vendor=node.get("vendor") or "",
         product_type=node.get("productType") or "",
@@ -190,6 +187,8 @@ class CatalogSource:
 class CatalogTarget:
     """The retailer side: find variants by SKU, create or update products, update prices only."""
 
+    product_call_cost = 10  # points one productSet costs against the shop's rate limit (for previews)
+
     def variants_by_sku(self, skus: Iterable[str]) -> dict[str, PlacedVariant]:
         """The store's variants with these SKUs ("Get SKU by ID": link instead of duplicating)."""
         found: dict[str, PlacedVariant] = {}
@@ -204,7 +203,7 @@ class CatalogTarget:
                         product_id=node["product"]["id"],
                         variant_id=node["id"],
                         inventory_item_id=(node.get("inventoryItem") or {}).get("id"),
-                        product_handle=node["product"].get("handle"),
+                        product_key=node["product"].get("handle"),
                     )
         return found
 
@@ -227,9 +226,9 @@ class CatalogTarget:
         if push.remote_product_id:
             identifier = {"id": push.remote_product_id}
         else:
-            # New: DRAFT and published nowhere; keyed by our handle so a retried create updates the same product.
-            identifier = {"handle": push.handle}
-            data |= {"handle": push.handle, "status": "DRAFT"}
+            # New: DRAFT and published nowhere; our key is its handle, so a retried create updates the same product.
+            identifier = {"handle": push.key}
+            data |= {"handle": push.key, "status": "DRAFT"}
         payload = self.mutate(PRODUCT_SET, {"identifier": identifier, "input": data}, "productSet")["product"]
         if payload["variants"]["pageInfo"]["hasNextPage"]:  # more than 250 variants: read their ids page by page
             nodes = list(self.pages(PRODUCT_VARIANTS, {"id": payload["id"]}, "product", "variants"))
@@ -254,10 +253,11 @@ def _variant_input(variant: dict, option_names: list[str], push: ProductPush) ->
         data["barcode"] = variant["barcode"]
     if variant.get("variant_id"):
         data["id"] = variant["variant_id"]
-    elif push.location_id is not None:
+    elif push.placement:
         # Only a new variant gets its first stock here, at our fulfillment-service location (never the retailer's).
+        location_id = push.placement["location_id"]
         data["inventoryQuantities"] = [
-            {"locationId": push.location_id, "name": "available", "quantity": max(0, int(variant["quantity"]))}
+            {"locationId": location_id, "name": "available", "quantity": max(0, int(variant["quantity"]))}
         ]
     return data
 
@@ -269,7 +269,7 @@ def _placed(product: dict) -> dict[str, PlacedVariant]:
             product_id=product["id"],
             variant_id=node["id"],
             inventory_item_id=(node.get("inventoryItem") or {}).get("id"),
-            product_handle=product.get("handle"),
+            product_key=product.get("handle"),
         )
         for node in product["variants"]["nodes"]
         if node.get("sku")

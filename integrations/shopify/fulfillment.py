@@ -4,9 +4,8 @@ requests, reading shipments from a wholesaler's store and creating them (with tr
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from integrations.base import Shipment
+from integrations.timeutil import parse_iso
 
 SERVICE_CREATE = """
 mutation SyncServiceCreate($name: String!, $callbackUrl: URL!) {
@@ -69,10 +68,6 @@ mutation SyncFulfillmentCreate($fulfillment: FulfillmentInput!) {
 OPEN_STATUSES = ("OPEN", "IN_PROGRESS")
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def _shipments(gql, order_id: str) -> list[Shipment]:
     order = gql(ORDER_SHIPMENTS, {"id": order_id})["order"]
     if order is None:
@@ -83,7 +78,7 @@ def _shipments(gql, order_id: str) -> list[Shipment]:
         result.append(
             Shipment(
                 remote_id=node["id"],
-                created_at=_dt(node.get("createdAt")),
+                created_at=parse_iso(node.get("createdAt")),
                 lines=[(li["lineItem"]["id"], li["quantity"]) for li in node["fulfillmentLineItems"]["nodes"]],
                 carrier=next((t["company"] for t in tracking if t.get("company")), None),
                 tracking_numbers=[t["number"] for t in tracking if t.get("number")],
@@ -103,24 +98,25 @@ class ShipmentSource:
 class ShipmentTarget:
     """The retailer side: our fulfillment service, its requests, and the shipments we report."""
 
-    def ensure_fulfillment_service(self, name: str, callback_url: str) -> tuple[str, str]:
-        """(service id, location id) of the service called `name`, creating it once."""
+    def prepare(self, partnership_key: str, name: str, callback_url: str) -> dict:
+        """Our fulfillment service called `name` and its location, created once: the placement of our goods."""
         for location in self.gql(SERVICES_QUERY)["locations"]["nodes"]:
             service = location.get("fulfillmentService")
             if service and service["serviceName"] == name:  # created by an attempt that died before recording it
-                return service["id"], location["id"]
+                return {"fulfillment_service_id": service["id"], "location_id": location["id"]}
         created = self.mutate(SERVICE_CREATE, {"name": name, "callbackUrl": callback_url}, "fulfillmentServiceCreate")
-        return created["fulfillmentService"]["id"], created["fulfillmentService"]["location"]["id"]
+        service = created["fulfillmentService"]
+        return {"fulfillment_service_id": service["id"], "location_id": service["location"]["id"]}
 
     def _fulfillment_orders(self, order_id: str, location_id: str) -> list[dict]:
         order = self.gql(ORDER_FULFILLMENT_ORDERS, {"id": order_id})["order"]
         nodes = order["fulfillmentOrders"]["nodes"] if order else []
         return [n for n in nodes if ((n["assignedLocation"] or {}).get("location") or {}).get("id") == location_id]
 
-    def accept_fulfillment_requests(self, remote_order_id: str, location_id: str) -> int:
+    def accept_fulfillment_requests(self, remote_order_id: str, placement: dict) -> int:
         """Accept the submitted fulfillment requests of this order at our location; returns how many."""
         accepted = 0
-        for fo in self._fulfillment_orders(remote_order_id, location_id):
+        for fo in self._fulfillment_orders(remote_order_id, placement["location_id"]):
             if fo["requestStatus"] == "SUBMITTED":
                 self.mutate(
                     ACCEPT,
@@ -133,11 +129,11 @@ class ShipmentTarget:
     def shipments(self, remote_order_id: str) -> list[Shipment]:
         return _shipments(self.gql, remote_order_id)
 
-    def create_shipment(self, remote_order_id: str, location_id: str, shipment: Shipment) -> str:
+    def create_shipment(self, remote_order_id: str, placement: dict, shipment: Shipment) -> str:
         """fulfillmentCreate on our fulfillment orders for these (retailer line id, quantity) pairs."""
         wanted = dict(shipment.lines)
         groups = []
-        for fo in self._fulfillment_orders(remote_order_id, location_id):
+        for fo in self._fulfillment_orders(remote_order_id, placement["location_id"]):
             if fo["status"] not in OPEN_STATUSES:
                 continue
             items = []

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from integrations.base import QuantitySet, StockLevel
+from integrations.base import QuantitySet, StaleQuantities, StockLevel
+from integrations.shopify.errors import ShopifyUserError
 
 BATCH = 250  # Shopify's maximum quantities per inventorySetQuantities call
 
@@ -58,8 +59,13 @@ class StockSource:
 class StockTarget:
     """The retailer side: set `available` at our location, compare-and-set against what we last pushed."""
 
-    def set_quantities(self, location_id: str, changes: list[QuantitySet], key: str, reference: str) -> None:
-        """One call of at most 250 quantities; a retry with the same `key` is answered from Shopify's record."""
+    batch_size = BATCH
+
+    def set_quantities(self, placement: dict, changes: list[QuantitySet], key: str, reference: str) -> None:
+        """One call of at most 250 quantities; a retry with the same `key` is answered from Shopify's record.
+
+        A stale `changeFromQuantity` (the shop sold meanwhile) applies nothing and raises StaleQuantities."""
+        location_id = placement["location_id"]
         if len(changes) > BATCH:
             raise ValueError(f"at most {BATCH} quantities per call")
         quantities = [
@@ -74,13 +80,19 @@ class StockTarget:
         data = {
             "name": "available",
             "reason": "correction",
-            "referenceDocumentUri": reference,
+            "referenceDocumentUri": f"gid://wholesync/{reference}",
             "quantities": quantities,
         }
-        self.mutate(SET_QUANTITIES, {"input": data, "key": key}, "inventorySetQuantities")
+        try:
+            self.mutate(SET_QUANTITIES, {"input": data, "key": key}, "inventorySetQuantities")
+        except ShopifyUserError as exc:
+            if any(e.get("code") == "CHANGE_FROM_QUANTITY_STALE" for e in exc.errors):
+                raise StaleQuantities(str(exc)) from exc
+            raise
 
-    def current_levels(self, location_id: str, inventory_item_ids: list[str]) -> dict[str, int | None]:
+    def current_levels(self, placement: dict, inventory_item_ids: list[str]) -> dict[str, int | None]:
         """What the store holds now for these items at our location (after a stale compare-and-set)."""
+        location_id = placement["location_id"]
         levels: dict[str, int | None] = {}
         for start in range(0, len(inventory_item_ids), LEVELS_CHUNK):
             ids = inventory_item_ids[start : start + LEVELS_CHUNK]

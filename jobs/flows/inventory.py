@@ -4,19 +4,17 @@ already received but not yet in the system of record (oversell protection) and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from sqlalchemy import select
 
-from sqlalchemy import func, select
-
-from integrations.base import QuantitySet, retailer_store, system_of_record
-from integrations.shopify.inventory import BATCH
+from integrations.base import QuantitySet, StaleQuantities
 from jobs.context import RunContext
-from jobs.flows.common import chain_for_partnerships, digest, now, org_connection, partnerships_of
+from jobs.flows.common import chain_for_partnerships, digest, now, partnerships_of
 from jobs.preview import DryRun
 from portal.extensions import db
-from portal.models import Listing, ListingVariant, Order, OrderLine, Partnership, Product, Variant
-
-IN_FLIGHT = ("received", "failed")  # orders taken from a retailer but not (yet) created in the system of record
+from portal.models import ListingVariant, Partnership, Variant
+from portal.services.organizations import org_connection
+from portal.services.platforms import retailer_store, system_of_record
+from portal.services.stock import retailer_quantities
 
 
 def pull(ctx: RunContext) -> None:
@@ -54,52 +52,8 @@ def pull(ctx: RunContext) -> None:
         chain_for_partnerships(ctx, "inventory.push", partners)
 
 
-def in_flight_by_sku(wholesaler_id: int) -> dict[str, int]:
-    """Units ordered by retailers that the system of record does not know about yet (they will leave its stock)."""
-    rows = db.session.execute(
-        select(OrderLine.sku, func.sum(OrderLine.quantity - OrderLine.cancelled_quantity))
-        .join(Order, OrderLine.order_id == Order.id)
-        .where(Order.wholesaler_id == wholesaler_id, Order.status.in_(IN_FLIGHT), Order.cancelled_at.is_(None))
-        .group_by(OrderLine.sku)
-    ).all()
-    return {sku: int(qty or 0) for sku, qty in rows}
-
-
-@dataclass(frozen=True)
-class Level:
-    """One placed variant: what we last pushed and what the retailer should see now."""
-
-    listing_variant_id: int
-    sku: str
-    inventory_item_id: str
-    pushed_quantity: int | None
-    quantity: int
-
-
-def retailer_quantities(partnership: Partnership) -> list[Level]:
-    """What the retailer should see for each placed variant: stock - in-flight orders - buffer (0 if removed).
-
-    Plain columns, not ORM objects: this runs over the whole catalog on every stock push and fetch_stock call."""
-    in_flight = in_flight_by_sku(partnership.wholesaler_id)
-    rows = db.session.execute(
-        select(ListingVariant.id, Variant.sku, ListingVariant.remote_inventory_item_id, ListingVariant.pushed_quantity,
-               Variant.inventory_quantity, Variant.deleted_at, Listing.removed_at, Product.deleted_at)
-        .join(Listing, ListingVariant.listing_id == Listing.id)
-        .join(Variant, ListingVariant.variant_id == Variant.id)
-        .join(Product, Variant.product_id == Product.id)
-        .where(Listing.partnership_id == partnership.id, ListingVariant.remote_inventory_item_id.is_not(None))
-        .order_by(ListingVariant.id)
-    )  # fmt: skip
-    result = []
-    for lv_id, sku, item_id, pushed, stock, variant_gone, removed, product_gone in rows:
-        gone = variant_gone or removed or product_gone
-        wanted = 0 if gone else stock - in_flight.get(sku, 0) - partnership.stock_buffer
-        result.append(Level(lv_id, sku, item_id, pushed, max(0, wanted)))
-    return result
-
-
 def push(ctx: RunContext) -> None:
-    """Send only the levels that differ from what we last pushed, 250 per call, each call with an idempotency key."""
+    """Send only the levels that differ from what we last pushed, in batches the store takes, each call idempotent."""
     partnership: Partnership = ctx.target
     store_conn = org_connection(partnership.retailer_id, "store")
     if store_conn is None or not partnership.placement:
@@ -110,12 +64,13 @@ def push(ctx: RunContext) -> None:
     if not changes:
         return
     store = retailer_store(store_conn, on_call=ctx.api_call)
-    for start in range(0, len(changes), BATCH):
-        wanted = {level.listing_variant_id: level.quantity for level in changes[start : start + BATCH]}
+    size = store.batch_size
+    for start in range(0, len(changes), size):
+        wanted = {level.listing_variant_id: level.quantity for level in changes[start : start + size]}
         rows = db.session.execute(select(ListingVariant).where(ListingVariant.id.in_(wanted))).scalars().all()
         batch = [(lv, wanted[lv.id]) for lv in rows]
         try:
-            set_levels(store, partnership, partnership.placement["location_id"], batch, f"run-{ctx.run.id}")
+            set_levels(store, partnership, batch, f"run-{ctx.run.id}")
         except Exception as exc:  # a failed batch is reported; the next batches still go
             db.session.rollback()
             for lv_id in wanted:
@@ -127,7 +82,7 @@ def push(ctx: RunContext) -> None:
         ctx.count("updated", len(batch))
 
 
-def set_levels(store, partnership: Partnership, location_id: str, rows: list, scope: str) -> None:
+def set_levels(store, partnership: Partnership, rows: list, scope: str) -> None:
     """Set `available` for (ListingVariant, quantity) rows in one call and record what was pushed (not committed).
 
     Compare-and-set from what we last pushed; if the store moved meanwhile (its own sales), read the current
@@ -137,20 +92,18 @@ def set_levels(store, partnership: Partnership, location_id: str, rows: list, sc
         return
     changes = [QuantitySet(lv.remote_inventory_item_id, qty, lv.pushed_quantity) for lv, qty in rows]
     key = digest([partnership.id, scope, [(c.inventory_item_id, c.quantity, c.change_from) for c in changes]])
-    reference = f"gid://wholesync/Partnership/{partnership.id}"
+    placement, reference = partnership.placement, f"Partnership/{partnership.id}"
     try:
-        store.set_quantities(location_id, changes, key, reference)
-    except Exception as exc:  # only a stale compare is recoverable here
-        if "STALE" not in str(exc).upper():
-            raise
-        current = store.current_levels(location_id, [c.inventory_item_id for c in changes])
+        store.set_quantities(placement, changes, key, reference)
+    except StaleQuantities:  # the store sold meanwhile: set again from what it holds now
+        current = store.current_levels(placement, [c.inventory_item_id for c in changes])
         retry = [
             QuantitySet(c.inventory_item_id, c.quantity, current.get(c.inventory_item_id))
             for c in changes
             if current.get(c.inventory_item_id) != c.quantity
         ]
         if retry:
-            store.set_quantities(location_id, retry, key + "-fresh", reference)
+            store.set_quantities(placement, retry, key + "-fresh", reference)
     for lv, qty in rows:
         lv.pushed_quantity = qty
 
@@ -185,7 +138,9 @@ def preview_push(target: Partnership, dry: DryRun) -> DryRun:
         dry.change += 1
         if len(dry.sample) < 10:
             dry.sample.append(f"{level.sku}: {level.pushed_quantity} -> {level.quantity}")
-    dry.api_calls = -(-dry.change // BATCH)
+    store_conn = org_connection(target.retailer_id, "store") if dry.change else None
+    batch_size = retailer_store(store_conn).batch_size if store_conn is not None else 1  # building it calls nothing
+    dry.api_calls = -(-dry.change // batch_size)
     dry.api_cost = dry.api_calls * 10
     dry.notes.append("Orders received but not yet in the system of record are subtracted (oversell protection).")
     return dry

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from integrations.base import Shipment, retailer_store, system_of_record
+from integrations.base import Shipment
 from jobs.context import RunContext
-from jobs.flows.common import now, org_connection
+from jobs.flows.common import now
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Fulfillment, Order, Partnership
+from portal.services.organizations import org_connection
+from portal.services.platforms import retailer_store, system_of_record
 
 AWAITING_SHIPMENT = ("sent", "partial")
 
@@ -109,15 +111,15 @@ def push(ctx: RunContext) -> None:
     if not fulfillments or store_conn is None or not partnership.placement:
         return
     store = retailer_store(store_conn, on_call=ctx.api_call)
-    location = partnership.placement["location_id"]
+    placement = partnership.placement
     for fulfillment in fulfillments:
         order = fulfillment.order
         try:
             shipment = _as_retailer_shipment(order, fulfillment)
             existing = _already_there(store.shipments(order.remote_order_id), shipment)
             if existing is None:
-                store.accept_fulfillment_requests(order.remote_order_id, location)
-                existing = store.create_shipment(order.remote_order_id, location, shipment)
+                store.accept_fulfillment_requests(order.remote_order_id, placement)
+                existing = store.create_shipment(order.remote_order_id, placement, shipment)
             _record_pushed(ctx, order, fulfillment, existing)
         except Exception as exc:  # visible on the fulfillment; the others go on
             db.session.rollback()

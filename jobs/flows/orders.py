@@ -8,12 +8,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from integrations.base import OrderDraft, RemoteOrder, retailer_store, system_of_record
+from integrations.base import OrderDraft, RemoteOrder
 from jobs.context import RunContext
-from jobs.flows.common import advance_cursor, cursor_since, now, org_connection, partnerships_of
+from jobs.flows.common import advance_cursor, cursor_since, now, partnerships_of
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Connection, Order, OrderLine, Partnership, Variant
+from portal.services.organizations import org_connection
+from portal.services.platforms import retailer_store, system_of_record
 
 STREAM = "orders"
 FIRST_PULL_LOOKBACK = timedelta(days=1)  # the first pull reads from a day before the partnership began
@@ -217,7 +219,7 @@ def _accept_request(ctx: RunContext, order: Order) -> None:
         return
     try:
         retailer_store(store_conn, on_call=ctx.api_call).accept_fulfillment_requests(
-            order.remote_order_id, partnership.placement["location_id"]
+            order.remote_order_id, partnership.placement
         )
     except Exception:  # order_updates.push accepts again before it ships
         return

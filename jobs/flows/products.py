@@ -11,7 +11,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import select
 
-from integrations.base import ProductPush, RemoteProduct, retailer_store, system_of_record
+from integrations.base import ProductPush, RemoteProduct
 from jobs.context import RunContext
 from jobs.flows.common import (
     CallCounter,
@@ -20,18 +20,18 @@ from jobs.flows.common import (
     cursor_since,
     digest,
     now,
-    org_connection,
     partnerships_of,
 )
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Listing, ListingVariant, Organization, Partnership, Product, Variant
-from portal.pricing.engine import compute_retail_price
+from portal.services.organizations import org_connection
+from portal.services.platforms import retailer_store, system_of_record
+from portal.services.pricing import compute_retail_price
 
 STREAM = "products"
 PUSH_CONCURRENCY = 8  # remote calls in flight per push (the cost bucket, not this number, bounds the rate)
 SKU_CHUNK = 40  # SKUs per "Get SKU by ID" search
-PRODUCT_SET_COST = 10  # Shopify's cost of one mutation, for previews
 
 
 # ---------------------------------------------------------------- pull: system of record -> hub
@@ -174,14 +174,14 @@ def push(ctx: RunContext) -> None:
         return
     calls = CallCounter()
     store = retailer_store(store_conn, on_call=calls)
-    location_id = ensure_fulfillment_service(partnership, store)
+    placement = prepare_store(partnership, store)
     listings = _listings(partnership)
     with ThreadPoolExecutor(PUSH_CONCURRENCY) as pool:
         matches = _sku_matches(pool, store, products, listings)
         inflight: dict = {}
         for product in products:
             try:
-                plan = _plan(ctx, partnership, store, store_conn, location_id, product, listings.get(product.id),
+                plan = _plan(ctx, partnership, store, store_conn, placement, product, listings.get(product.id),
                              matches)  # fmt: skip
             except Exception as exc:  # one failing product must not stop the others
                 _failed(ctx, product, exc)
@@ -228,17 +228,16 @@ def _settle(ctx, partnership, store_conn, inflight: dict, return_when) -> None:
         ctx.count(plan.outcome)  # commits at most once a second (ctx.flush), so the push is not bound by fsyncs
 
 
-def ensure_fulfillment_service(partnership: Partnership, store) -> str:
-    """The location of this partnership's fulfillment service in the retailer's store (created once)."""
-    if partnership.placement:
-        return partnership.placement["location_id"]
+def prepare_store(partnership: Partnership, store) -> dict:
+    """Where this partnership's goods are placed in the retailer's store (prepared once, then kept)."""
+    if partnership.placement is not None:
+        return partnership.placement
     wholesaler = db.session.get(Organization, partnership.wholesaler_id)
     name = f"{wholesaler.name} via Wholesync #{partnership.id}"
     callback = f"{current_app.config['SHOPIFY_APP_URL'].rstrip('/')}/fulfillment-service/{partnership.id}"
-    service_id, location_id = store.ensure_fulfillment_service(name, callback)
-    partnership.placement = {"fulfillment_service_id": service_id, "location_id": location_id}
+    partnership.placement = store.prepare(f"wholesync-{partnership.id}", name, callback)
     db.session.commit()
-    return location_id
+    return partnership.placement
 
 
 def _catalog(partnership: Partnership) -> list[Product]:
@@ -269,8 +268,8 @@ def _live(product: Product) -> list[Variant]:
     return [v for v in product.variants if v.deleted_at is None]
 
 
-def handle_for(partnership: Partnership, product: Product) -> str:
-    """Our handle for a product we create: a retry of a create finds and updates the same product."""
+def product_key(partnership: Partnership, product: Product) -> str:
+    """Our deterministic key for a product we create: a retry of a create finds and updates the same product."""
     return f"wholesync-{partnership.id}-{product.id}"
 
 
@@ -295,33 +294,33 @@ class Plan:
     listing: Listing | None
 
 
-def _plan(ctx, partnership, store, store_conn, location_id, product, listing, matches) -> Plan | str:
+def _plan(ctx, partnership, store, store_conn, placement, product, listing, matches) -> Plan | str:
     """What to do with one product: an outcome now (unchanged, skipped, zeroed, linked) or a call to make."""
     if product.deleted_at is not None:
-        return _remove(ctx, partnership, store, location_id, listing) if listing else "skipped"
+        return _remove(ctx, partnership, store, listing) if listing else "skipped"
     prices = retail_prices(partnership, product)
     wanted = push_hash(product, prices)
     if listing is not None and listing.remote_product_id and listing.pushed_hash == wanted and not listing.removed_at:
         return "unchanged"
     variants = _variants_payload(product, prices, listing)
-    handle = handle_for(partnership, product)
+    key = product_key(partnership, product)
     if listing is None or not listing.remote_product_id:
         first = next(iter(_live(product)), None)
         match = matches.get(first.sku) if first else None
-        if match is not None and match.product_handle != handle:
+        if match is not None and match.product_key != key:
             return _link(ctx, partnership, store, store_conn, product, prices, matches, wanted)
-        push_ = ProductPush(handle=handle, product=_remote_view(product), variants=variants, location_id=location_id)
+        push_ = ProductPush(key=key, product=_remote_view(product), variants=variants, placement=placement)
         return Plan(push_, "created", "add", prices, wanted, listing)
     if partnership.force_overwrite and not listing.matched_by_sku:
-        push_ = ProductPush(handle=handle, product=_remote_view(product), variants=variants,
-                            remote_product_id=listing.remote_product_id, location_id=location_id)  # fmt: skip
+        push_ = ProductPush(key=key, product=_remote_view(product), variants=variants,
+                            remote_product_id=listing.remote_product_id, placement=placement)  # fmt: skip
         return Plan(push_, "updated", "edit", prices, wanted, listing)
     # Without force overwrite the retailer owns everything but price (and stock, pushed by inventory.push).
     changed = [v for v in variants if v.get("variant_id") and v["price"] != v.get("pushed_price")]
     if not changed and not listing.removed_at:
         listing.pushed_hash = wanted
         return "unchanged"
-    push_ = ProductPush(handle=handle, product=None, variants=changed, remote_product_id=listing.remote_product_id,
+    push_ = ProductPush(key=key, product=None, variants=changed, remote_product_id=listing.remote_product_id,
                         full=False)  # fmt: skip
     return Plan(push_, "updated", "edit", prices, wanted, listing)
 
@@ -381,7 +380,7 @@ def _link(ctx, partnership, store, store_conn, product, prices, matches, wanted)
     placed = {v.sku: matches[v.sku] for v in _live(product) if v.sku in matches}
     remote_product_id = next(iter(placed.values())).product_id
     variants = [{"sku": sku, "price": prices[sku], "variant_id": spot.variant_id} for sku, spot in placed.items()]
-    store.set_product(ProductPush(handle="", product=None, variants=variants, remote_product_id=remote_product_id,
+    store.set_product(ProductPush(key="", product=None, variants=variants, remote_product_id=remote_product_id,
                                   full=False))  # fmt: skip
     listing = _record(partnership, store_conn, product, None, remote_product_id, placed, prices, wanted, stock=False)
     listing.matched_by_sku = True
@@ -389,14 +388,14 @@ def _link(ctx, partnership, store, store_conn, product, prices, matches, wanted)
     return "updated"
 
 
-def _remove(ctx, partnership, store, location_id, listing: Listing) -> str:
+def _remove(ctx, partnership, store, listing: Listing) -> str:
     """A product the wholesaler removed: zero stock at the retailer (never deleted from under them)."""
     if listing.removed_at is not None:
         return "unchanged"
     from jobs.flows.inventory import set_levels
 
     rows = [(lv, 0) for lv in listing.variants if lv.remote_inventory_item_id and lv.pushed_quantity != 0]
-    set_levels(store, partnership, location_id, rows, f"remove-{listing.id}")
+    set_levels(store, partnership, rows, f"remove-{listing.id}")
     listing.removed_at = now()
     ctx.log("edit", "listing", listing.id, "removed by the wholesaler: stock set to zero at the retailer")
     return "updated"
@@ -454,7 +453,9 @@ def preview_push(target: Partnership, dry: DryRun) -> DryRun:
         else:
             dry.skip += 1
     dry.api_calls = dry.create + dry.change + dry.delete
-    dry.api_cost = dry.api_calls * PRODUCT_SET_COST
+    store_conn = org_connection(target.retailer_id, "store") if dry.api_calls else None
+    call_cost = retailer_store(store_conn).product_call_cost if store_conn is not None else 0  # builds, calls nothing
+    dry.api_cost = dry.api_calls * call_cost
     dry.seconds = dry.api_cost / 100.0
     if not target.force_overwrite:
         dry.notes.append("Force overwrite is off: after the first load only prices (and stock) are updated.")
