@@ -17,11 +17,9 @@ from integrations.shopify.orders import OrderSink, OrderSource
 class ShopifyShop:
     """One shop reached through the shared client; the mixins add what each side of a sync needs."""
 
-    def __init__(self, connection, on_call=None):
-        from integrations.shopify.client import client_for
-
+    def __init__(self, connection, client):
         self.connection = connection
-        self.client = client_for(connection, on_call=on_call)
+        self.client = client  # an integrations.shopify.client.ShopifyClient for this shop
 
     def gql(self, document: str, variables: dict | None = None) -> dict:
         """The `data` of one GraphQL call (the client raises on transport, throttling and top-level errors)."""

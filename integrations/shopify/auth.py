@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlparse
 
@@ -19,6 +19,7 @@ import shopify_app
 
 from integrations.shopify.transport import build_http_client
 from integrations.shopify.webhooks import verify_query_hmac
+from integrations.timeutil import format_iso, parse_iso
 
 # The shop-domain check Shopify documents for OAuth callbacks (shopify.dev, "Implement authorization code grant").
 SHOP_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-]*\.myshopify\.com$")
@@ -113,17 +114,13 @@ class Tokens:
     refresh_token_expires_at: datetime | None
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def _tokens_from_lib(token) -> Tokens:
     return Tokens(
         token.token,
         token.scope or "",
-        _parse_time(token.expires),
+        parse_iso(token.expires),
         token.refresh_token,
-        _parse_time(token.refresh_token_expires),
+        parse_iso(token.refresh_token_expires),
     )
 
 
@@ -157,10 +154,8 @@ def refresh(
         "shop": shop.removesuffix(".myshopify.com"),
         "refresh_token": refresh_token,
         # We decide when to refresh (REFRESH_MARGIN); the library refreshes only tokens it believes are expiring.
-        "expires": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "refresh_token_expires": refresh_token_expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        if refresh_token_expires_at
-        else None,
+        "expires": format_iso(now),
+        "refresh_token_expires": format_iso(refresh_token_expires_at) if refresh_token_expires_at else None,
         "access_mode": "offline",
     }
     with http_client(cfg) as client:

@@ -1,9 +1,14 @@
-"""The one place that sends Shopify Admin GraphQL calls: cost-aware, shared per-shop bucket, retries, pagination.
+"""The one place that sends Shopify Admin GraphQL calls: cost-aware, shared per-shop bucket, one retry policy.
 
 Before each call the client reserves the query's expected cost in a Redis leaky bucket shared by every worker
 process (a Lua script, so the check-and-take is atomic), sleeping until the points are there; after the answer it
 reconciles with Shopify's `extensions.cost` (`actualQueryCost`, `throttleStatus`). It never hard-codes the bucket.
-THROTTLED, 429 (Retry-After), 5xx and timeouts are retried with bounded exponential backoff and jitter.
+THROTTLED, 429 (Retry-After, fractional seconds included), 5xx and timeouts are retried by one bounded policy.
+
+Requests are sent with our own httpx client rather than `shopify_app.admin_graphql_request`: on an HTTP 200 with
+`errors` (THROTTLED included) that function returns no `data` and no `extensions`, so a partial answer and the
+throttle status the bucket needs would be lost, and its own 429 retry parses Retry-After as an integer. Everything
+the client needs (shop, token source, Redis, API version, httpx client with its timeouts, sleep) is passed in.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
-from shopify_app import admin_graphql_request
 
 from integrations.shopify.errors import (
     ShopifyAuthError,
@@ -24,14 +29,17 @@ from integrations.shopify.errors import (
     ShopifyGraphQLError,
     ShopifyThrottledError,
     ShopifyTransientError,
-    ShopifyUserError,
 )
 
-PAGE_SIZE = 250
+TokenSource = Callable[[], str]  # returns an access token that is valid now (refreshing it first if need be)
+USER_AGENT = "Wholesync"
+
 # Used only until the first answer tells us the shop's real bucket (then `throttleStatus` wins).
 ASSUMED_MAXIMUM, ASSUMED_RESTORE_RATE = 1000.0, 50.0
 MAX_RETRIES = 6  # 429 / 5xx / timeouts
 MAX_THROTTLED_RETRIES = 20  # THROTTLED answers (each preceded by a wait for the missing points)
+TRANSIENT, THROTTLED = "transient", "throttled"
+RETRY_LIMITS = {TRANSIENT: MAX_RETRIES, THROTTLED: MAX_THROTTLED_RETRIES}
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
 COST_CACHE_TTL = 7 * 24 * 3600
 
@@ -126,10 +134,8 @@ class CostBucket:
         )
 
     def release(self, reserved: int) -> None:
+        """Give back a reservation whose request Shopify did not charge (429, 5xx, never sent)."""
         self._release(keys=[self.key], args=[reserved])
-
-
-_FIRST = re.compile(r"\b(first|last)\s*:\s*(\d+|\$\w+)")
 
 
 def estimate_cost(document: str, variables: dict | None = None) -> int:
@@ -164,13 +170,37 @@ def _backoff(attempt: int) -> float:
     return min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.0)
 
 
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header as seconds ("2", "1.5"); None when absent or not a number (the backoff then decides)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return max(0.0, seconds) if seconds is not None and seconds == seconds else None  # NaN is not a delay
+
+
+@dataclass
+class _Retry(Exception):
+    """An answer worth sending again: its kind (counted against RETRY_LIMITS), the least wait Shopify asked for, and
+    the error to raise once the kind's retries are spent."""
+
+    kind: str
+    at_least: float
+    give_up: ShopifyError
+    cost: int | None = None  # Shopify's requested cost, when the answer told us
+
+
 class ShopifyClient:
-    """An Admin GraphQL client for one shop. `query()` returns `data`; errors raise `ShopifyError` subclasses."""
+    """An Admin GraphQL client for one shop. `query()` returns `data`; errors raise `ShopifyError` subclasses.
+
+    `token` is a token source called before every request (so a long run never sends a token that lapsed
+    meanwhile), or a fixed access token.
+    """
 
     def __init__(
         self,
         shop: str,
-        access_token: str,
+        token: str | TokenSource,
         *,
         api_version: str,
         redis,
@@ -179,14 +209,13 @@ class ShopifyClient:
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.shop = shop if "." in shop else f"{shop}.myshopify.com"
-        self.access_token = access_token
+        self.token: TokenSource = token if callable(token) else (lambda: token)
         self.api_version = api_version
         self.redis = redis
         self.http = http
         self.on_call = on_call
         self.sleep = sleep
         self.bucket = CostBucket(redis, self.shop, sleep=sleep)
-        self.last_cost: dict | None = None
 
     # -- cost estimates ------------------------------------------------------------------------------------------
     def _cost_key(self, document: str, variables: dict | None) -> str:
@@ -202,68 +231,83 @@ class ShopifyClient:
         """Send one document with cost reservation and retries; returns the whole JSON body (data, extensions)."""
         key = self._cost_key(document, variables)
         cost = self._estimate(key, document, variables)
-        retries = throttled = 0
-        pending_wait = 0.0
+        tries = dict.fromkeys(RETRY_LIMITS, 0)
+        waited = 0.0  # budget waits and retry delays, reported with the next call
         while True:
-            pending_wait += self.bucket.acquire(cost)
-            result = admin_graphql_request(
-                document,
-                self.shop.removesuffix(".myshopify.com"),
-                self.access_token,
-                self.api_version,
-                variables=variables,
-                max_retries=0,
-                http_client=self.http,
-            )
+            waited += self.bucket.acquire(cost)
+            token = self.token()
+            status, body, headers = self._send(document, variables, token, cost)
             if self.on_call:
-                self.on_call(pending_wait)
-            pending_wait = 0.0
-            status = result.response.status
-            body = self._body(result)
-            if status in (401, 403):
-                raise ShopifyAuthError(f"Shopify answered {status} for {self.shop}", status=status, errors=body)
-            if status == 429 or status >= 500 or status == 0:
-                if status != 0:  # 429/5xx were not charged; a timeout may have been, so keep its reservation
-                    self.bucket.release(cost)
-                retries += 1
-                if retries > MAX_RETRIES:
-                    raise ShopifyTransientError(f"Shopify kept failing for {self.shop} (HTTP {status})", status=status)
-                delay = _backoff(retries)
-                if status == 429:
-                    retry_after = (result.response.headers or {}).get("retry-after") or (
-                        result.response.headers or {}
-                    ).get("Retry-After")
-                    delay = max(delay, float(retry_after or 1.0))
-                self.sleep(delay)
-                pending_wait += delay
-                continue
-            if status != 200:
-                raise ShopifyError(f"Shopify answered HTTP {status} for {self.shop}", status=status, errors=body)
-            extensions_cost = (body.get("extensions") or {}).get("cost") or {}
-            errors = body.get("errors") or []
-            if extensions_cost.get("requestedQueryCost") is not None:
-                requested = int(extensions_cost["requestedQueryCost"])
-                self.redis.hset("shopify:query_cost", key, requested)
-                self.redis.expire("shopify:query_cost", COST_CACHE_TTL)
-            if any(isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
-                self.bucket.reconcile(cost, {**extensions_cost, "actualQueryCost": 0})
-                throttled += 1
-                if throttled > MAX_THROTTLED_RETRIES:
-                    raise ShopifyThrottledError(f"Shopify kept throttling {self.shop}", errors=errors)
-                if extensions_cost.get("requestedQueryCost") is not None:
-                    cost = int(extensions_cost["requestedQueryCost"])
-                continue
-            self.bucket.reconcile(cost, extensions_cost)
-            self.last_cost = extensions_cost or None
-            if errors:
-                message = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
-                raise ShopifyGraphQLError(message, errors=errors, status=status, data=body.get("data"))
-            return body
+                self.on_call(waited)
+            waited = 0.0
+            try:
+                return self._answer(status, body, headers, key, cost)
+            except _Retry as retry:
+                tries[retry.kind] += 1
+                if tries[retry.kind] > RETRY_LIMITS[retry.kind]:
+                    raise retry.give_up from None
+                cost = retry.cost or cost
+                # THROTTLED needs no backoff: the next acquire() waits for exactly the missing points.
+                delay = retry.at_least if retry.kind == THROTTLED else max(_backoff(tries[TRANSIENT]), retry.at_least)
+                if delay:
+                    self.sleep(delay)
+                    waited += delay
+
+    def _send(self, document: str, variables: dict | None, token: str, cost: int) -> tuple[int, dict, httpx.Headers]:
+        """POST the document; (status, JSON body, headers), status 0 when no answer came back."""
+        payload: dict = {"query": document}
+        if variables:
+            payload["variables"] = variables
+        try:
+            response = self.http.post(
+                f"https://{self.shop}/admin/api/{self.api_version}/graphql.json",
+                json=payload,
+                headers={"X-Shopify-Access-Token": token, "Accept": "application/json", "User-Agent": USER_AGENT},
+            )
+        except httpx.ConnectError:
+            self.bucket.release(cost)  # never reached Shopify, so never charged
+            return 0, {}, httpx.Headers()
+        except httpx.TransportError:
+            return 0, {}, httpx.Headers()  # a timeout may have been charged: keep the reservation
+        return response.status_code, self._body(response), response.headers
+
+    def _answer(self, status: int, body: dict, headers: httpx.Headers, key: str, cost: int) -> dict:
+        """The body of a usable answer; raises `_Retry` for one worth resending, a `ShopifyError` otherwise."""
+        if status in (401, 403):
+            raise ShopifyAuthError(f"Shopify answered {status} for {self.shop}", status=status, errors=body)
+        if status == 429 or status >= 500 or status == 0:
+            if status != 0:  # 429/5xx were not charged (a failed send released its own reservation)
+                self.bucket.release(cost)
+            gave_up = ShopifyTransientError(f"Shopify kept failing for {self.shop} (HTTP {status})", status=status)
+            at_least = (retry_after_seconds(headers.get("retry-after")) or 1.0) if status == 429 else 0.0
+            raise _Retry(TRANSIENT, at_least, gave_up)
+        if status != 200:
+            raise ShopifyError(f"Shopify answered HTTP {status} for {self.shop}", status=status, errors=body)
+        extensions = body.get("extensions") or {}
+        cost_info = extensions.get("cost") or {}
+        errors = body.get("errors") or []
+        requested = cost_info.get("requestedQueryCost")
+        if requested is not None:
+            self.redis.hset("shopify:query_cost", key, int(requested))
+            self.redis.expire("shopify:query_cost", COST_CACHE_TTL)
+        if any(isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+            self.bucket.reconcile(cost, {**cost_info, "actualQueryCost": 0})
+            gave_up = ShopifyThrottledError(
+                f"Shopify kept throttling {self.shop}", errors=errors, extensions=extensions
+            )
+            raise _Retry(THROTTLED, 0.0, gave_up, int(requested) if requested is not None else None)
+        self.bucket.reconcile(cost, cost_info)
+        if errors:
+            message = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
+            raise ShopifyGraphQLError(
+                message, errors=errors, status=status, data=body.get("data"), extensions=extensions
+            )
+        return body
 
     @staticmethod
-    def _body(result) -> dict:
+    def _body(response: httpx.Response) -> dict:
         try:
-            body = json.loads(result.response.body or "{}")
+            body = response.json() if response.content else {}
         except ValueError:
             return {}
         return body if isinstance(body, dict) else {"errors": body}
@@ -271,105 +315,3 @@ class ShopifyClient:
     def query(self, document: str, variables: dict | None = None) -> dict:
         """Run a query or mutation; returns its `data`."""
         return self.execute(document, variables).get("data") or {}
-
-    def paginate(self, document: str, variables: dict | None, connection_path: str) -> Iterator[dict]:
-        """Yield every node of the connection at `connection_path` (dotted, e.g. `products` or `product.variants`).
-
-        The document must declare `$first: Int` and `$after: String` and pass them to that connection, and select
-        `pageInfo { hasNextPage endCursor }` plus `nodes` or `edges { node }`.
-        """
-        variables = {"first": PAGE_SIZE, **(variables or {}), "after": None}
-        while True:
-            data = self.query(document, variables)
-            conn = data
-            for part in connection_path.split("."):
-                conn = (conn or {}).get(part)
-            if not conn:
-                return
-            items = conn.get("nodes")
-            if items is None:
-                items = [edge["node"] for edge in conn.get("edges") or []]
-            yield from items
-            page = conn.get("pageInfo") or {}
-            if not page.get("hasNextPage"):
-                return
-            variables["after"] = page["endCursor"]
-
-
-def raise_for_user_errors(payload: dict | None, what: str = "mutation") -> dict:
-    """Return a mutation payload, or raise `ShopifyUserError` when it carries `userErrors`."""
-    if payload is None:
-        raise ShopifyUserError(f"{what} returned no payload")
-    user_errors = payload.get("userErrors") or []
-    if user_errors:
-        message = "; ".join(f"{'.'.join(e.get('field') or [])}: {e.get('message')}" for e in user_errors)
-        raise ShopifyUserError(f"{what}: {message}", errors=user_errors)
-    return payload
-
-
-INVENTORY_SET_QUANTITIES = """
-mutation InventorySet($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
-  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
-    inventoryAdjustmentGroup {
-      id reason referenceDocumentUri
-      changes { name delta quantityAfterChange item { id } location { id } }
-    }
-    userErrors { field message code }
-  }
-}
-"""
-
-
-def inventory_set_quantities(
-    quantities: list[dict],
-    *,
-    key: str,
-    reason: str = "correction",
-    reference_document_uri: str | None = None,
-    name: str = "available",
-) -> tuple[str, dict]:
-    """Build an `inventorySetQuantities` call: (document, variables), with `@idempotent(key:)` and an explicit
-    `changeFromQuantity` on every quantity (None opts out of the compare-and-swap check, as 2026-04+ requires).
-
-    `quantities`: [{"inventoryItemId", "locationId", "quantity", "changeFromQuantity"}]; at most 250 per call.
-    `key` must be deterministic for the same intended change (e.g. f"stock:{partnership}:{sku}:{run_id}").
-    """
-    if not key or not key.strip():
-        raise ValueError("an idempotency key is required")
-    if len(quantities) > 250:
-        raise ValueError("inventorySetQuantities takes at most 250 quantities")
-    items = []
-    for q in quantities:
-        if "changeFromQuantity" not in q:
-            raise ValueError("changeFromQuantity must be given for every quantity (None to opt out)")
-        items.append(
-            {
-                "inventoryItemId": q["inventoryItemId"],
-                "locationId": q["locationId"],
-                "quantity": int(q["quantity"]),
-                "changeFromQuantity": q["changeFromQuantity"],
-            }
-        )
-    variables = {"input": {"name": name, "reason": reason, "quantities": items}, "idempotencyKey": key}
-    if reference_document_uri:
-        variables["input"]["referenceDocumentUri"] = reference_document_uri
-    return INVENTORY_SET_QUANTITIES, variables
-
-
-def client_for(connection, on_call: Callable[[float], None] | None = None) -> ShopifyClient:
-    """A client for a `portal.models.Connection`, using the current app's config, Redis and HTTP transport."""
-    from flask import current_app
-
-    from integrations.shopify.transport import http_client_for
-    from portal.redis_conn import get_redis
-    from portal.shopify_app.service import fresh_access_token
-
-    app = current_app._get_current_object()
-    return ShopifyClient(
-        connection.address,
-        fresh_access_token(connection),  # expiring offline tokens are refreshed before they lapse
-        api_version=app.config["SHOPIFY_API_VERSION"],
-        redis=get_redis(app),
-        http=http_client_for(app),
-        on_call=on_call,
-    )

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 
 class ShopifyError(Exception):
-    """A Shopify call failed; `errors` holds the GraphQL `errors` list (or the HTTP body) when there is one."""
+    """A Shopify call failed; `errors` holds the GraphQL `errors` list (or the HTTP body) when there is one.
 
-    def __init__(self, message: str, *, errors=None, status: int | None = None, data=None):
+    On a GraphQL error answer `data` keeps whatever Shopify did return and `extensions` its cost and throttle status.
+    """
+
+    def __init__(self, message: str, *, errors=None, status: int | None = None, data=None, extensions=None):
         super().__init__(message)
         self.errors = errors or []
         self.status = status
         self.data = data
+        self.extensions = extensions or {}
 
     @property
     def codes(self) -> list[str]:
+        """The `extensions.code` of each GraphQL error (e.g. THROTTLED, MAX_COST_EXCEEDED)."""
         return [e.get("extensions", {}).get("code") for e in self.errors if isinstance(e, dict)]
 
 
@@ -37,4 +42,4 @@ class ShopifyTransientError(ShopifyError):
 
 
 class ShopifyUserError(ShopifyError):
-    """A mutation answered `userErrors` (raised by `raise_for_user_errors`)."""
+    """A mutation answered `userErrors`."""

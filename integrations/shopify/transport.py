@@ -2,10 +2,12 @@
 
 Production sends to `https://{shop}`. When `SHOPIFY_ADMIN_BASE_URL` is set, every request goes to that base URL
 with the original `Host` header kept (so one local server can play many shops); `SHOPIFY_HTTP_TRANSPORT` (an
-httpx transport object) wins over both, for tests.
+httpx transport object) wins over both, for tests. The settings mapping is passed in by the caller.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import httpx
 
@@ -29,7 +31,7 @@ class BaseURLTransport(httpx.BaseTransport):
         self.inner.close()
 
 
-def build_http_client(config, *, timeout: httpx.Timeout | float | None = None) -> httpx.Client:
+def build_http_client(config: Mapping, *, timeout: httpx.Timeout | float | None = None) -> httpx.Client:
     """An httpx client for Shopify (Admin API and OAuth endpoints) per the app config."""
     transport = config.get("SHOPIFY_HTTP_TRANSPORT")
     base = config.get("SHOPIFY_ADMIN_BASE_URL")
@@ -41,15 +43,3 @@ def build_http_client(config, *, timeout: httpx.Timeout | float | None = None) -
         timeout=timeout or (httpx.Timeout(float(seconds), connect=5.0) if seconds else DEFAULT_TIMEOUT),
         follow_redirects=False,
     )
-
-
-def http_client_for(app) -> httpx.Client:
-    """The app's shared Shopify httpx client (one connection pool per process; rebuilt after a fork)."""
-    import os
-
-    key = "wholesync_shopify_http"
-    cached = app.extensions.get(key)
-    if cached is None or cached[0] != os.getpid():
-        cached = (os.getpid(), build_http_client(app.config))
-        app.extensions[key] = cached
-    return cached[1]

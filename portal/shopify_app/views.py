@@ -11,21 +11,23 @@ import functools
 
 import shopify_app as shopify_lib
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_htmx.responses import HTMXResponseStopPolling
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from integrations.shopify import auth
-from jobs.plan import ManualRunRefused, UnknownJob, get_manual_job
+from jobs.plan import SYNC_PLAN, ManualRunRefused, UnknownJob, get_manual_job
 from jobs.runtime import request_run
-from portal import partnerships
 from portal.extensions import csrf, db
-from portal.models import Connection, SyncRun
-from portal.shopify_app import bp, pages, service
+from portal.models import Connection, SyncRun, utcnow
+from portal.services import connections as service
+from portal.services import embedded as pages
+from portal.services import partnerships
+from portal.shopify_app import bp
 from portal.tenancy import get_owned_or_404, scoped
 
 PATCH_PATH = "/shopify/patch-id-token"
 STATE_COOKIE = "shopify_oauth_state"
-HTMX_STOP_POLLING = 286
 
 
 def _frame_ancestors(shop: str) -> str:
@@ -44,7 +46,7 @@ def embedded(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        check = auth.check_session_request(request.url, dict(request.headers), PATCH_PATH)
+        check = auth.check_session_request(current_app.config, request.url, dict(request.headers), PATCH_PATH)
         if not check.ok:
             return _lib_response(check)
         conn = service.store_connection(check.shop)
@@ -67,7 +69,7 @@ def embedded(view):
 @csrf.exempt
 def app_home():
     """App URL: verify the id_token, install or renew the expiring offline token, render the app home."""
-    check = auth.check_session_request(request.url, dict(request.headers), PATCH_PATH)
+    check = auth.check_session_request(current_app.config, request.url, dict(request.headers), PATCH_PATH)
     if not check.ok:
         return _lib_response(check)
     conn = service.store_connection(check.shop)
@@ -79,7 +81,7 @@ def app_home():
             notice = "Wholesync lost access to your store and reconnected it."
     if not service.usable(conn):
         try:
-            conn = service.install_store(check.shop, auth.exchange_id_token(check))
+            conn = service.install_store(check.shop, auth.exchange_id_token(current_app.config, check))
         except auth.ShopifyAuthError as exc:
             resp = make_response(render_template("shopify_app/error.html", message=exc.message), 401)
             resp.headers["Content-Security-Policy"] = _frame_ancestors(check.shop)
@@ -97,7 +99,8 @@ def app_home():
 def patch_id_token():
     """The page App Bridge uses to re-issue a session token for a load that came without one (shopifyapp's)."""
     result = shopify_lib.app_home_patch_id_token(
-        {"method": "GET", "url": request.url, "headers": dict(request.headers), "body": ""}, auth.app_config()
+        {"method": "GET", "url": request.url, "headers": dict(request.headers), "body": ""},
+        auth.app_config(current_app.config),
     )
     res = result.response
     resp = make_response(res.body, res.status, dict(res.headers))
@@ -135,7 +138,7 @@ def accept_invite():
 def catalog():
     """Incoming catalog: what the wholesalers sent to this store (created unpublished)."""
     page = request.args.get("page", 1, type=int)
-    return render_template("shopify_app/_catalog.html", **pages.catalog_context(page))
+    return render_template("shopify_app/_catalog.html", **pages.catalog_context(g.store.id, page))
 
 
 @bp.get("/shopify/orders")
@@ -150,7 +153,12 @@ def orders():
 @embedded
 def sync():
     """The retailer-side jobs (their target is this store) with their last runs and Run now."""
-    return render_template("shopify_app/_sync.html", **pages.sync_context())
+    return render_template("shopify_app/_sync.html", **pages.sync_context(g.store.id, store_jobs()))
+
+
+def store_jobs():
+    """The jobs of the plan whose target is a retailer's store connection (a person may run them)."""
+    return [spec for spec in SYNC_PLAN if spec.scope == "store" and spec.manual]
 
 
 @bp.post("/shopify/sync/<job_name>/run")
@@ -170,9 +178,10 @@ def run_now(job_name: str):
 @bp.get("/shopify/runs/<int:sync_run_id>")
 @embedded
 def run_panel(sync_run_id: int):
-    """A run's live panel for the embedded app; 286 stops htmx polling once the run is over."""
+    """A run's live panel for the embedded app; htmx's stop-polling status once the run is over."""
     run = get_owned_or_404(SyncRun, sync_run_id)
-    return render_template("shopify_app/_run_panel.html", run=run), (HTMX_STOP_POLLING if run.finished else 200)
+    html = render_template("shopify_app/_run_panel.html", run=run)
+    return HTMXResponseStopPolling(html) if run.finished else html
 
 
 # --- The wholesaler's "Connect your Shopify store" (authorization-code grant) -------------------------------------
@@ -200,7 +209,9 @@ def oauth_start():
     if shop is None:
         abort(400, "Enter your store's address like your-store.myshopify.com.")
     state = auth.new_state()
-    resp = redirect(auth.authorize_url(shop, url_for("shopify_app.oauth_callback", _external=True), state))
+    resp = redirect(
+        auth.authorize_url(current_app.config, shop, url_for("shopify_app.oauth_callback", _external=True), state)
+    )
     cookie = _state_serializer().dumps({"state": state, "shop": shop, "user": current_user.id})
     resp.set_cookie(
         STATE_COOKIE,
@@ -226,8 +237,8 @@ def oauth_callback():
         bound = {}
     params = request.args.to_dict()
     try:
-        shop = auth.verify_callback(params, bound.get("state"), bound.get("shop"))
-        tokens = auth.exchange_code(shop, params.get("code", ""))
+        shop = auth.verify_callback(current_app.config, params, bound.get("state"), bound.get("shop"), now=utcnow())
+        tokens = auth.exchange_code(current_app.config, shop, params.get("code", ""), now=utcnow())
         service.connect_wholesaler_shop(current_user.organization_id, shop, tokens)
     except auth.ShopifyAuthError as exc:
         db.session.rollback()

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from integrations.shopify.transport import build_http_client
 from portal.extensions import db
 from portal.models import Connection, Organization, Partnership, WebhookReceipt, utcnow
-from portal.shopify_app.service import fresh_access_token
+from portal.services.connections import fresh_access_token
 from tests.shopify_app.conftest import session_token
 from tests.support import factories
 
@@ -145,7 +145,7 @@ def test_uninstalling_in_shopify_revokes_our_tokens_and_pauses_partnerships(app,
 
 
 def test_a_periodic_sweep_refreshes_tokens_about_to_expire(app, client, sandbox):
-    from portal.shopify_app.service import refresh_expiring_tokens
+    from portal.services.connections import refresh_expiring_tokens
 
     sandbox.add_shop(SHOP)
     client.get(f"/shopify?shop={SHOP}&id_token={sandbox.session_token(SHOP)}")
@@ -163,7 +163,7 @@ def test_a_periodic_sweep_refreshes_tokens_about_to_expire(app, client, sandbox)
 
 
 def test_a_job_building_its_client_refreshes_an_expiring_store_token_first(app, client, sandbox):
-    from integrations.shopify.client import client_for
+    from portal.services.platforms import retailer_store
 
     sandbox.add_shop(SHOP)
     client.get(f"/shopify?shop={SHOP}&id_token={sandbox.session_token(SHOP)}")
@@ -171,7 +171,7 @@ def test_a_job_building_its_client_refreshes_an_expiring_store_token_first(app, 
     stale = conn.access_token
     conn.token_expires_at = utcnow() + timedelta(seconds=20)  # about to lapse: a job must not use it
     db.session.commit()
-    data = client_for(conn).query("{ shop { name } }")
+    data = retailer_store(conn).client.query("{ shop { name } }")
     assert data["shop"]["name"]
     db.session.expire_all()
     assert db.session.get(Connection, conn.id).access_token != stale

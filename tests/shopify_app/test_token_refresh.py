@@ -10,7 +10,7 @@ from sqlalchemy import text
 from integrations.shopify.auth import REFRESH_MARGIN, ShopifyAuthError
 from portal.extensions import db
 from portal.models import Connection, utcnow
-from portal.shopify_app.service import fresh_access_token
+from portal.services.connections import fresh_access_token
 from tests.support import factories
 
 

@@ -7,11 +7,33 @@ import json
 import httpx
 import pytest
 
-from integrations.shopify import ShopifyGraphQLError, ShopifyUserError, inventory_set_quantities, raise_for_user_errors
+from integrations.shopify import ShopifyGraphQLError, ShopifyUserError
+from integrations.shopify.adapters import ShopifyShop
 from integrations.shopify.client import ShopifyClient
 from portal.redis_conn import get_redis
 
 SHOP = "catalog.myshopify.com"
+
+# The adjustment group's changes are selected so the test can read what a replayed key applied.
+SET_QUANTITIES = """
+mutation InventorySet($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup {
+      id reason referenceDocumentUri
+      changes { name delta quantityAfterChange item { id } location { id } }
+    }
+    userErrors { field message code }
+  }
+}
+"""
+
+
+def _set_quantities(quantities: list[dict], key: str) -> tuple[str, dict]:
+    return SET_QUANTITIES, {
+        "input": {"name": "available", "reason": "correction", "quantities": quantities},
+        "idempotencyKey": key,
+    }
+
 
 PRODUCT_SET = """
 mutation Set($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
@@ -46,7 +68,7 @@ def client(app, sandbox):
 
 
 def test_product_set_creates_a_draft_with_variants_and_inventory_items(client, sandbox):
-    payload = raise_for_user_errors(client.query(PRODUCT_SET, {"input": _input()})["productSet"])
+    payload = ShopifyShop(None, client).mutate(PRODUCT_SET, {"input": _input()}, "productSet")
     product = payload["product"]
     assert product["status"] == "DRAFT"
     assert [(v["sku"], v["price"]) for v in product["variants"]["nodes"]] == [("LS-S", "20.00"), ("LS-M", "21.00")]
@@ -81,10 +103,10 @@ def test_product_set_list_inputs_replace_the_stored_list(client, sandbox):
 
 
 def test_product_set_unknown_id_is_a_user_error(client):
-    payload = client.query(PRODUCT_SET, {"identifier": {"id": "gid://shopify/Product/999999"}, "input": _input()})
-    with pytest.raises(ShopifyUserError):
-        raise_for_user_errors(payload["productSet"])
-    assert payload["productSet"]["userErrors"][0]["code"] == "PRODUCT_DOES_NOT_EXIST"
+    variables = {"identifier": {"id": "gid://shopify/Product/999999"}, "input": _input()}
+    with pytest.raises(ShopifyUserError) as exc:
+        ShopifyShop(None, client).mutate(PRODUCT_SET, variables, "productSet")
+    assert exc.value.errors[0]["code"] == "PRODUCT_DOES_NOT_EXIST"
 
 
 def _stock(sandbox, available=5):
@@ -114,7 +136,7 @@ def test_same_idempotency_key_applies_once(client, sandbox):
     )
     q = [{"inventoryItemId": v["inventory_item_id"], "locationId": v["location_id"], "quantity": 9,
           "changeFromQuantity": 5}]  # fmt: skip
-    document, variables = inventory_set_quantities(q, key="stock:MUG-1:run-1")
+    document, variables = _set_quantities(q, key="stock:MUG-1:run-1")
     first = client.query(document, variables)["inventorySetQuantities"]
     second = client.query(document, variables)["inventorySetQuantities"]  # a retry after a lost answer
     assert first == second and first["userErrors"] == []
@@ -131,11 +153,11 @@ def test_change_from_quantity_mismatch_is_stale_and_applies_nothing(client, sand
     v = _stock(sandbox, available=5)
     q = [{"inventoryItemId": v["inventory_item_id"], "locationId": v["location_id"], "quantity": 1,
           "changeFromQuantity": 4}]  # fmt: skip
-    payload = client.query(*inventory_set_quantities(q, key="k-stale"))["inventorySetQuantities"]
+    payload = client.query(*_set_quantities(q, key="k-stale"))["inventorySetQuantities"]
     assert payload["userErrors"][0]["code"] == "CHANGE_FROM_QUANTITY_STALE"
     assert sandbox.available(SHOP, "MUG-1") == 5
     q[0]["changeFromQuantity"] = None  # explicit opt-out
-    payload = client.query(*inventory_set_quantities(q, key="k-optout"))["inventorySetQuantities"]
+    payload = client.query(*_set_quantities(q, key="k-optout"))["inventorySetQuantities"]
     assert payload["userErrors"] == [] and sandbox.available(SHOP, "MUG-1") == 1
 
 
@@ -144,11 +166,13 @@ def test_products_search_and_pagination(client, sandbox):
         sandbox.add_product(SHOP, f"P{n}", [{"sku": f"SKU-{n}", "price": "1.00"}])
     doc = """query($first: Int, $after: String, $q: String) { products(first: $first, after: $after, query: $q) {
       nodes { id title } pageInfo { hasNextPage endCursor } } }"""
-    titles = [p["title"] for p in client.paginate(doc, {"first": 2}, "products")]
+    shop = ShopifyShop(None, client)
+    titles = [p["title"] for p in shop.pages(doc, {"first": 2}, "products")]
     assert titles == ["P0", "P1", "P2", "P3", "P4"]
-    assert [p["title"] for p in client.paginate(doc, {"q": "sku:SKU-3"}, "products")] == ["P3"]
-    assert [p["title"] for p in client.paginate(doc, {"q": "updated_at:>=2000-01-01T00:00:00Z"}, "products")] == titles
-    assert list(client.paginate(doc, {"q": "updated_at:>=2999-01-01T00:00:00Z"}, "products")) == []
+    assert [p["title"] for p in shop.pages(doc, {"first": 250, "q": "sku:SKU-3"}, "products")] == ["P3"]
+    everything = {"first": 250, "q": "updated_at:>=2000-01-01T00:00:00Z"}
+    assert [p["title"] for p in shop.pages(doc, everything, "products")] == titles
+    assert list(shop.pages(doc, {"first": 250, "q": "updated_at:>=2999-01-01T00:00:00Z"}, "products")) == []
     variants = client.query('{ productVariants(first: 10, query: "sku:SKU-1 OR sku:SKU-4") { nodes { sku } } }')
     assert sorted(v["sku"] for v in variants["productVariants"]["nodes"]) == ["SKU-1", "SKU-4"]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
 from benchmarks.bench_throttle import hammer
-from integrations.shopify import ShopifyTransientError
-from integrations.shopify.client import ShopifyClient, estimate_cost, inventory_set_quantities
+from integrations.shopify import ShopifyGraphQLError, ShopifyTransientError
+from integrations.shopify.client import ShopifyClient, estimate_cost, retry_after_seconds
 from integrations.shopify.transport import build_http_client
 from portal.redis_conn import get_redis
 
@@ -72,15 +73,56 @@ def test_real_bucket_exhaustion_waits_instead_of_failing(make_client, sandbox, c
     assert len(throttled) <= 1  # at most the first call, before the client has seen this shop's throttleStatus
 
 
-def test_inventory_helper_requires_key_and_change_from_quantity():
-    q = [{"inventoryItemId": "gid://shopify/InventoryItem/1", "locationId": "gid://shopify/Location/1", "quantity": 3}]
-    with pytest.raises(ValueError):
-        inventory_set_quantities(q, key="k")
-    with pytest.raises(ValueError):
-        inventory_set_quantities([{**q[0], "changeFromQuantity": None}], key=" ")
-    document, variables = inventory_set_quantities([{**q[0], "changeFromQuantity": None}], key="k1")
-    assert "@idempotent(key: $idempotencyKey)" in document and variables["idempotencyKey"] == "k1"
-    assert variables["input"]["quantities"][0]["changeFromQuantity"] is None
+def test_a_fractional_retry_after_is_waited_for_not_a_crash(app, sandbox, calls):
+    slept = []
+    client = ShopifyClient(
+        SHOP, sandbox.add_shop(SHOP), api_version="2026-07", redis=get_redis(), http=build_http_client(app.config),
+        on_call=calls.append, sleep=slept.append,
+    )  # fmt: skip
+    sandbox.inject(SHOP, "429", retry_after=1.5)  # answered as `Retry-After: 1.5`
+    assert client.query("{ shop { name } }")["shop"]["name"] == "Retry"
+    assert any(s >= 1.5 for s in slept) and len(calls) == 2
+
+
+def test_retry_after_reads_whole_and_fractional_seconds_and_ignores_the_rest():
+    assert [retry_after_seconds(v) for v in ("2", "1.5", "0.25", None, "", "soon", "nan")] == [
+        2.0, 1.5, 0.25, None, None, None, None,
+    ]  # fmt: skip
+
+
+def test_a_graphql_error_answer_keeps_its_data_and_reconciles_the_bucket(app):
+    status = {"maximumAvailable": 2000.0, "currentlyAvailable": 1234.0, "restoreRate": 100.0}
+    answer = {
+        "data": {"shop": {"name": "Partial"}, "product": None},
+        "errors": [{"message": "Internal error", "path": ["product"], "extensions": {"code": "INTERNAL_SERVER_ERROR"}}],
+        "extensions": {"cost": {"requestedQueryCost": 3, "actualQueryCost": 2, "throttleStatus": status}},
+    }
+    http = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
+    client = ShopifyClient(
+        "partial.myshopify.com", lambda: "shpat_x", api_version="2026-07", redis=get_redis(), http=http
+    )
+    with pytest.raises(ShopifyGraphQLError) as exc:
+        client.query('{ shop { name } product(id: "gid://shopify/Product/1") { title } }')
+    assert exc.value.data == {"shop": {"name": "Partial"}, "product": None}
+    assert exc.value.extensions["cost"]["throttleStatus"] == status
+    assert exc.value.codes == ["INTERNAL_SERVER_ERROR"]
+    bucket = get_redis().hgetall("shopify:bucket:partial.myshopify.com")
+    assert float(bucket[b"max"]) == 2000.0 and float(bucket[b"rate"]) == 100.0
+    assert float(bucket[b"avail"]) <= 1234.0  # the server's figure, not our assumed 1,000-point bucket refilled
+
+
+def test_the_token_source_is_asked_before_every_request(app, sandbox):
+    token = sandbox.add_shop(SHOP)
+    asked = []
+
+    def source():
+        asked.append(1)
+        return token
+
+    client = ShopifyClient(SHOP, source, api_version="2026-07", redis=get_redis(), http=build_http_client(app.config))
+    client.query("{ shop { name } }")
+    client.query("{ shop { name } }")
+    assert len(asked) == 2
 
 
 def test_cost_estimate_is_generous_for_nested_connections():

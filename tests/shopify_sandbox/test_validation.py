@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from integrations.shopify import ShopifyAuthError, ShopifyGraphQLError, client_for
+from integrations.shopify import ShopifyAuthError, ShopifyGraphQLError
 from portal.redis_conn import get_redis
+from portal.services.platforms import retailer_store
 from tests.support import factories
 
 SHOP = "validation.myshopify.com"
@@ -95,14 +96,14 @@ def test_demo_token_creates_the_demo_shop(sandbox):
 def test_client_raises_graphql_error_for_invalid_document(app, sandbox):
     token = sandbox.add_shop(SHOP)
     conn = factories.connection(factories.retailer(), "store", SHOP, access_token=token)
-    client = client_for(conn)
+    client = retailer_store(conn).client
     assert client.query("{ shop { name } }") == {"shop": {"name": "Validation"}}
     with pytest.raises(ShopifyGraphQLError) as exc:
         client.query("{ shop { nonsense } }")
     assert exc.value.codes == ["undefinedField"]
     conn.access_token = "shpat_revoked"
     with pytest.raises(ShopifyAuthError):
-        client_for(conn).query("{ shop { name } }")
+        retailer_store(conn).client.query("{ shop { name } }")
     assert get_redis().exists(f"shopify:bucket:{SHOP}")
 
 

@@ -1,11 +1,14 @@
-"""What the retailer's embedded pages show, read through the tenancy scope of the shop's organization."""
+"""What the retailer's embedded pages show, read through the tenancy scope of the shop's organization.
+
+The store connection (and, for the sync page, the job specs a person may run) are passed in by the view.
+"""
 
 from __future__ import annotations
 
-from flask import g
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
 
-from jobs.plan import SYNC_PLAN
 from portal.extensions import db
 from portal.models import Listing, ListingVariant, Order, Organization, Partnership, Product, SyncRun
 from portal.tenancy import current_org_id, scoped
@@ -24,7 +27,7 @@ def partners_context() -> dict:
     return {"partners": [{"partnership": p, "wholesaler": name} for p, name in rows]}
 
 
-def catalog_context(page: int) -> dict:
+def catalog_context(store_id: int, page: int) -> dict:
     """Products wholesalers listed in this store (created unpublished), newest first, paginated in the database."""
     partnership_ids = scoped(Partnership).with_only_columns(Partnership.id)
     variants = select(func.count(ListingVariant.id)).where(ListingVariant.listing_id == Listing.id).scalar_subquery()
@@ -33,7 +36,7 @@ def catalog_context(page: int) -> dict:
         .join(Product, Product.id == Listing.product_id)
         .join(Partnership, Partnership.id == Listing.partnership_id)
         .join(Organization, Organization.id == Partnership.wholesaler_id)
-        .where(Listing.partnership_id.in_(partnership_ids), Listing.retailer_connection_id == g.store.id)
+        .where(Listing.partnership_id.in_(partnership_ids), Listing.retailer_connection_id == store_id)
         .order_by(Listing.id.desc())
     )
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
@@ -52,16 +55,12 @@ def orders_context(page: int) -> dict:
     return {"orders": orders, "wholesalers": names, "page": max(page, 1), "total": total, "per_page": PER_PAGE}
 
 
-def store_jobs():
-    """The jobs of the plan whose target is a retailer's store connection (a person may run them)."""
-    return [spec for spec in SYNC_PLAN if spec.scope == "store" and spec.manual]
-
-
-def sync_context() -> dict:
-    """Each store job with its last runs on this store; runs started by schedule or webhook show the same way."""
-    target = f"connection:{g.store.id}"
+def sync_context(store_id: int, specs: Iterable) -> dict:
+    """Each of `specs` (store jobs) with its last runs on this store; runs started by schedule or webhook show the
+    same way."""
+    target = f"connection:{store_id}"
     jobs = []
-    for spec in store_jobs():
+    for spec in specs:
         runs = (
             db.session.execute(
                 select(SyncRun)

@@ -1,4 +1,4 @@
-"""Shopify installations as Wholesync rows: the retailer org and its store connection, tokens kept fresh.
+"""Platform connections as Wholesync rows: Shopify installs and uninstalls, tokens kept fresh.
 
 Tokens are stored encrypted (Connection.access_token / refresh_token are EncryptedText). Refresh tokens are
 single use, so a refresh holds a per-connection Redis lock and re-reads the row before spending one.
@@ -23,7 +23,7 @@ def shop_connections(shop: str) -> list[Connection]:
     """Every Shopify connection for a shop domain (a shop is one retailer store or one wholesaler's system)."""
     return list(
         db.session.execute(
-            select(Connection).where(Connection.platform == "shopify", Connection.shop_domain == shop.lower())
+            select(Connection).where(Connection.platform == "shopify", Connection.address == shop.lower())
         ).scalars()
     )
 
@@ -54,7 +54,7 @@ def install_store(shop: str, tokens: auth.Tokens) -> Connection:
         org = Organization(kind="retailer", name=shop.removesuffix(".myshopify.com"))
         db.session.add(org)
         db.session.flush()
-        conn = Connection(organization_id=org.id, platform="shopify", role="store", shop_domain=shop.lower())
+        conn = Connection(organization_id=org.id, platform="shopify", role="store", address=shop.lower())
         db.session.add(conn)
     store_tokens(conn, tokens)
     conn.installed_at = conn.installed_at or utcnow()
@@ -75,19 +75,22 @@ def fresh_access_token(conn: Connection, margin: timedelta = auth.REFRESH_MARGIN
     A failed refresh sets the connection to `needs_reauth` (the merchant reopens the app, which runs token
     exchange again) and raises ShopifyAuthError.
     """
-    if not auth.needs_refresh(conn.token_expires_at, margin=margin) and conn.status == "active" and conn.access_token:
+    fresh = not auth.needs_refresh(conn.token_expires_at, utcnow(), margin)
+    if fresh and conn.status == "active" and conn.access_token:
         return conn.access_token
     lock = get_redis().lock(REFRESH_LOCK.format(conn.id), timeout=60, blocking_timeout=30)
     with lock:
         db.session.refresh(conn)  # another worker may have refreshed while we waited; its refresh token is now ours
         if conn.status != "active" or not conn.access_token:
-            raise auth.ShopifyAuthError(f"{conn.shop_domain} must be reconnected ({conn.status}).", 401)
-        if not auth.needs_refresh(conn.token_expires_at, margin=margin):
+            raise auth.ShopifyAuthError(f"{conn.address} must be reconnected ({conn.status}).", 401)
+        if not auth.needs_refresh(conn.token_expires_at, utcnow(), margin):
             return conn.access_token
         if not conn.refresh_token:
             return _needs_reauth(conn, "the token expired and there is no refresh token")
         try:
-            tokens = auth.refresh(conn.shop_domain, conn.refresh_token, conn.refresh_token_expires_at)
+            tokens = auth.refresh(
+                current_app.config, conn.address, conn.refresh_token, conn.refresh_token_expires_at, now=utcnow()
+            )
         except auth.ShopifyAuthError as exc:
             return _needs_reauth(conn, exc.message)
         store_tokens(conn, tokens)
@@ -100,7 +103,7 @@ def _needs_reauth(conn: Connection, why: str) -> str:
     conn.status = "needs_reauth"
     db.session.commit()
     raise auth.ShopifyAuthError(
-        f"Wholesync lost access to {conn.shop_domain} ({why}). Open the Wholesync app in the Shopify admin again.",
+        f"Wholesync lost access to {conn.address} ({why}). Open the Wholesync app in the Shopify admin again.",
         401,
     )
 
@@ -130,7 +133,7 @@ def connect_wholesaler_shop(org_id: int, shop: str, tokens: auth.Tokens) -> Conn
         raise auth.ShopifyAuthError(f"{shop} is already connected to another Wholesync account.", 403)
     conn = existing[0] if existing else None
     if conn is None:
-        conn = Connection(organization_id=org_id, platform="shopify", role="system_of_record", shop_domain=shop)
+        conn = Connection(organization_id=org_id, platform="shopify", role="system_of_record", address=shop)
         db.session.add(conn)
     store_tokens(conn, tokens)
     db.session.commit()

@@ -1,4 +1,7 @@
-"""Re-encrypt stored platform secrets under the newest key (MultiFernet.rotate)."""
+"""Re-encrypt stored platform secrets under the newest key (MultiFernet.rotate).
+
+Run by `flask tokens rotate` after a new key is put first in TOKEN_ENCRYPTION_KEYS.
+"""
 
 from __future__ import annotations
 

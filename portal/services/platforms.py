@@ -1,0 +1,66 @@
+"""Build the platform adapters a flow talks to for a Connection, from the platform registry.
+
+This is where the application hands integrations what they may not import: the token source, Redis, the settings,
+the process's HTTP client and the sleep function.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import httpx
+from flask import current_app
+
+from integrations.base import OnCall, RetailerStore, SystemOfRecord
+from integrations.registry import AdapterContext, registry
+from integrations.shopify.transport import build_http_client
+from portal.redis_conn import get_redis
+from portal.services.connections import fresh_access_token
+
+HTTP_CLIENT_KEY = "wholesync_shopify_http"
+
+
+def http_client(app) -> httpx.Client:
+    """The app's shared Shopify httpx client (one connection pool per process; rebuilt after a fork)."""
+    cached = app.extensions.get(HTTP_CLIENT_KEY)
+    if cached is None or cached[0] != os.getpid():
+        cached = (os.getpid(), build_http_client(app.config))
+        app.extensions[HTTP_CLIENT_KEY] = cached
+    return cached[1]
+
+
+def token_source(connection) -> Callable[[], str]:
+    """A callable giving the connection's access token, made fresh (refreshed if it is about to expire) now.
+
+    The refresh happens here, in the thread that builds the adapter: the adapter's calls may run on a flow's worker
+    threads, which must not touch the database session or the app context that a refresh needs.
+    """
+    token = fresh_access_token(connection)
+    return lambda: token
+
+
+def adapter_context(connection, on_call: OnCall | None = None) -> AdapterContext:
+    """What an adapter needs from this application, for one connection."""
+    app = current_app._get_current_object()
+    return AdapterContext(
+        token=token_source(connection),
+        redis=get_redis(app),
+        settings=app.config,
+        http=http_client(app),
+        on_call=on_call,
+        sleep=time.sleep,
+    )
+
+
+def system_of_record(connection, on_call: OnCall | None = None) -> SystemOfRecord:
+    """The SystemOfRecord for a wholesaler's connection (UnknownPlatform if its platform has none)."""
+    factory = registry.system_of_record(connection.platform)
+    return factory(connection, adapter_context(connection, on_call))
+
+
+def retailer_store(connection, on_call: OnCall | None = None) -> RetailerStore:
+    """The RetailerStore for a retailer's store connection (UnknownPlatform if its platform has none)."""
+    factory = registry.retailer_store(connection.platform)
+    return factory(connection, adapter_context(connection, on_call))
