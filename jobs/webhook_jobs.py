@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from jobs.runtime import request_run
 from portal.extensions import db
 from portal.models import Order, WebhookReceipt, utcnow
-from portal.shopify_app import service
+from portal.services import connections
 
 REDACTED = "[redacted]"
 
@@ -43,7 +43,7 @@ def _ignored(receipt: WebhookReceipt) -> dict:
 
 def orders_changed(receipt: WebhookReceipt) -> dict:
     """orders/create, orders/updated: pull that store's orders now (the pull is incremental and idempotent)."""
-    conn = service.store_connection(receipt.shop_domain or "")
+    conn = connections.store_connection(receipt.shop_domain or "")
     if conn is None or conn.status != "active":
         return {"ignored": f"no active store connection for {receipt.shop_domain}"}
     run = request_run("orders.pull", f"connection:{conn.id}", trigger="webhook")
@@ -54,10 +54,10 @@ def app_uninstalled(receipt: WebhookReceipt) -> dict:
     """Revoke (forget) the shop's tokens, mark its connections uninstalled, pause its partnerships."""
     payload = receipt.payload or {}
     shop = receipt.shop_domain or payload.get("myshopify_domain") or ""
-    paused = service.uninstall(shop)
-    if not service.shop_connections(shop) and payload.get("myshopify_domain"):
+    paused = connections.uninstall(shop)
+    if not connections.shop_connections(shop) and payload.get("myshopify_domain"):
         # A custom domain in the header has been reported; fall back to the payload's myshopify domain.
-        paused = service.uninstall(payload["myshopify_domain"])
+        paused = connections.uninstall(payload["myshopify_domain"])
     return {"paused_partnerships": paused}
 
 
@@ -65,7 +65,7 @@ def scopes_updated(receipt: WebhookReceipt) -> dict:
     """app/scopes_update: record the scopes the merchant granted now."""
     current = (receipt.payload or {}).get("current") or []
     scopes = ",".join(current) if isinstance(current, list) else str(current)
-    for conn in service.shop_connections(receipt.shop_domain or ""):
+    for conn in connections.shop_connections(receipt.shop_domain or ""):
         conn.scopes = scopes
     return {"scopes": scopes}
 
@@ -82,7 +82,7 @@ def _order_ids(numeric_ids) -> set[str]:
 
 
 def _customer_orders(shop: str, customer: dict, order_ids) -> list[Order]:
-    conn_ids = [c.id for c in service.shop_connections(shop)]
+    conn_ids = [c.id for c in connections.shop_connections(shop)]
     if not conn_ids:
         return []
     match = []
@@ -177,7 +177,7 @@ def customers_redact(receipt: WebhookReceipt) -> dict:
 def shop_redact(receipt: WebhookReceipt) -> dict:
     """48 h after uninstall: erase every customer's personal data we hold for the shop, and its tokens."""
     shop = receipt.shop_domain or (receipt.payload or {}).get("shop_domain", "")
-    conns = service.shop_connections(shop)
+    conns = connections.shop_connections(shop)
     orders = []
     if conns:
         orders = list(

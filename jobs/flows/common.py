@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Connection, Partnership, SyncCursor, utcnow
+from portal.models import Partnership, SyncCursor, utcnow
 
 OVERLAP = timedelta(minutes=10)  # incremental pulls re-read this much before the cursor (late commits, clock skew)
 
@@ -42,21 +42,6 @@ def advance_cursor(connection_id: int, stream: str, mark: datetime | None) -> No
     elif row.high_water_mark is None or mark > row.high_water_mark:
         row.high_water_mark = mark
     db.session.commit()
-
-
-def org_connection(org_id: int | None, role: str) -> Connection | None:
-    """The active store (role "store") or system of record of an organization."""
-    if org_id is None:
-        return None
-    return (
-        db.session.execute(
-            select(Connection)
-            .where(Connection.organization_id == org_id, Connection.role == role, Connection.status == "active")
-            .order_by(Connection.id)
-        )
-        .scalars()
-        .first()
-    )
 
 
 def partnerships_of(org_column, org_id: int, toggle: str | None = None) -> list[Partnership]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from flask import abort, current_app, jsonify, request
 
 from integrations.shopify.webhooks import shopify_header, verify_query_hmac, verify_webhook_hmac
-from jobs.flows.common import org_connection
-from jobs.flows.inventory import retailer_quantities
 from jobs.runtime import request_run
 from portal.extensions import csrf, db
 from portal.fulfillment_service import bp
 from portal.models import Partnership
+from portal.services.organizations import org_connection
+from portal.services.stock import retailer_quantities
 
 
 def _secrets() -> tuple[str, str | None]:
