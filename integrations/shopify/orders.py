@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from integrations.base import CreatedOrder, OrderDraft, RemoteOrder, RemoteOrderLine
+from integrations.timeutil import format_iso, parse_iso
 
 ORDERS_QUERY = """
 query SyncOrders($after: String, $query: String) {
@@ -41,14 +42,6 @@ mutation SyncOrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOp
 ADDRESS_FIELDS = ("firstName", "lastName", "company", "address1", "address2", "city", "province", "zip", "country")
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def _stamp(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _created(node: dict) -> CreatedOrder:
     lines = node["lineItems"]["nodes"]
     return CreatedOrder(remote_id=node["id"], line_ids_by_sku={n["sku"]: n["id"] for n in lines if n.get("sku")})
@@ -58,15 +51,15 @@ class OrderSource:
     """The retailer side: orders updated since a time, oldest update first."""
 
     def orders(self, updated_since: datetime | None) -> Iterator[RemoteOrder]:
-        query = f"updated_at:>='{_stamp(updated_since)}'" if updated_since else None
+        query = f"updated_at:>='{format_iso(updated_since)}'" if updated_since else None
         for node in self.pages(ORDERS_QUERY, {"query": query}, "orders"):
             address = node.get("shippingAddress")
             yield RemoteOrder(
                 remote_id=node["id"],
                 name=node["name"],
-                updated_at=_dt(node["updatedAt"]),
-                created_at=_dt(node.get("createdAt")),
-                cancelled_at=_dt(node.get("cancelledAt")),
+                updated_at=parse_iso(node["updatedAt"]),
+                created_at=parse_iso(node.get("createdAt")),
+                cancelled_at=parse_iso(node.get("cancelledAt")),
                 currency=node.get("currencyCode") or "USD",
                 email=node.get("email"),
                 customer_name=(address or {}).get("name"),
