@@ -1,0 +1,46 @@
+"""The platform registry: a platform registers its adapters once; an unknown platform or role is a clear error."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.registry import AdapterContext, Registry, UnknownPlatform, registry
+from integrations.shopify.adapters import ShopifyRetailerStore, ShopifySystemOfRecord
+from portal.models import Connection
+
+
+def test_shopify_is_registered_for_both_sides():
+    assert "shopify" in registry.names()
+    context = AdapterContext(
+        token=lambda: "shpat_x", redis=None, settings={"SHOPIFY_API_VERSION": "2026-07"}, http=None
+    )
+    conn = Connection(platform="shopify", role="store", address="a.myshopify.com")
+    # Redis is only touched by the cost bucket; a stand-in that accepts register_script is enough to build one.
+    context = AdapterContext(
+        token=context.token, redis=_ScriptlessRedis(), settings=context.settings, http=None, on_call=None
+    )
+    store = registry.retailer_store("shopify")(conn, context)
+    sor = registry.system_of_record("shopify")(conn, context)
+    assert isinstance(store, ShopifyRetailerStore) and isinstance(sor, ShopifySystemOfRecord)
+    assert store.client.shop == "a.myshopify.com" and store.client.api_version == "2026-07"
+    assert store.client.token() == "shpat_x"
+
+
+def test_an_unknown_platform_is_refused_with_the_known_ones_named():
+    with pytest.raises(UnknownPlatform, match=r"woocommerce.*registered: shopify"):
+        registry.system_of_record("woocommerce")
+
+
+def test_a_platform_registers_once_and_only_for_the_sides_it_serves():
+    local = Registry(packages=())
+    local.register("csv", system_of_record=lambda connection, context: ("feed", connection))
+    assert local.system_of_record("csv")("conn", None) == ("feed", "conn")
+    with pytest.raises(UnknownPlatform, match="cannot be a retailer store"):
+        local.retailer_store("csv")
+    with pytest.raises(ValueError, match="already registered"):
+        local.register("csv")
+
+
+class _ScriptlessRedis:
+    def register_script(self, script):
+        return lambda **kwargs: None
