@@ -11,14 +11,10 @@ from portal.models import Connection
 
 def test_shopify_is_registered_for_both_sides():
     assert "shopify" in registry.names()
-    context = AdapterContext(
-        token=lambda: "shpat_x", redis=None, settings={"SHOPIFY_API_VERSION": "2026-07"}, http=None
-    )
     conn = Connection(platform="shopify", role="store", address="a.myshopify.com")
-    # Redis is only touched by the cost bucket; a stand-in that accepts register_script is enough to build one.
-    context = AdapterContext(
-        token=context.token, redis=_ScriptlessRedis(), settings=context.settings, http=None, on_call=None
-    )
+    # Redis is touched only by the cost bucket when a call is sent; building a client just registers its scripts.
+    settings = {"SHOPIFY_API_VERSION": "2026-07"}
+    context = AdapterContext(token=lambda: "shpat_x", redis=_ScriptlessRedis(), settings=settings, http=None)
     store = registry.retailer_store("shopify")(conn, context)
     sor = registry.system_of_record("shopify")(conn, context)
     assert isinstance(store, ShopifyRetailerStore) and isinstance(sor, ShopifySystemOfRecord)
