@@ -1,17 +1,15 @@
 """Products: the catalog from the system of record into the hub (pull), and from the hub into each retailer's store
-(push: new products DRAFT, linked by SKU when the retailer already sells them, price-only unless force overwrite).
+(push: sends, PUSH_CONCURRENCY calls in flight, what jobs.flows.product_plan decided for each product).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select
 
-from integrations.base import ProductPush, RemoteProduct
+from integrations.base import RemoteProduct
 from jobs.context import RunContext
 from jobs.flows.common import (
     CallCounter,
@@ -22,16 +20,23 @@ from jobs.flows.common import (
     now,
     partnerships_of,
 )
+from jobs.flows.product_plan import (
+    partnership_listings,
+    plan_product,
+    push_hash,
+    record_listing,
+    retail_prices,
+    sku_matches,
+    wholesaler_catalog,
+)
 from jobs.preview import DryRun
 from portal.extensions import db
-from portal.models import Listing, ListingVariant, Organization, Partnership, Product, Variant
+from portal.models import Organization, Partnership, Product, Variant
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
-from portal.services.pricing import compute_retail_price
 
 STREAM = "products"
 PUSH_CONCURRENCY = 8  # remote calls in flight per push (the cost bucket, not this number, bounds the rate)
-SKU_CHUNK = 40  # SKUs per "Get SKU by ID" search
 
 
 # ---------------------------------------------------------------- pull: system of record -> hub
@@ -167,7 +172,7 @@ def push(ctx: RunContext) -> None:
     if store_conn is None or partnership.status != "active":
         ctx.run.message = "The retailer has no active store connected; nothing to push."
         return
-    products = _catalog(partnership)
+    products = wholesaler_catalog(partnership)
     ctx.set_total(len(products))
     if not products:  # nothing to place: no call to the store at all
         ctx.run.message = "No products in Wholesync yet; products.pull reads the wholesaler's catalog first."
@@ -175,13 +180,13 @@ def push(ctx: RunContext) -> None:
     calls = CallCounter()
     store = retailer_store(store_conn, on_call=calls)
     placement = prepare_store(partnership, store)
-    listings = _listings(partnership)
+    listings = partnership_listings(partnership)
     with ThreadPoolExecutor(PUSH_CONCURRENCY) as pool:
-        matches = _sku_matches(pool, store, products, listings)
+        matches = sku_matches(pool, store, products, listings)
         inflight: dict = {}
         for product in products:
             try:
-                plan = _plan(ctx, partnership, store, store_conn, placement, product, listings.get(product.id),
+                plan = plan_product(ctx, partnership, store, store_conn, placement, product, listings.get(product.id),
                              matches)  # fmt: skip
             except Exception as exc:  # one failing product must not stop the others
                 _failed(ctx, product, exc)
@@ -213,7 +218,7 @@ def _settle(ctx, partnership, store_conn, inflight: dict, return_when) -> None:
             _failed(ctx, product, exc)
             continue
         try:
-            listing = _record(partnership, store_conn, product, plan.listing, remote_id, placed, plan.prices,
+            listing = record_listing(partnership, store_conn, product, plan.listing, remote_id, placed, plan.prices,
                               plan.wanted)  # fmt: skip
             if plan.outcome == "created":
                 listing.created_unpublished = True
@@ -238,167 +243,6 @@ def prepare_store(partnership: Partnership, store) -> dict:
     partnership.placement = store.prepare(f"wholesync-{partnership.id}", name, callback)
     db.session.commit()
     return partnership.placement
-
-
-def _catalog(partnership: Partnership) -> list[Product]:
-    """Every product of the wholesaler: live ones, and deleted ones still listed (to zero their stock)."""
-    return list(
-        db.session.execute(
-            select(Product).where(Product.wholesaler_id == partnership.wholesaler_id).order_by(Product.id)
-        ).scalars()
-    )
-
-
-def _listings(partnership: Partnership) -> dict[int, Listing]:
-    rows = db.session.execute(select(Listing).where(Listing.partnership_id == partnership.id)).scalars()
-    return {row.product_id: row for row in rows}
-
-
-def _sku_matches(pool, store, products, listings) -> dict:
-    """For products never placed: the retailer's variants with the same SKUs (searched in parallel chunks)."""
-    skus = sorted({v.sku for p in products if p.id not in listings and p.deleted_at is None for v in _live(p)})
-    chunks = [skus[i : i + SKU_CHUNK] for i in range(0, len(skus), SKU_CHUNK)]
-    matches: dict = {}
-    for found in pool.map(store.variants_by_sku, chunks):
-        matches.update(found)
-    return matches
-
-
-def _live(product: Product) -> list[Variant]:
-    return [v for v in product.variants if v.deleted_at is None]
-
-
-def product_key(partnership: Partnership, product: Product) -> str:
-    """Our deterministic key for a product we create: a retry of a create finds and updates the same product."""
-    return f"wholesync-{partnership.id}-{product.id}"
-
-
-def retail_prices(partnership: Partnership, product: Product) -> dict[str, Decimal]:
-    """The retail price of each live variant under the partnership's price list, now."""
-    return {v.sku: compute_retail_price(partnership.price_list, v.sku, v.wholesale_price).price for v in _live(product)}
-
-
-def push_hash(product: Product, prices: dict[str, Decimal]) -> str:
-    return digest([product.content_hash, sorted((k, str(v)) for k, v in prices.items())])
-
-
-@dataclass
-class Plan:
-    """A remote call to make for one product, and what to record when it succeeds."""
-
-    push: ProductPush
-    outcome: str
-    action: str
-    prices: dict
-    wanted: str
-    listing: Listing | None
-
-
-def _plan(ctx, partnership, store, store_conn, placement, product, listing, matches) -> Plan | str:
-    """What to do with one product: an outcome now (unchanged, skipped, zeroed, linked) or a call to make."""
-    if product.deleted_at is not None:
-        return _remove(ctx, partnership, store, listing) if listing else "skipped"
-    prices = retail_prices(partnership, product)
-    wanted = push_hash(product, prices)
-    if listing is not None and listing.remote_product_id and listing.pushed_hash == wanted and not listing.removed_at:
-        return "unchanged"
-    variants = _variants_payload(product, prices, listing)
-    key = product_key(partnership, product)
-    if listing is None or not listing.remote_product_id:
-        first = next(iter(_live(product)), None)
-        match = matches.get(first.sku) if first else None
-        if match is not None and match.product_key != key:
-            return _link(ctx, partnership, store, store_conn, product, prices, matches, wanted)
-        push_ = ProductPush(key=key, product=_remote_view(product), variants=variants, placement=placement)
-        return Plan(push_, "created", "add", prices, wanted, listing)
-    if partnership.force_overwrite and not listing.matched_by_sku:
-        push_ = ProductPush(key=key, product=_remote_view(product), variants=variants,
-                            remote_product_id=listing.remote_product_id, placement=placement)  # fmt: skip
-        return Plan(push_, "updated", "edit", prices, wanted, listing)
-    # Without force overwrite the retailer owns everything but price (and stock, pushed by inventory.push).
-    changed = [v for v in variants if v.get("variant_id") and v["price"] != v.get("pushed_price")]
-    if not changed and not listing.removed_at:
-        listing.pushed_hash = wanted
-        return "unchanged"
-    push_ = ProductPush(key=key, product=None, variants=changed, remote_product_id=listing.remote_product_id,
-                        full=False)  # fmt: skip
-    return Plan(push_, "updated", "edit", prices, wanted, listing)
-
-
-def _variants_payload(product, prices, listing) -> list[dict]:
-    placed = {lv.variant_id: lv for lv in (listing.variants if listing else [])}
-    payload = []
-    for v in _live(product):
-        lv = placed.get(v.id)
-        payload.append({
-            "sku": v.sku, "price": prices[v.sku], "option_values": v.option_values, "barcode": v.barcode,
-            "quantity": v.inventory_quantity, "variant_id": lv.remote_variant_id if lv else None,
-            "pushed_price": lv.pushed_price if lv else None,
-        })  # fmt: skip
-    return payload
-
-
-def _remote_view(product: Product) -> RemoteProduct:
-    return RemoteProduct(
-        remote_id=product.remote_id, title=product.title, description_html=product.description_html,
-        vendor=product.vendor, product_type=product.product_type, tags=list(product.tags or []),
-        image_urls=list(product.image_urls or []), options=list(product.options or []),
-    )  # fmt: skip
-
-
-def _record(partnership, store_conn, product, listing, remote_id, placed, prices, wanted, stock=True) -> Listing:
-    """Remote ids, pushed hash and prices, written in one transaction with the activity entry.
-
-    `stock` False (a product linked by SKU): its inventory item is the retailer's own, so none is recorded and
-    inventory.push never sets it."""
-    if listing is None:
-        listing = Listing(partnership_id=partnership.id, product_id=product.id, retailer_connection_id=store_conn.id)
-        db.session.add(listing)
-        db.session.flush()
-    listing.remote_product_id, listing.pushed_hash = remote_id, wanted
-    listing.last_pushed_at, listing.removed_at = now(), None
-    by_variant = {lv.variant_id: lv for lv in listing.variants}
-    for v in _live(product):
-        lv = by_variant.get(v.id)
-        spot = placed.get(v.sku)
-        if lv is None:
-            if spot is None:
-                continue
-            lv = ListingVariant(listing_id=listing.id, variant_id=v.id,
-                                pushed_quantity=max(0, v.inventory_quantity) if stock else None)  # fmt: skip
-            db.session.add(lv)
-        if spot is not None:
-            lv.remote_variant_id = spot.variant_id
-            lv.remote_inventory_item_id = spot.inventory_item_id if stock else None
-        lv.pushed_price = prices[v.sku]
-    return listing
-
-
-def _link(ctx, partnership, store, store_conn, product, prices, matches, wanted) -> str:
-    """ "Get SKU by ID": the retailer already sells this SKU, so link to its product and keep its price current —
-    never duplicate it, never overwrite its content, never touch its stock (that is the retailer's own)."""
-    placed = {v.sku: matches[v.sku] for v in _live(product) if v.sku in matches}
-    remote_product_id = next(iter(placed.values())).product_id
-    variants = [{"sku": sku, "price": prices[sku], "variant_id": spot.variant_id} for sku, spot in placed.items()]
-    store.set_product(ProductPush(key="", product=None, variants=variants, remote_product_id=remote_product_id,
-                                  full=False))  # fmt: skip
-    listing = _record(partnership, store_conn, product, None, remote_product_id, placed, prices, wanted, stock=False)
-    listing.matched_by_sku = True
-    ctx.log("edit", "listing", listing.id, f"{product.title}: linked by SKU to the retailer's existing product")
-    return "updated"
-
-
-def _remove(ctx, partnership, store, listing: Listing) -> str:
-    """A product the wholesaler removed: zero stock at the retailer (never deleted from under them)."""
-    if listing.removed_at is not None:
-        return "unchanged"
-    from jobs.flows.inventory import set_levels
-
-    rows = [(lv, 0) for lv in listing.variants if lv.remote_inventory_item_id and lv.pushed_quantity != 0]
-    set_levels(store, partnership, rows, f"remove-{listing.id}")
-    listing.removed_at = now()
-    ctx.log("edit", "listing", listing.id, "removed by the wholesaler: stock set to zero at the retailer")
-    return "updated"
 
 
 # ---------------------------------------------------------------- dry runs (no writes, no mutations)
@@ -436,8 +280,8 @@ def preview_pull(target, dry: DryRun) -> DryRun:
 
 def preview_push(target: Partnership, dry: DryRun) -> DryRun:
     """How many products a push would create, update, skip or zero out (no remote call, no write)."""
-    listings = _listings(target)
-    for product in _catalog(target):
+    listings = partnership_listings(target)
+    for product in wholesaler_catalog(target):
         listing = listings.get(product.id)
         if product.deleted_at is not None:
             if listing is not None and listing.removed_at is None:

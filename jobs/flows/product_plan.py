@@ -1,0 +1,187 @@
+"""Planning a products push: what each product needs in a retailer's store (nothing, a link by SKU, a create, a full
+or price-only update, zero stock), and recording what the store answered in the hub's listings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from integrations.base import ProductPush, RemoteProduct
+from jobs.flows.common import digest, now
+from portal.extensions import db
+from portal.models import Listing, ListingVariant, Partnership, Product, Variant
+from portal.services.pricing import compute_retail_price
+
+SKU_CHUNK = 40  # SKUs per "Get SKU by ID" search
+
+
+def wholesaler_catalog(partnership: Partnership) -> list[Product]:
+    """Every product of the wholesaler: live ones, and deleted ones still listed (to zero their stock)."""
+    return list(
+        db.session.execute(
+            select(Product).where(Product.wholesaler_id == partnership.wholesaler_id).order_by(Product.id)
+        ).scalars()
+    )
+
+
+def partnership_listings(partnership: Partnership) -> dict[int, Listing]:
+    """This partnership's listings in the retailer's store, by hub product id."""
+    rows = db.session.execute(select(Listing).where(Listing.partnership_id == partnership.id)).scalars()
+    return {row.product_id: row for row in rows}
+
+
+def sku_matches(pool, store, products, listings) -> dict:
+    """For products never placed: the retailer's variants with the same SKUs (searched in parallel chunks)."""
+    skus = sorted({v.sku for p in products if p.id not in listings and p.deleted_at is None for v in live_variants(p)})
+    chunks = [skus[i : i + SKU_CHUNK] for i in range(0, len(skus), SKU_CHUNK)]
+    matches: dict = {}
+    for found in pool.map(store.variants_by_sku, chunks):
+        matches.update(found)
+    return matches
+
+
+def live_variants(product: Product) -> list[Variant]:
+    """The product's variants the wholesaler still sells."""
+    return [v for v in product.variants if v.deleted_at is None]
+
+
+def product_key(partnership: Partnership, product: Product) -> str:
+    """Our deterministic key for a product we create: a retry of a create finds and updates the same product."""
+    return f"wholesync-{partnership.id}-{product.id}"
+
+
+def retail_prices(partnership: Partnership, product: Product) -> dict[str, Decimal]:
+    """The retail price of each live variant under the partnership's price list, now."""
+    return {
+        v.sku: compute_retail_price(partnership.price_list, v.sku, v.wholesale_price).price
+        for v in live_variants(product)
+    }
+
+
+def push_hash(product: Product, prices: dict[str, Decimal]) -> str:
+    """What a listing holds when it is current: the product's content and its retail prices."""
+    return digest([product.content_hash, sorted((k, str(v)) for k, v in prices.items())])
+
+
+@dataclass
+class Plan:
+    """A remote call to make for one product, and what to record when it succeeds."""
+
+    push: ProductPush
+    outcome: str
+    action: str
+    prices: dict
+    wanted: str
+    listing: Listing | None
+
+
+def plan_product(ctx, partnership, store, store_conn, placement, product, listing, matches) -> Plan | str:
+    """What to do with one product: an outcome now (unchanged, skipped, zeroed, linked) or a call to make."""
+    if product.deleted_at is not None:
+        return _remove(ctx, partnership, store, listing) if listing else "skipped"
+    prices = retail_prices(partnership, product)
+    wanted = push_hash(product, prices)
+    if listing is not None and listing.remote_product_id and listing.pushed_hash == wanted and not listing.removed_at:
+        return "unchanged"
+    variants = _variants_payload(product, prices, listing)
+    key = product_key(partnership, product)
+    if listing is None or not listing.remote_product_id:
+        first = next(iter(live_variants(product)), None)
+        match = matches.get(first.sku) if first else None
+        if match is not None and match.product_key != key:
+            return _link(ctx, partnership, store, store_conn, product, prices, matches, wanted)
+        push_ = ProductPush(key=key, product=_remote_view(product), variants=variants, placement=placement)
+        return Plan(push_, "created", "add", prices, wanted, listing)
+    if partnership.force_overwrite and not listing.matched_by_sku:
+        push_ = ProductPush(key=key, product=_remote_view(product), variants=variants,
+                            remote_product_id=listing.remote_product_id, placement=placement)  # fmt: skip
+        return Plan(push_, "updated", "edit", prices, wanted, listing)
+    # Without force overwrite the retailer owns everything but price (and stock, pushed by inventory.push).
+    changed = [v for v in variants if v.get("variant_id") and v["price"] != v.get("pushed_price")]
+    if not changed and not listing.removed_at:
+        listing.pushed_hash = wanted
+        return "unchanged"
+    push_ = ProductPush(key=key, product=None, variants=changed, remote_product_id=listing.remote_product_id,
+                        full=False)  # fmt: skip
+    return Plan(push_, "updated", "edit", prices, wanted, listing)
+
+
+def _variants_payload(product, prices, listing) -> list[dict]:
+    placed = {lv.variant_id: lv for lv in (listing.variants if listing else [])}
+    payload = []
+    for v in live_variants(product):
+        lv = placed.get(v.id)
+        payload.append({
+            "sku": v.sku, "price": prices[v.sku], "option_values": v.option_values, "barcode": v.barcode,
+            "quantity": v.inventory_quantity, "variant_id": lv.remote_variant_id if lv else None,
+            "pushed_price": lv.pushed_price if lv else None,
+        })  # fmt: skip
+    return payload
+
+
+def _remote_view(product: Product) -> RemoteProduct:
+    return RemoteProduct(
+        remote_id=product.remote_id, title=product.title, description_html=product.description_html,
+        vendor=product.vendor, product_type=product.product_type, tags=list(product.tags or []),
+        image_urls=list(product.image_urls or []), options=list(product.options or []),
+    )  # fmt: skip
+
+
+def record_listing(partnership, store_conn, product, listing, remote_id, placed, prices, wanted, stock=True) -> Listing:
+    """Remote ids, pushed hash and prices, written in one transaction with the activity entry.
+
+    `stock` False (a product linked by SKU): its inventory item is the retailer's own, so none is recorded and
+    inventory.push never sets it."""
+    if listing is None:
+        listing = Listing(partnership_id=partnership.id, product_id=product.id, retailer_connection_id=store_conn.id)
+        db.session.add(listing)
+        db.session.flush()
+    listing.remote_product_id, listing.pushed_hash = remote_id, wanted
+    listing.last_pushed_at, listing.removed_at = now(), None
+    by_variant = {lv.variant_id: lv for lv in listing.variants}
+    for v in live_variants(product):
+        lv = by_variant.get(v.id)
+        spot = placed.get(v.sku)
+        if lv is None:
+            if spot is None:
+                continue
+            lv = ListingVariant(listing_id=listing.id, variant_id=v.id,
+                                pushed_quantity=max(0, v.inventory_quantity) if stock else None)  # fmt: skip
+            db.session.add(lv)
+        if spot is not None:
+            lv.remote_variant_id = spot.variant_id
+            lv.remote_inventory_item_id = spot.inventory_item_id if stock else None
+        lv.pushed_price = prices[v.sku]
+    return listing
+
+
+def _link(ctx, partnership, store, store_conn, product, prices, matches, wanted) -> str:
+    """ "Get SKU by ID": the retailer already sells this SKU, so link to its product and keep its price current —
+    never duplicate it, never overwrite its content, never touch its stock (that is the retailer's own)."""
+    placed = {v.sku: matches[v.sku] for v in live_variants(product) if v.sku in matches}
+    remote_product_id = next(iter(placed.values())).product_id
+    variants = [{"sku": sku, "price": prices[sku], "variant_id": spot.variant_id} for sku, spot in placed.items()]
+    store.set_product(ProductPush(key="", product=None, variants=variants, remote_product_id=remote_product_id,
+                                  full=False))  # fmt: skip
+    listing = record_listing(
+        partnership, store_conn, product, None, remote_product_id, placed, prices, wanted, stock=False
+    )
+    listing.matched_by_sku = True
+    ctx.log("edit", "listing", listing.id, f"{product.title}: linked by SKU to the retailer's existing product")
+    return "updated"
+
+
+def _remove(ctx, partnership, store, listing: Listing) -> str:
+    """A product the wholesaler removed: zero stock at the retailer (never deleted from under them)."""
+    if listing.removed_at is not None:
+        return "unchanged"
+    from jobs.flows.inventory import set_levels
+
+    rows = [(lv, 0) for lv in listing.variants if lv.remote_inventory_item_id and lv.pushed_quantity != 0]
+    set_levels(store, partnership, rows, f"remove-{listing.id}")
+    listing.removed_at = now()
+    ctx.log("edit", "listing", listing.id, "removed by the wholesaler: stock set to zero at the retailer")
+    return "updated"
