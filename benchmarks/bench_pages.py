@@ -44,9 +44,9 @@ def _app(tmp: Path):
 
 def _seed() -> str:
     """One wholesaler with 20 retailers, 25,000 products x 2 variants and 100,000 orders (one line each)."""
-    from portal.auth.service import create_wholesaler
     from portal.extensions import db
     from portal.models import Connection, Order, OrderLine, Organization, Partnership, Product, Variant
+    from portal.services.accounts import create_wholesaler
 
     user = create_wholesaler("Bench Wholesale", "bench@example.com", PASSWORD)
     ws = user.organization

@@ -47,9 +47,9 @@ def _seed_catalog(shop, products: int, variants: int) -> None:
 
 
 def _world(app, sandbox, products: int, variants: int):
-    from portal.auth.service import create_wholesaler
     from portal.extensions import db
     from portal.models import Connection, Organization, Partnership, PriceList, utcnow
+    from portal.services.accounts import create_wholesaler
 
     ws = create_wholesaler("Bench Wholesale", "bench@example.com", "bench-password-1").organization
     sor = Connection(organization_id=ws.id, role="system_of_record", address=WS_SHOP,

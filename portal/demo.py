@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from portal.auth.service import create_wholesaler
 from portal.extensions import db
 from portal.models import Connection, Organization, Partnership, PriceList, User, utcnow
+from portal.services.accounts import create_wholesaler
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-wholesaler"

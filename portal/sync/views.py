@@ -1,25 +1,27 @@
 """Settings -> Sync: every job described for this account, dry run, Run now, the live panel and run history."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_htmx.responses import HTMXResponseStopPolling
 from flask_login import login_required
 from sqlalchemy import select
 
+from jobs.manual import job_rows, org_targets, start_manual_run
 from jobs.plan import BILLING_REFUSAL, ManualRunRefused, UnknownJob, get_manual_job
 from jobs.preview import dry_run
 from jobs.targets import load_target
 from portal.extensions import db, htmx
 from portal.models import ActivityLog, Organization, Partnership, SyncRun
-from portal.sync import bp, service
+from portal.services.sync import eta_seconds
+from portal.sync import bp
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
-HTMX_STOP_POLLING = 286
 PER_PAGE = 25
 
 
 @bp.app_template_global("run_eta")
 def run_eta(run: SyncRun) -> str | None:
     """'about 3 min' left for an open run with a pace, else None."""
-    seconds = service.eta_seconds(run)
+    seconds = eta_seconds(run)
     if seconds is None:
         return None
     return f"about {round(seconds)} s" if seconds < 90 else f"about {round(seconds / 60)} min"
@@ -49,7 +51,7 @@ def _manual_spec(name: str | None):
 @login_required
 def index():
     """Settings -> Sync: each job with its description for this account, last and next run, and Run now."""
-    rows = service.job_rows(current_org_id())
+    rows = job_rows(current_org_id())
     return render_template("sync/index.html", rows=rows, billing_refusal=BILLING_REFUSAL)
 
 
@@ -58,7 +60,7 @@ def index():
 def preview():
     """What Run now would do on each of this account's targets, computed without writing anything."""
     spec = _manual_spec(request.args.get("job"))
-    previews = [dry_run(spec.name, key) for key in service.org_targets(spec, current_org_id())]
+    previews = [dry_run(spec.name, key) for key in org_targets(spec, current_org_id())]
     template = "sync/_dry_run.html" if htmx else "sync/dry_run.html"
     return render_template(template, spec=spec, previews=previews)
 
@@ -68,7 +70,7 @@ def preview():
 def run_now():
     """Run now: one run per target; htmx gets the live panels, a plain form post goes back to the page."""
     spec = _manual_spec(request.form.get("job"))
-    runs = service.start_manual_run(spec.name, current_org_id())
+    runs = start_manual_run(spec.name, current_org_id())
     if htmx:
         return render_template("sync/_run_panels.html", runs=runs, spec=spec)
     flash(f"{spec.name}: started {len(runs)} run(s)." if runs else f"{spec.name}: nothing to run on.", "info")
@@ -78,16 +80,14 @@ def run_now():
 @bp.get("/runs/<int:sync_run_id>")
 @login_required
 def run_panel(sync_run_id: int):
-    """The run's panel; as an htmx poll of a finished run it answers 286 so htmx stops polling."""
+    """The run's panel; as an htmx poll of a finished run it answers htmx's stop-polling status."""
     run = get_owned_or_404(SyncRun, sync_run_id)
     if not htmx:
-        page = db.paginate(
-            select(ActivityLog).where(ActivityLog.sync_run_id == run.id).order_by(ActivityLog.id),
-            page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
-        )  # fmt: skip
+        activity = select(ActivityLog).where(ActivityLog.sync_run_id == run.id).order_by(ActivityLog.id)
+        page = db.paginate(activity, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
         return render_template("sync/run.html", run=run, activity=page)
-    status = HTMX_STOP_POLLING if run.finished else 200
-    return render_template("sync/_run_panel.html", run=run), status
+    html = render_template("sync/_run_panel.html", run=run)
+    return HTMXResponseStopPolling(html) if run.finished else html
 
 
 @bp.get("/runs")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from integrations.shopify.auth import app_config
 from integrations.shopify.webhooks import shopify_header
+from integrations.timeutil import parse_iso
 from jobs.runtime import queue
 from portal.extensions import csrf, db
 from portal.models import WebhookReceipt
@@ -20,7 +21,7 @@ from portal.webhooks import bp
 
 def _triggered_at(value: str | None) -> datetime | None:
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+        return parse_iso(value)
     except ValueError:
         return None
 
@@ -36,7 +37,7 @@ def shopify():
     except UnicodeDecodeError:
         return jsonify(error="Unauthorized"), 401
     checked = shopify_app.verify_webhook_req(
-        {"method": "POST", "url": request.url, "headers": headers, "body": body}, app_config()
+        {"method": "POST", "url": request.url, "headers": headers, "body": body}, app_config(current_app.config)
     )
     if not checked.ok:
         # Shopify's compliance rules: an invalid or missing HMAC is answered 401, and nothing is stored.

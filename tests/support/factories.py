@@ -6,9 +6,9 @@ import itertools
 import secrets
 from decimal import Decimal
 
-from portal.auth.service import create_wholesaler
 from portal.extensions import db
 from portal.models import Connection, Organization, Partnership, PriceList, Product, Variant, utcnow
+from portal.services.accounts import create_wholesaler
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"

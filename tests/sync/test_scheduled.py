@@ -45,7 +45,7 @@ def test_catalog_orders_tracking_and_stock_flow_by_the_scheduler_alone(world, ap
     item.levels[shop.primary_location.id]["available"] = 4
     _tick(app, "inventory.pull", slot=4)  # chains inventory.push
     retailer = world.store_shop(0)
-    loc = int(world.partnerships[0].fulfillment_location_remote_id.rsplit("/", 1)[1])
+    loc = int(world.partnerships[0].placement["location_id"].rsplit("/", 1)[1])
     assert retailer.available(retailer.variant_by_sku("TOTE-1").inventory_item_id, loc) == 4
     assert _failed_runs() == []
 
