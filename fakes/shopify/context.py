@@ -28,6 +28,12 @@ class Context:
         """Queue a webhook (`products/update`, ...); delivered after the request, as Shopify does asynchronously."""
         self.events.append((topic, payload))
 
+    def flush(self) -> None:
+        """Send the queued webhooks (once the change is complete and the shop's lock released)."""
+        events, self.events = self.events, []
+        for topic, payload in events:
+            self.sandbox.emit(self.shop.domain, topic, payload)
+
     def error(self, message: str, code: str = "BAD_REQUEST") -> GraphQLError:
         return GraphQLError(message, extensions={"code": code})
 
