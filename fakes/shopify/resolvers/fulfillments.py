@@ -238,7 +238,7 @@ def apply_fulfillment(ctx: Context, plan: list, tracking: dict | None) -> Fulfil
 
 def _emit_shipment(ctx: Context, order, created: Fulfillment) -> None:
     """`fulfillments/create`, then `orders/fulfilled` or `orders/partially_fulfilled` and `orders/updated`."""
-    from fakes.shopify.resolvers.orders import _fulfillment_status, order_webhook_payload
+    from fakes.shopify.resolvers.orders import fulfillment_status, order_webhook_payload
 
     by_id = {li["id"]: li for li in order.data["line_items"]}
     info = created.tracking_info
@@ -268,7 +268,7 @@ def _emit_shipment(ctx: Context, order, created: Fulfillment) -> None:
         },
     )
     payload = order_webhook_payload(ctx, order)
-    done = _fulfillment_status(ctx, order) == "FULFILLED"
+    done = fulfillment_status(ctx, order) == "FULFILLED"
     ctx.emit("orders/fulfilled" if done else "orders/partially_fulfilled", payload)
     ctx.emit("orders/updated", payload)
 

@@ -82,7 +82,7 @@ def order_node(ctx: Context, order: Order) -> dict:
         "tags": list(order.tags),
         "customAttributes": [{"key": a["key"], "value": a["value"]} for a in order.custom_attributes],
         "shippingAddress": ({k: address.get(k) for k in ADDRESS_KEYS} | {"name": _name(address)}) if address else None,
-        "displayFulfillmentStatus": _fulfillment_status(ctx, order),
+        "displayFulfillmentStatus": fulfillment_status(ctx, order),
         "totalPriceSet": {"shopMoney": _money(total, currency), "presentmentMoney": _money(total, currency)},
         "lineItems": line_items,
         "fulfillmentOrders": fulfillment_orders,
@@ -116,7 +116,7 @@ def line_item_node(ctx: Context, order: Order, li: dict) -> dict:
     }
 
 
-def _fulfillment_status(ctx: Context, order: Order) -> str:
+def fulfillment_status(ctx: Context, order: Order) -> str:
     fos = [fo for fo in ctx.shop.fulfillment_orders.values() if fo.order_id == order.id]
     left = sum(li["remaining"] for fo in fos for li in fo.line_items)
     total = sum(li["quantity"] for fo in fos for li in fo.line_items)
@@ -272,7 +272,7 @@ def order_webhook_payload(ctx: Context, order_: Order) -> dict:
         "currency": currency,
         "current_total_price": f"{total:.2f}",
         "financial_status": "paid",
-        "fulfillment_status": FULFILLMENT_STATUS_REST[_fulfillment_status(ctx, order_)],
+        "fulfillment_status": FULFILLMENT_STATUS_REST[fulfillment_status(ctx, order_)],
         "po_number": data.get("po_number"),
         "tags": ", ".join(order_.tags),
         "line_items": [
@@ -281,7 +281,7 @@ def order_webhook_payload(ctx: Context, order_: Order) -> dict:
                 "admin_graphql_api_id": gid("LineItem", li["id"]),
                 "sku": li["sku"],
                 "quantity": li["quantity"],
-                "fulfillable_quantity": _remaining(ctx, li["id"]),
+                "fulfillable_quantity": remaining_to_ship(ctx, li["id"]),
                 "title": li["title"],
                 "variant_id": li["variant_id"],
                 "price": li["price"],
@@ -291,7 +291,7 @@ def order_webhook_payload(ctx: Context, order_: Order) -> dict:
     }
 
 
-def _remaining(ctx: Context, line_item_id: int) -> int:
+def remaining_to_ship(ctx: Context, line_item_id: int) -> int:
     """How much of a line is still to ship (over its open fulfillment orders)."""
     return sum(
         item["remaining"]
