@@ -135,8 +135,13 @@ def test_retailer_order_of_service_stock_is_requested_from_the_service_and_notif
     location = service["fulfillmentServiceCreate"]["fulfillmentService"]["location"]["id"]
     copy = sandbox.add_product(RT, "Tote", [{"sku": "TOTE-1", "price": "20.00", "available": 0}])
     item = copy["variants"]["TOTE-1"]["inventory_item_id"]
-    gql(sandbox, RT, "mutation($i: ID!, $l: ID!, $k: String!) { inventoryActivate(inventoryItemId: $i, locationId: $l,"
-        " available: 5) @idempotent(key: $k) { userErrors { message } } }", {"i": item, "l": location, "k": "a1"})  # fmt: skip
+    gql(
+        sandbox,
+        RT,
+        "mutation($i: ID!, $l: ID!, $k: String!) { inventoryActivate(inventoryItemId: $i, locationId: $l,"
+        " available: 5) @idempotent(key: $k) { userErrors { message } } }",
+        {"i": item, "l": location, "k": "a1"},
+    )
     variant = int(copy["variants"]["TOTE-1"]["variant_id"].split("/")[-1])
     order_id = place(world, RT, variant, 2)
     data = gql(sandbox, RT, f'{{ order(id: "gid://shopify/Order/{order_id}") {{ fulfillmentOrders(first: 5) '

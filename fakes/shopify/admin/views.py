@@ -157,10 +157,18 @@ def order(sandbox, request: Request, shop: str, order_id: int) -> Response:
         ]  # fmt: skip
         status = "CANCELLED" if found.data.get("cancelled_at") else fulfillment_status(ctx, found)
     return _page(
-        "order.html", shop=state, base=f"{ROOT}/{shop}", order=found, lines=lines, fulfillment_orders=fos,
-        fulfillments=shipments, order_status=status, reasons=CANCEL_REASONS, cancelled_at=iso(found.data.get("cancelled_at")),
+        "order.html",
+        shop=state,
+        base=f"{ROOT}/{shop}",
+        order=found,
+        lines=lines,
+        fulfillment_orders=fos,
+        fulfillments=shipments,
+        order_status=status,
+        reasons=CANCEL_REASONS,
+        cancelled_at=iso(found.data.get("cancelled_at")),
         cancel_reason=found.data.get("cancel_reason"),
-    )  # fmt: skip
+    )
 
 
 # ---- product actions: the same GraphQL mutations an app would send ---------------------------------------------------
