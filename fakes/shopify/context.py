@@ -23,10 +23,20 @@ class Context:
     bulk: bool = False  # True while running a bulk operation's query: connections return every item
     info: object = None
     events: list[tuple[str, dict]] = field(default_factory=list)  # webhooks to send once the request is done
+    after: list = field(default_factory=list)  # other calls out (fulfillment service callbacks), sent after events
 
     def emit(self, topic: str, payload: dict) -> None:
         """Queue a webhook (`products/update`, ...); delivered after the request, as Shopify does asynchronously."""
         self.events.append((topic, payload))
+
+    def flush(self) -> None:
+        """Send the queued webhooks (once the change is complete and the shop's lock released)."""
+        events, self.events = self.events, []
+        for topic, payload in events:
+            self.sandbox.emit(self.shop.domain, topic, payload)
+        calls, self.after = self.after, []
+        for call in calls:
+            call()
 
     def error(self, message: str, code: str = "BAD_REQUEST") -> GraphQLError:
         return GraphQLError(message, extensions={"code": code})

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("shop", "products", "inventory", "publications", "webhooks", "bulk", "orders", "fulfillments")
+MODULES = (
+    "shop",
+    "products",
+    "inventory",
+    "publications",
+    "webhooks",
+    "bulk",
+    "orders",
+    "fulfillments",
+    "product_changes",
+    "order_changes",
+)
 
 for _name in MODULES:
     try:

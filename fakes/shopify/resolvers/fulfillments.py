@@ -232,11 +232,45 @@ def apply_fulfillment(ctx: Context, plan: list, tracking: dict | None) -> Fulfil
     )
     shop.fulfillments[created.id] = created
     order.updated_at = now()
+    _emit_shipment(ctx, order, created)
+    return created
+
+
+def _emit_shipment(ctx: Context, order, created: Fulfillment) -> None:
+    """`fulfillments/create`, then `orders/fulfilled` or `orders/partially_fulfilled` and `orders/updated`."""
+    from fakes.shopify.resolvers.orders import fulfillment_status, order_webhook_payload
+
+    by_id = {li["id"]: li for li in order.data["line_items"]}
+    info = created.tracking_info
     ctx.emit(
         "fulfillments/create",
-        {"id": created.id, "order_id": order.id, "status": "success", "tracking_numbers": numbers},
+        {
+            "id": created.id,
+            "admin_graphql_api_id": gid("Fulfillment", created.id),
+            "order_id": order.id,
+            "name": f"{order.name}.{created.data['number']}",
+            "status": "success",
+            "created_at": iso(created.created_at),
+            "updated_at": iso(created.created_at),
+            "tracking_company": info[0]["company"] if info else None,
+            "tracking_number": info[0]["number"] if info else None,
+            "tracking_numbers": [i["number"] for i in info if i["number"]],
+            "tracking_urls": [i["url"] for i in info if i["url"]],
+            "line_items": [
+                {
+                    "id": line["line_item_id"],
+                    "sku": by_id[line["line_item_id"]]["sku"],
+                    "quantity": line["quantity"],
+                    "variant_id": by_id[line["line_item_id"]]["variant_id"],
+                }
+                for line in created.data["lines"]
+            ],
+        },
     )
-    return created
+    payload = order_webhook_payload(ctx, order)
+    done = fulfillment_status(ctx, order) == "FULFILLED"
+    ctx.emit("orders/fulfilled" if done else "orders/partially_fulfilled", payload)
+    ctx.emit("orders/updated", payload)
 
 
 # ---- the Python API tests use -----------------------------------------------------------------------------------
@@ -257,23 +291,42 @@ def ship(
     ctx = Context(sandbox=sandbox, shop=shop, api_version=sandbox.api_version, base_url="")
     with shop.lock:
         order = shop.orders[parse_gid(order_gid, "Order")]
-        skus = {li["id"]: li["sku"] for li in order.data["line_items"]}
-        wanted = dict(lines) if lines is not None else None
-        plan = []
-        for fo in (f for f in shop.fulfillment_orders.values() if f.order_id == order.id and f.status not in CLOSED):
-            for item in fo.line_items:
-                sku = skus[item["line_item_id"]]
-                take = item["remaining"] if wanted is None else min(wanted.get(sku, 0), item["remaining"])
-                if take > 0:
-                    plan.append((fo, item, take))
-                    if wanted is not None:
-                        wanted[sku] -= take
-        if not plan:
-            raise ValueError("nothing left to ship")
-        created = apply_fulfillment(ctx, plan, {"company": company, "numbers": list(numbers), "urls": list(urls)})
-    for topic, payload in ctx.events:
-        sandbox.emit(domain, topic, payload)
+        wanted = None
+        if lines is not None:
+            wanted = {}
+            for sku, quantity in lines:
+                line = next(li for li in order.data["line_items"] if li["sku"] == sku)
+                wanted[line["id"]] = wanted.get(line["id"], 0) + quantity
+        created = ship_lines(ctx, order, wanted, company=company, numbers=numbers, urls=urls)
+    ctx.flush()
     return gid("Fulfillment", created.id)
+
+
+def ship_lines(ctx: Context, order, wanted: dict[int, int] | None, *, company=None, numbers=(), urls=()) -> Fulfillment:
+    """The merchant ships {line item id: quantity} of an order (everything left when None) with tracking.
+    Refuses (ValueError) a cancelled order, more than remains, a service's unaccepted request, or nothing at all."""
+    shop = ctx.shop
+    if order.data.get("cancelled_at"):
+        raise ValueError(f"Order {order.name} is cancelled.")
+    left = dict(wanted) if wanted is not None else None
+    plan = []
+    for fo in (f for f in shop.fulfillment_orders.values() if f.order_id == order.id and f.status not in CLOSED):
+        for item in fo.line_items:
+            take = item["remaining"] if left is None else min(left.get(item["line_item_id"], 0), item["remaining"])
+            if take <= 0:
+                continue
+            if shop.locations[fo.assigned_location_id].fulfillment_service_id and fo.request_status != "ACCEPTED":
+                raise ValueError("The fulfillment request has not been accepted by the fulfillment service.")
+            plan.append((fo, item, take))
+            if left is not None:
+                left[item["line_item_id"]] -= take
+    if left is not None and any(q > 0 for q in left.values()):
+        raise ValueError("Invalid fulfillment order line item quantity requested.")
+    if not plan:
+        raise ValueError("Nothing left to ship.")
+    if len({fo.assigned_location_id for fo, _i, _q in plan}) > 1:
+        raise ValueError("All fulfillment orders must share one order and location.")
+    return apply_fulfillment(ctx, plan, {"company": company, "numbers": list(numbers), "urls": list(urls)})
 
 
 def notify_fulfillment_requests(sandbox, domain: str, order) -> list:

@@ -40,6 +40,17 @@ REASONS = {
 MAX_QUANTITY = 1_000_000_000
 
 
+def inventory_level_payload(item, location_id: int) -> dict:
+    """The body of `inventory_levels/update`: REST-shaped, the level's GID named by location and item."""
+    return {
+        "inventory_item_id": item.id,
+        "location_id": location_id,
+        "available": item.levels.get(location_id, {}).get("available", 0),
+        "updated_at": iso(item.updated_at),
+        "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location_id}?inventory_item_id={item.id}",
+    }
+
+
 @registry.query("inventoryItems")
 def inventory_items(ctx: Context, **args):
     items = [
@@ -202,16 +213,7 @@ def _apply(ctx: Context, input: dict, plan: list) -> dict:
             level["on_hand"] = level.get("on_hand", 0) + delta
         item.updated_at = now()
         changes.append((item, loc_id, delta, quantity))
-        ctx.emit(
-            "inventory_levels/update",
-            {
-                "inventory_item_id": item.id,
-                "location_id": loc_id,
-                "available": level.get("available", 0),
-                "updated_at": iso(item.updated_at),
-                "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{item.id}?inventory_item_id={item.id}",
-            },
-        )
+        ctx.emit("inventory_levels/update", inventory_level_payload(item, loc_id))
     group_id = next_id()
     created = iso(now())
 

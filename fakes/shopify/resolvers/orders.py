@@ -11,6 +11,7 @@ from graphql import GraphQLError
 
 from fakes.shopify.context import Context, conn_args, connection
 from fakes.shopify.registry import registry
+from fakes.shopify.resolvers.inventory import inventory_level_payload
 from fakes.shopify.search import matches
 from fakes.shopify.state import FulfillmentOrder, Order, gid, iso, next_id, now, parse_gid
 
@@ -81,7 +82,7 @@ def order_node(ctx: Context, order: Order) -> dict:
         "tags": list(order.tags),
         "customAttributes": [{"key": a["key"], "value": a["value"]} for a in order.custom_attributes],
         "shippingAddress": ({k: address.get(k) for k in ADDRESS_KEYS} | {"name": _name(address)}) if address else None,
-        "displayFulfillmentStatus": _fulfillment_status(ctx, order),
+        "displayFulfillmentStatus": fulfillment_status(ctx, order),
         "totalPriceSet": {"shopMoney": _money(total, currency), "presentmentMoney": _money(total, currency)},
         "lineItems": line_items,
         "fulfillmentOrders": fulfillment_orders,
@@ -104,7 +105,7 @@ def line_item_node(ctx: Context, order: Order, li: dict) -> dict:
         "sku": li.get("sku"),
         "title": li.get("title") or "",
         "name": li.get("title") or "",
-        "quantity": li["quantity"],
+        "quantity": li.get("original_quantity", li["quantity"]),
         "currentQuantity": li["quantity"],
         "variant": variant(ctx, v) if v else None,
         "originalUnitPriceSet": {
@@ -115,7 +116,7 @@ def line_item_node(ctx: Context, order: Order, li: dict) -> dict:
     }
 
 
-def _fulfillment_status(ctx: Context, order: Order) -> str:
+def fulfillment_status(ctx: Context, order: Order) -> str:
     fos = [fo for fo in ctx.shop.fulfillment_orders.values() if fo.order_id == order.id]
     left = sum(li["remaining"] for fo in fos for li in fo.line_items)
     total = sum(li["quantity"] for fo in fos for li in fo.line_items)
@@ -217,6 +218,8 @@ def create_order(
             level = item.levels.setdefault(location_id, {"available": 0, "on_hand": 0})
             level["available"] = level.get("available", 0) - li["quantity"]
             item.updated_at = now()
+            li["committed_location_id"] = location_id  # where a cancel or an edit gives the stock back
+            ctx.emit("inventory_levels/update", inventory_level_payload(item, location_id))
     for location_id, located in by_location.items():
         service = shop.locations[location_id].fulfillment_service_id
         fo = FulfillmentOrder(
@@ -230,6 +233,11 @@ def create_order(
             ],
         )
         shop.fulfillment_orders[fo.id] = fo
+    if any(shop.locations[loc].fulfillment_service_id for loc in by_location):
+        from fakes.shopify.resolvers.fulfillments import notify_fulfillment_requests
+
+        # The service hears of the request once the order is stored and its webhooks are on their way.
+        ctx.after.append(lambda: notify_fulfillment_requests(ctx.sandbox, shop.domain, order_))
     return order_
 
 
@@ -244,27 +252,54 @@ def _route(ctx: Context, li: dict) -> int:
     return shop.primary_location.id
 
 
+FULFILLMENT_STATUS_REST = {"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial", "UNFULFILLED": None}
+
+
 def order_webhook_payload(ctx: Context, order_: Order) -> dict:
+    """The REST-shaped order of the `orders/*` topics (numeric ids; `quantity` is the current quantity)."""
+    data = order_.data
+    currency = data.get("currency", ctx.shop.currency)
+    total = sum(Decimal(str(li["price"])) * li["quantity"] for li in data["line_items"])
     return {
         "id": order_.id,
         "admin_graphql_api_id": gid("Order", order_.id),
         "name": order_.name,
-        "email": order_.data.get("email"),
+        "email": data.get("email"),
         "created_at": iso(order_.created_at),
         "updated_at": iso(order_.updated_at),
+        "cancelled_at": iso(data.get("cancelled_at")),
+        "cancel_reason": data.get("cancel_reason"),
+        "currency": currency,
+        "current_total_price": f"{total:.2f}",
+        "financial_status": "paid",
+        "fulfillment_status": FULFILLMENT_STATUS_REST[fulfillment_status(ctx, order_)],
+        "po_number": data.get("po_number"),
         "tags": ", ".join(order_.tags),
         "line_items": [
             {
                 "id": li["id"],
+                "admin_graphql_api_id": gid("LineItem", li["id"]),
                 "sku": li["sku"],
                 "quantity": li["quantity"],
+                "fulfillable_quantity": remaining_to_ship(ctx, li["id"]),
                 "title": li["title"],
                 "variant_id": li["variant_id"],
                 "price": li["price"],
             }
-            for li in order_.data["line_items"]
+            for li in data["line_items"]
         ],
     }
+
+
+def remaining_to_ship(ctx: Context, line_item_id: int) -> int:
+    """How much of a line is still to ship (over its open fulfillment orders)."""
+    return sum(
+        item["remaining"]
+        for fo in ctx.shop.fulfillment_orders.values()
+        if fo.status not in ("CLOSED", "CANCELLED")
+        for item in fo.line_items
+        if item["line_item_id"] == line_item_id
+    )
 
 
 @registry.mutation("orderCreate")
@@ -289,53 +324,6 @@ def order_create(ctx: Context, order, options=None):
     )
     ctx.emit("orders/create", order_webhook_payload(ctx, created))
     return {"order": order_node(ctx, created), "userErrors": []}
-
-
-@registry.mutation("productVariantsBulkUpdate")
-def product_variants_bulk_update(ctx: Context, variants, **args):
-    from fakes.shopify.nodes import product as product_node
-    from fakes.shopify.nodes import variant as variant_node
-
-    shop = ctx.shop
-    product = shop.products.get(parse_gid(args["productId"], "Product") or 0)
-    if product is None:
-        return {
-            "product": None,
-            "productVariants": None,
-            "userErrors": [
-                {"field": ["productId"], "message": "Product does not exist", "code": "PRODUCT_DOES_NOT_EXIST"}
-            ],
-        }
-    changed, out = False, []
-    for n, vin in enumerate(variants):
-        v = shop.variants.get(parse_gid(vin.get("id") or "", "ProductVariant") or 0)
-        if v is None or v.product_id != product.id:
-            return {
-                "product": None,
-                "productVariants": None,
-                "userErrors": [
-                    {
-                        "field": ["variants", str(n), "id"],
-                        "message": "Product variant does not exist",
-                        "code": "PRODUCT_VARIANT_DOES_NOT_EXIST",
-                    }
-                ],
-            }
-        if vin.get("price") is not None:
-            price = f"{Decimal(str(vin['price'])):.2f}"
-            if v.price != price:
-                v.price, v.updated_at, changed = price, now(), True
-        out.append(v)
-    if changed:
-        from fakes.shopify.resolvers.products import product_webhook_payload
-
-        product.updated_at = now()
-        ctx.emit("products/update", product_webhook_payload(ctx, product))
-    return {
-        "product": product_node(ctx, product),
-        "productVariants": [variant_node(ctx, v) for v in out],
-        "userErrors": [],
-    }
 
 
 # ---- the Python API tests use: a customer of the shop checks out ---------------------------------------------------
@@ -370,21 +358,14 @@ def place_order(
                     "price": v.price,
                 }
             )
-        address = address or {
-            "firstName": "Ada",
-            "lastName": "Lovelace",
-            "address1": "1 Main St",
-            "city": "Ottawa",
-            "province": "Ontario",
-            "zip": "K1A 0B1",
-            "country": "Canada",
-            "countryCodeV2": "CA",
-        }
-        created = create_order(ctx, resolved, email=email, shipping_address=address)
-        ctx.emit("orders/create", order_webhook_payload(ctx, created))
-    for topic, payload in ctx.events:
-        sandbox.emit(domain, topic, payload)
-    from fakes.shopify.resolvers.fulfillments import notify_fulfillment_requests
-
-    notify_fulfillment_requests(sandbox, domain, created)
+        created = checkout(ctx, resolved, email=email, address=address)
+    ctx.flush()
     return {"id": gid("Order", created.id), "name": created.name}
+
+
+def checkout(ctx: Context, lines: list[dict], *, email: str | None, address: dict | None = None) -> Order:
+    """A customer's checkout: the order takes stock and is routed like any other (`create_order`), then
+    `orders/create` is queued. Used by `place_order` and the sandbox admin pages."""
+    created = create_order(ctx, lines, email=email, shipping_address=address or dict(DEFAULT_ADDRESS))
+    ctx.emit("orders/create", order_webhook_payload(ctx, created))
+    return created

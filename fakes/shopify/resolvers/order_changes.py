@@ -1,0 +1,169 @@
+"""Changes to an existing order: `orderCancel` (completed at once; its job reports done) and line quantity edits,
+with the stock they give back and the `orders/cancelled`, `orders/edited` and `orders/updated` webhooks.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fakes.shopify.context import Context
+from fakes.shopify.registry import registry
+from fakes.shopify.resolvers.fulfillments import CLOSED
+from fakes.shopify.resolvers.inventory import inventory_level_payload
+from fakes.shopify.resolvers.orders import order_webhook_payload
+from fakes.shopify.state import FulfillmentOrder, Order, gid, iso, next_id, now, parse_gid
+
+CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF")
+
+
+class OrderChangeError(ValueError):
+    """A change Shopify refuses; `code` is the user error code."""
+
+    def __init__(self, message: str, code: str = "INVALID"):
+        super().__init__(message)
+        self.code = code
+
+
+def _give_back(ctx: Context, line: dict, quantity: int) -> None:
+    """Return `quantity` of a line's committed stock to the location it was taken from (negative: commit more)."""
+    location_id = line.get("committed_location_id")
+    if not quantity or location_id is None or not line.get("variant_id"):
+        return
+    variant = ctx.shop.variants.get(line["variant_id"])
+    item = ctx.shop.inventory_items.get(variant.inventory_item_id) if variant else None
+    if item is None or location_id not in item.levels:
+        return  # the product was deleted since: nothing to restock
+    item.levels[location_id]["available"] = item.levels[location_id].get("available", 0) + quantity
+    item.updated_at = now()
+    ctx.emit("inventory_levels/update", inventory_level_payload(item, location_id))
+
+
+def cancel_order(ctx: Context, order: Order, *, reason: str = "OTHER", restock: bool = True, staff_note=None) -> None:
+    """Cancel an unshipped order: close its fulfillment orders, restock what was committed (when asked) and send
+    `orders/cancelled` and `orders/updated`. Raises OrderChangeError when Shopify would refuse."""
+    shop = ctx.shop
+    if reason not in CANCEL_REASONS:
+        raise OrderChangeError(f"Reason must be one of {', '.join(CANCEL_REASONS)}.")
+    if order.data.get("cancelled_at"):
+        raise OrderChangeError(f"Order {order.name} has already been cancelled.")
+    if any(f.order_id == order.id and f.status == "SUCCESS" for f in shop.fulfillments.values()):
+        raise OrderChangeError(f"Order {order.name} has fulfillments; cancel them before cancelling the order.")
+    fos = [fo for fo in shop.fulfillment_orders.values() if fo.order_id == order.id]
+    if any(fo.request_status == "ACCEPTED" and fo.status not in CLOSED for fo in fos):
+        raise OrderChangeError("A fulfillment service has accepted this order; send it a cancellation request.")
+    for fo in fos:
+        if fo.status not in CLOSED:
+            fo.status, fo.updated_at = "CLOSED", now()
+    if restock:
+        for line in order.data["line_items"]:
+            _give_back(ctx, line, line["quantity"])
+    order.data.update(cancelled_at=now(), cancel_reason=reason.lower(), staff_note=staff_note)
+    order.updated_at = now()
+    payload = order_webhook_payload(ctx, order)
+    ctx.emit("orders/cancelled", payload)
+    ctx.emit("orders/updated", payload)
+
+
+def edit_line_quantities(ctx: Context, order: Order, quantities: dict[int, int], *, restock: bool = True) -> None:
+    """Set the current quantity of order lines ({line item id: quantity}; 0 removes), as an order edit commits:
+    never below what has shipped; the fulfillment orders follow; stock is taken or given back; `orders/edited`
+    and `orders/updated` are sent. Raises OrderChangeError when Shopify would refuse."""
+    if order.data.get("cancelled_at"):
+        raise OrderChangeError(f"Order {order.name} is cancelled and cannot be edited.")
+    lines = {li["id"]: li for li in order.data["line_items"]}
+    for line_id, quantity in quantities.items():
+        if line_id not in lines:
+            raise OrderChangeError(f"Line item {line_id} is not on order {order.name}.", "NOT_FOUND")
+        line = lines[line_id]
+        shipped = line["quantity"] - _open_remaining(ctx, order, line_id)
+        if quantity < 0 or quantity < shipped:
+            raise OrderChangeError(f"{line['sku'] or line['title']}: quantity must be at least {shipped} (shipped).")
+    additions, removals = [], []
+    for line_id, quantity in quantities.items():
+        line = lines[line_id]
+        delta = quantity - line["quantity"]
+        if delta == 0:
+            continue
+        line.setdefault("original_quantity", line["quantity"])
+        line["quantity"] = quantity
+        _follow_in_fulfillment_orders(ctx, order, line, delta)
+        if delta > 0 or restock:
+            _give_back(ctx, line, -delta)
+        (additions if delta > 0 else removals).append({"id": line_id, "delta": abs(delta)})
+    if not additions and not removals:
+        return
+    order.updated_at = now()
+    ctx.emit(
+        "orders/edited",
+        {
+            "order_edit": {
+                "id": next_id(),
+                "app_id": None,
+                "created_at": iso(order.updated_at),
+                "committed_at": iso(order.updated_at),
+                "notify_customer": False,
+                "order_id": order.id,
+                "staff_note": "",
+                "user_id": None,
+                "line_items": {"additions": additions, "removals": removals},
+                "discounts": {"line_item": {"additions": [], "removals": []}},
+                "shipping_lines": {"additions": [], "removals": []},
+            }
+        },
+    )
+    ctx.emit("orders/updated", order_webhook_payload(ctx, order))
+
+
+def _open_remaining(ctx: Context, order: Order, line_id: int) -> int:
+    return sum(
+        item["remaining"]
+        for fo in ctx.shop.fulfillment_orders.values()
+        if fo.order_id == order.id and fo.status not in CLOSED
+        for item in fo.line_items
+        if item["line_item_id"] == line_id
+    )
+
+
+def _follow_in_fulfillment_orders(ctx: Context, order: Order, line: dict, delta: int) -> None:
+    """Apply a quantity change to the open fulfillment order holding the line (a new one when none is open)."""
+    shop = ctx.shop
+    for fo in (f for f in shop.fulfillment_orders.values() if f.order_id == order.id and f.status not in CLOSED):
+        for item in fo.line_items:
+            if item["line_item_id"] == line["id"]:
+                item["quantity"] += delta
+                item["remaining"] += delta
+                fo.updated_at = now()
+                if all(i["remaining"] == 0 for i in fo.line_items):
+                    fo.status = "CLOSED"
+                return
+    if delta > 0:
+        location_id = line.get("committed_location_id") or shop.primary_location.id
+        fo = FulfillmentOrder(id=next_id(), order_id=order.id, assigned_location_id=location_id, line_items=[
+            {"id": next_id(), "line_item_id": line["id"], "quantity": delta, "remaining": delta}])  # fmt: skip
+        shop.fulfillment_orders[fo.id] = fo
+
+
+@registry.mutation("orderCancel")
+def order_cancel(ctx: Context, orderId, reason, restock, staffNote=None, **_):  # noqa: N803 - schema argument names
+    """Shopify cancels in a background job; the sandbox finishes at once and reports the job done."""
+    order = ctx.shop.orders.get(parse_gid(orderId, "Order") or 0)
+    if order is None:
+        errors = [{"field": ["orderId"], "message": "Order does not exist", "code": "NOT_FOUND"}]
+    else:
+        try:
+            cancel_order(ctx, order, reason=reason, restock=restock, staff_note=staffNote)
+            errors = []
+        except OrderChangeError as exc:
+            errors = [{"field": ["orderId"], "message": str(exc), "code": exc.code}]
+    if errors:
+        return {"job": None, "orderCancelUserErrors": errors, "userErrors": [
+            {"field": e["field"], "message": e["message"]} for e in errors]}  # fmt: skip
+    job_id = gid("Job", uuid.uuid4())
+    ctx.shop.extra.setdefault("jobs", set()).add(job_id)
+    return {"job": {"id": job_id, "done": True}, "orderCancelUserErrors": [], "userErrors": []}
+
+
+@registry.query("job")
+def job(ctx: Context, id):
+    """Jobs the sandbox started (order cancellations) are finished by the time their id is returned."""
+    return {"id": id, "done": True} if id in ctx.shop.extra.get("jobs", set()) else None
