@@ -3,7 +3,8 @@
 `make_app(app_url=...)` is what fakes/serve.py mounts under /woocommerce; tests build a WooSandbox directly.
 """
 
-from fakes.woocommerce.app import Store, WooSandbox, WPError
+from fakes.woocommerce.app import WooSandbox
+from fakes.woocommerce.state import Store, WPError
 from fakes.woocommerce.webhooks import signature
 
 

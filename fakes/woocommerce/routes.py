@@ -17,22 +17,21 @@ from urllib.parse import urlencode, urlsplit
 from werkzeug.wrappers import Request, Response
 
 from fakes.woocommerce import schema as sc
-from fakes.woocommerce.app import (
+from fakes.woocommerce.auth import AuthError, authenticate, check_permission, new_key_pair
+from fakes.woocommerce.state import (
     BATCH_LIMIT,
     TRACKING_PROVIDERS,
     Store,
-    WooSandbox,
     WPError,
-    _invalid_params,
-    _touch,
     dates,
+    invalid_params,
     money,
     order_out,
     product_out,
     stock_status,
+    touch,
     variation_out,
 )
-from fakes.woocommerce.auth import AuthError, authenticate, check_permission, new_key_pair
 from fakes.woocommerce.webhooks import WC_VERSION, Delivery, valid_topic
 
 JSON = "application/json; charset=UTF-8"
@@ -66,15 +65,17 @@ def _json(body, status: int = 200, headers: dict | None = None) -> Response:
 class Ctx:
     """One REST request: the store, merged params (query < JSON body), the site URL, the sandbox."""
 
-    def __init__(self, sandbox: WooSandbox, store: Store, request: Request, params: dict, site: str):
+    def __init__(self, sandbox, store: Store, request: Request, params: dict, site: str):
         self.sandbox, self.store, self.request, self.params, self.site = sandbox, store, request, params, site
 
     def now(self) -> float:
+        """The sandbox clock."""
         return self.sandbox.now()
 
 
 # --- dispatcher -------------------------------------------------------------------------------------------------------
-def rest(sandbox: WooSandbox, store: Store, request: Request, path: str, site: str) -> Response:
+def rest(sandbox, store: Store, request: Request, path: str, site: str) -> Response:
+    """Answer one /wp-json request: injected faults first, then WordPress's order of checks."""
     if store.faults:
         fault = store.faults[0]
         fault.count -= 1
@@ -137,7 +138,7 @@ def _dispatch(sandbox, store, request, path, site) -> Response:
     if missing:
         raise WPError("rest_missing_callback_param", "Missing parameter(s): " + ", ".join(missing), 400, params=missing)
     if invalid:
-        raise _invalid_params(invalid)
+        raise invalid_params(invalid)
     if key is None:
         code, message = DENIED[action]
         raise WPError(code, message, 401)
@@ -380,7 +381,7 @@ def _apply_item(ctx: Ctx, item: dict, params: dict, spec: dict, variation: bool)
                 }
                 for n, a in enumerate(params["attributes"] or [])
             ]
-    _touch(ctx.sandbox, item)
+    touch(ctx.sandbox, item)
 
 
 def _image(ctx: Ctx, image: dict) -> dict:
@@ -425,6 +426,7 @@ def _variation(ctx: Ctx, product_id: int, variation_id: int, method: str) -> dic
 
 
 def product_list(ctx: Ctx):
+    """GET /products: filters, ordering and pagination."""
     items = list(ctx.store.products.values())
     params = ctx.params
     if params.get("sku"):
@@ -467,6 +469,7 @@ def _product_view(ctx: Ctx, item: dict) -> dict:
 
 
 def product_create(ctx: Ctx):
+    """POST /products (201)."""
     if ctx.params.get("id"):
         raise WPError("woocommerce_rest_product_exists", "Cannot create existing product.", 400)
     item = _new_item(ctx, ctx.params.get("type", "simple"))
@@ -477,10 +480,12 @@ def product_create(ctx: Ctx):
 
 
 def product_get(ctx: Ctx, product_id: int):
+    """GET /products/<id>."""
     return _fields(ctx, _product_view(ctx, _product(ctx, product_id, "GET")))
 
 
 def product_update(ctx: Ctx, product_id: int):
+    """PUT /products/<id>; variations must go through /variations."""
     item = _product(ctx, product_id, "PUT")
     if item["type"] == "variation":
         raise WPError(
@@ -495,6 +500,7 @@ def product_update(ctx: Ctx, product_id: int):
 
 
 def product_delete(ctx: Ctx, product_id: int):
+    """DELETE /products/<id>: trash, or remove with force=true."""
     item = _product(ctx, product_id, "DELETE")
     out = _product_view(ctx, item)
     if sc.to_bool(ctx.params.get("force", False)):
@@ -513,6 +519,7 @@ def product_delete(ctx: Ctx, product_id: int):
 
 
 def variation_list(ctx: Ctx, product_id: int):
+    """GET /products/<id>/variations."""
     parent = _product(ctx, product_id, "GET")
     items = [ctx.store.products[v] for v in parent["variations"]]
     if ctx.params.get("sku"):
@@ -522,6 +529,7 @@ def variation_list(ctx: Ctx, product_id: int):
 
 
 def all_variations(ctx: Ctx):
+    """GET /variations: every variation of the store (WooCommerce 10.3+)."""
     items = [i for i in ctx.store.products.values() if i["type"] == "variation"]
     items = _sorted(ctx, _common_filters(ctx, items))
     return _page(ctx, items, "/wc/v3/variations", lambda i: _variation_view(ctx, i))
@@ -538,22 +546,25 @@ def _variation_view(ctx: Ctx, item: dict) -> dict:
 
 
 def variation_create(ctx: Ctx, product_id: int):
+    """POST /products/<id>/variations (201)."""
     parent = _product(ctx, product_id, "GET")
     item = _new_item(ctx, "variation", parent_id=product_id)
     item["name"] = parent["name"]
     _apply_item(ctx, item, ctx.params, sc.VARIATION, variation=True)
     ctx.store.products[item["id"]] = item
     parent["variations"].append(item["id"])
-    _touch(ctx.sandbox, parent)
+    touch(ctx.sandbox, parent)
     ctx.sandbox._fire(ctx.store, "product", "created", item["id"])
     return _variation_view(ctx, item), 201, {}
 
 
 def variation_get(ctx: Ctx, product_id: int, variation_id: int):
+    """GET /products/<id>/variations/<vid>."""
     return _fields(ctx, _variation_view(ctx, _variation(ctx, product_id, variation_id, "GET")))
 
 
 def variation_update(ctx: Ctx, product_id: int, variation_id: int):
+    """PUT /products/<id>/variations/<vid>."""
     item = _variation(ctx, product_id, variation_id, "PUT")
     _apply_item(ctx, item, ctx.params, sc.VARIATION, variation=True)
     ctx.sandbox._fire(ctx.store, "product", "updated", item["id"])
@@ -561,6 +572,7 @@ def variation_update(ctx: Ctx, product_id: int, variation_id: int):
 
 
 def variation_delete(ctx: Ctx, product_id: int, variation_id: int):
+    """DELETE /products/<id>/variations/<vid> (force=true required)."""
     item = _variation(ctx, product_id, variation_id, "DELETE")
     out = _variation_view(ctx, item)
     if not sc.to_bool(ctx.params.get("force", False)):
@@ -589,7 +601,7 @@ def _batch(ctx: Ctx, spec: dict, create, update, delete, *route_ids):
             if kind != "delete":
                 invalid, _missing = sc.validate_args(spec, sub.params)
                 if invalid:
-                    raise _invalid_params(invalid)
+                    raise invalid_params(invalid)
             result = fn(sub)
             return result[0] if isinstance(result, tuple) else result
         except WPError as err:
@@ -611,10 +623,12 @@ def _batch(ctx: Ctx, spec: dict, create, update, delete, *route_ids):
 
 
 def product_batch(ctx: Ctx):
+    """POST /products/batch."""
     return _batch(ctx, sc.PRODUCT, product_create, product_update, product_delete)
 
 
 def variation_batch(ctx: Ctx, product_id: int):
+    """POST /products/<id>/variations/batch."""
     _product(ctx, product_id, "GET")
     return _batch(ctx, sc.VARIATION, variation_create, variation_update, variation_delete, product_id)
 
@@ -679,6 +693,7 @@ def _line_item(ctx: Ctx, order: dict, given: dict) -> dict:
 
 
 def active_price_of(store: Store, product: dict) -> str:
+    """The price an order line is charged: sale price if set, else regular price."""
     return product.get("sale_price") or product.get("regular_price") or ""
 
 
@@ -709,16 +724,17 @@ def _set_status(ctx: Ctx, order: dict, status: str) -> None:
             item = _stock_item(ctx.store, line)
             if item is not None:
                 item["stock_quantity"] += -line["quantity"] if reduce else line["quantity"]
-                _touch(ctx.sandbox, item)
+                touch(ctx.sandbox, item)
         order["_stock_reduced"] = reduce
 
 
 def _stamp_order(ctx: Ctx, order: dict) -> None:
-    _touch(ctx.sandbox, order)
+    touch(ctx.sandbox, order)
     order["date_modified"], order["date_modified_gmt"] = dates(ctx.store, order["_modified"])
 
 
 def order_create(ctx: Ctx):
+    """POST /orders (201): items, totals, meta_data, set_paid, status."""
     params, now = ctx.params, ctx.now()
     order_id = next(ctx.store.order_ids)
     created = dates(ctx.store, now)
@@ -797,6 +813,7 @@ def order_create(ctx: Ctx):
 
 
 def order_list(ctx: Ctx):
+    """GET /orders: status array, customer, product, search, dates."""
     items = list(ctx.store.orders.values())
     statuses = sc.parse_list(ctx.params.get("status", "any"))
     if "any" in statuses:
@@ -824,10 +841,12 @@ def _order_matches(order: dict, term: str) -> bool:
 
 
 def order_get(ctx: Ctx, order_id: int):
+    """GET /orders/<id>."""
     return _fields(ctx, order_out(ctx.store, _order(ctx, order_id, "GET")))
 
 
 def order_update(ctx: Ctx, order_id: int):
+    """PUT /orders/<id>: status (stock moves), addresses, meta_data, set_paid."""
     order, params = _order(ctx, order_id, "PUT"), ctx.params
     for key in ("customer_note", "payment_method", "payment_method_title", "transaction_id", "currency"):
         if key in params:
@@ -850,6 +869,7 @@ def order_update(ctx: Ctx, order_id: int):
 
 
 def order_delete(ctx: Ctx, order_id: int):
+    """DELETE /orders/<id>: trash, or remove with force=true."""
     order = _order(ctx, order_id, "DELETE")
     out = order_out(ctx.store, order)
     if sc.to_bool(ctx.params.get("force", False)):
@@ -867,6 +887,7 @@ def _note_out(note: dict) -> dict:
 
 
 def note_list(ctx: Ctx, order_id: int):
+    """GET /orders/<id>/notes (newest first; type=any|customer|internal)."""
     _order(ctx, order_id, "GET")
     notes = ctx.store.notes.get(order_id, [])
     kind = ctx.params.get("type", "any")
@@ -878,6 +899,7 @@ def note_list(ctx: Ctx, order_id: int):
 
 
 def note_create(ctx: Ctx, order_id: int):
+    """POST /orders/<id>/notes (201)."""
     _order(ctx, order_id, "GET")
     created = dates(ctx.store, ctx.now())
     by_user = sc.to_bool(ctx.params.get("added_by_user", False))
@@ -902,10 +924,12 @@ def _note(ctx: Ctx, order_id: int, note_id: int) -> dict:
 
 
 def note_get(ctx: Ctx, order_id: int, note_id: int):
+    """GET /orders/<id>/notes/<nid>."""
     return _note_out(_note(ctx, order_id, note_id))
 
 
 def note_delete(ctx: Ctx, order_id: int, note_id: int):
+    """DELETE /orders/<id>/notes/<nid> (force=true required)."""
     note = _note(ctx, order_id, note_id)
     if not sc.to_bool(ctx.params.get("force", False)):
         raise WPError("woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501)
@@ -941,6 +965,7 @@ def _set_topic(hook: dict, topic: str) -> None:
 
 
 def webhook_create(ctx: Ctx):
+    """POST /webhooks (201), then the unsigned creation ping."""
     _check_webhook(ctx.params, creating=True)
     now = ctx.now()
     alphabet = string.ascii_letters + string.digits
@@ -968,6 +993,7 @@ def _webhook(ctx: Ctx, hook_id: int, method: str) -> dict:
 
 
 def webhook_list(ctx: Ctx):
+    """GET /webhooks."""
     hooks = list(ctx.store.webhooks.values())
     status = ctx.params.get("status", "all")
     if status != "all":
@@ -977,10 +1003,12 @@ def webhook_list(ctx: Ctx):
 
 
 def webhook_get(ctx: Ctx, hook_id: int):
+    """GET /webhooks/<id>."""
     return _webhook_out(ctx, _webhook(ctx, hook_id, "GET"))
 
 
 def webhook_update(ctx: Ctx, hook_id: int):
+    """PUT /webhooks/<id> (re-activating keeps failure_count)."""
     hook = _webhook(ctx, hook_id, "PUT")
     _check_webhook(ctx.params, creating=False)
     for key in ("name", "status", "delivery_url", "secret"):
@@ -993,6 +1021,7 @@ def webhook_update(ctx: Ctx, hook_id: int):
 
 
 def webhook_delete(ctx: Ctx, hook_id: int):
+    """DELETE /webhooks/<id> (force=true required)."""
     hook = _webhook(ctx, hook_id, "DELETE")
     if not sc.to_bool(ctx.params.get("force", False)):
         raise WPError("woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501)
@@ -1030,10 +1059,12 @@ def _tracking_out(ctx: Ctx, item: dict) -> dict:
 
 
 def tracking_list(ctx: Ctx, order_id: int):
+    """GET .../orders/<id>/shipment-trackings."""
     return [_tracking_out(ctx, i) for i in _tracking_items(_tracking_order(ctx, order_id))]
 
 
 def tracking_create(ctx: Ctx, order_id: int):
+    """POST .../orders/<id>/shipment-trackings (201)."""
     order, params = _tracking_order(ctx, order_id), ctx.params
     shipped = params.get("date_shipped")
     stamp = int(time.mktime(time.strptime(shipped, "%Y-%m-%d"))) if shipped else int(ctx.now())
@@ -1053,6 +1084,7 @@ def tracking_create(ctx: Ctx, order_id: int):
 
 
 def tracking_get(ctx: Ctx, order_id: int, tracking_id: str):
+    """GET .../orders/<id>/shipment-trackings/<tracking_id>."""
     item = next((i for i in _tracking_items(_tracking_order(ctx, order_id)) if i["tracking_id"] == tracking_id), None)
     if item is None:
         raise WPError("woocommerce_rest_order_invalid_id", "Invalid tracking ID.", 404)
@@ -1060,6 +1092,7 @@ def tracking_get(ctx: Ctx, order_id: int, tracking_id: str):
 
 
 def tracking_delete(ctx: Ctx, order_id: int, tracking_id: str):
+    """DELETE .../orders/<id>/shipment-trackings/<tracking_id>."""
     order = _tracking_order(ctx, order_id)
     items = _tracking_items(order)
     kept = [i for i in items if i["tracking_id"] != tracking_id]
@@ -1072,10 +1105,12 @@ def tracking_delete(ctx: Ctx, order_id: int, tracking_id: str):
 
 
 def tracking_providers(ctx: Ctx):
+    """GET .../shipment-trackings/providers."""
     return {"United States": {name: link for name, link in TRACKING_PROVIDERS.values()}}
 
 
 def system_status(ctx: Ctx):
+    """GET /system_status: versions, currency, active plugins."""
     plugins = [{"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce", "version": WC_VERSION}]
     if ctx.store.shipment_tracking:
         plugins.append({"plugin": "woocommerce-shipment-tracking/woocommerce-shipment-tracking.php"})
@@ -1165,7 +1200,7 @@ def _auth_error(message: str) -> Response:
     return Response(page, 401, content_type="text/html; charset=UTF-8")
 
 
-def _auth_validate(sandbox: WooSandbox, args) -> str | None:
+def _auth_validate(sandbox, args) -> str | None:
     for param in AUTH_PARAMS:
         if not args.get(param):
             return f"Missing parameter {param}"
@@ -1184,7 +1219,7 @@ def _with_query(url: str, **params) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
-def wc_auth(sandbox: WooSandbox, store: Store, request: Request, endpoint: str, site: str) -> Response:
+def wc_auth(sandbox, store: Store, request: Request, endpoint: str, site: str) -> Response:
     """authorize shows an approve/deny page; access_granted creates the key and POSTs it to callback_url."""
     args = request.args
     problem = _auth_validate(sandbox, args)
@@ -1235,7 +1270,7 @@ def wc_auth(sandbox: WooSandbox, store: Store, request: Request, endpoint: str, 
 
 
 # --- control API ------------------------------------------------------------------------------------------------------
-def control(sandbox: WooSandbox, request: Request, path: str) -> Response:
+def control(sandbox, request: Request, path: str) -> Response:
     """/_sandbox/stores (POST), /_sandbox/stores/<s> (GET), .../stock, .../faults, /_sandbox/deliver (POST)."""
     body = request.get_json(silent=True) or {}
     parts = [p for p in path.split("/") if p]

@@ -24,14 +24,17 @@ def ro(spec: dict) -> dict:
 
 
 def enum(*values: str, default: str | None = None) -> dict:
+    """A string field limited to `values`."""
     return {"type": "string", "enum": list(values), **({"default": default} if default else {})}
 
 
 def arr(items: dict) -> dict:
+    """An array of `items`."""
     return {"type": "array", "items": items}
 
 
 def obj(properties: dict) -> dict:
+    """An object with `properties`."""
     return {"type": "object", "properties": properties}
 
 

@@ -48,6 +48,7 @@ class Delivery:
 
     @property
     def payload(self) -> dict:
+        """The JSON body sent."""
         return json.loads(self.body)
 
 
