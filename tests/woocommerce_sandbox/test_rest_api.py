@@ -6,6 +6,7 @@ Also pagination headers, batch semantics, SKU uniqueness, variable products and 
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -306,3 +307,19 @@ def test_control_api_adds_a_store_and_sets_stock(woo, api, store):
         httpx.post(f"{woo.base_url}/_sandbox/stores/acme/stock", json={"sku": "CTL", "quantity": 9}).status_code == 200
     )
     assert httpx.get(f"{woo.base_url}/_sandbox/stores/acme").json()["stock"]["CTL"] == 9
+
+
+def test_modified_after_reads_site_time_unless_dates_are_gmt(woo, api, store):
+    woo.add_store("acme", utc_offset_hours=2)
+    old = _product(api, name="old")
+    woo.advance(60)
+    new = _product(api, name="new")
+    # One second before the newer product's modification, as GMT.
+    cutoff = datetime.fromisoformat(new["date_modified_gmt"]) - timedelta(seconds=1)
+    before_gmt = cutoff.strftime("%Y-%m-%dT%H:%M:%S")
+    ids = [p["id"] for p in api.get("/products", params={"modified_after": before_gmt, "dates_are_gmt": "true"}).json()]
+    assert ids == [new["id"]]
+    assert old["date_modified"] != old["date_modified_gmt"]
+    # Without dates_are_gmt the same string is site time, i.e. two hours earlier in GMT: both products match.
+    ids = [p["id"] for p in api.get("/products", params={"modified_after": before_gmt}).json()]
+    assert sorted(ids) == sorted([old["id"], new["id"]])

@@ -101,3 +101,14 @@ def test_callback_not_answering_200_revokes_the_key(woo, store, receiver):
     response = httpx.get(approve)
     assert response.status_code == 401 and "unable to send the consumer data" in response.text
     assert set(store.keys) == before
+
+
+def test_product_topics_fire_for_variations_with_their_parent(woo, api, receiver):
+    api.post("/webhooks", json={"topic": "product.updated", "delivery_url": receiver.url, "secret": "k"})
+    parent = api.post("/products", json={"name": "Sock", "type": "variable"}).json()
+    variation = api.post(f"/products/{parent['id']}/variations", json={"sku": "SOCK-1", "regular_price": "3"}).json()
+    api.put(f"/products/{parent['id']}/variations/{variation['id']}", json={"regular_price": "4"})
+    woo.deliver_webhooks()
+    payload = json.loads(receiver.requests[-1]["body"])
+    assert payload["id"] == variation["id"] and payload["type"] == "variation"
+    assert payload["parent_id"] == parent["id"] and payload["regular_price"] == "4"
