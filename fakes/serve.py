@@ -18,7 +18,11 @@ from fakes.shopify import Sandbox, SandboxConfig
 def _mounts(args) -> dict:
     """Prefix -> WSGI app for the other fakes. Add new fakes here (they import lazily, so a missing one is skipped)."""
     mounts: dict = {}
-    for prefix, module, factory in (("/stripe", "fakes.stripe", "make_app"), ("/apruve", "fakes.apruve", "make_app")):
+    for prefix, module, factory in (
+        ("/stripe", "fakes.stripe", "make_app"),
+        ("/apruve", "fakes.apruve", "make_app"),
+        ("/woocommerce", "fakes.woocommerce", "make_app"),  # stores at /woocommerce/<store> (site URL)
+    ):
         try:
             mod = __import__(module, fromlist=[factory])
         except ModuleNotFoundError:
