@@ -18,6 +18,7 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job
 from sqlalchemy import select
 
+from jobs import clock
 from jobs.context import RunContext
 from jobs.plan import JobSpec, get_job, get_manual_job
 from jobs.targets import load_target, owner_org_id, parse_target, targets_for
@@ -81,7 +82,7 @@ def dispatch(job_name: str, slot: int | None = None) -> list[str]:
         from jobs.flows.billing import dispatch_billing
 
         return dispatch_billing(slot)
-    slot = slot if slot is not None else int(time.time()) // spec.tick
+    slot = slot if slot is not None else int(clock.time()) // spec.tick
     enqueued = []
     for target in targets_for(spec):
         rq_id = job_id(spec.name, target, "slot", slot)

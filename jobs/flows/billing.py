@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from jobs import clock
 from jobs.context import RunContext
 from jobs.targets import target_key
 from portal.billing import service
 from portal.extensions import db
-from portal.models import Organization, Partnership, utcnow
+from portal.models import Organization, Partnership
 
 HOUR = 3600
 _DATE_IN_JOB_ID = re.compile(r"(\d{4})[-_](\d{2})[-_](\d{2})$")  # job_id() turns "-" into "_"
@@ -43,7 +44,7 @@ def dispatch_billing(slot: int | None = None) -> list[str]:
     """
     from jobs.runtime import enqueue_billing
 
-    now = datetime.fromtimestamp(slot * HOUR, UTC) if slot is not None else utcnow()
+    now = datetime.fromtimestamp(slot * HOUR, UTC) if slot is not None else clock.now()
     enqueued = []
     for partnership, wholesaler in billable_partnerships():
         due = service.due_billing_date(wholesaler, now)
@@ -64,7 +65,7 @@ def _billing_date(ctx: RunContext) -> date:
     if match:
         return date(*(int(part) for part in match.groups()))
     wholesaler = db.session.get(Organization, ctx.target.wholesaler_id)
-    return service.due_billing_date(wholesaler, utcnow())
+    return service.due_billing_date(wholesaler, clock.now())
 
 
 def run(ctx: RunContext) -> None:
@@ -75,7 +76,7 @@ def run(ctx: RunContext) -> None:
         return
     through = _billing_date(ctx)
     wholesaler = db.session.get(Organization, partnership.wholesaler_id)
-    if through > service.due_billing_date(wholesaler, utcnow()):
+    if through > service.due_billing_date(wholesaler, clock.now()):
         ctx.run.message = f"{through} has not closed yet in the wholesaler's timezone; nothing was billed."
         return
     days = service.dates_to_bill(partnership, through)
