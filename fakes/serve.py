@@ -62,8 +62,13 @@ def main(argv=None) -> None:
     parser.add_argument("--restore-rate", type=float, default=100.0)
     parser.add_argument("--maximum-available", type=float, default=2000.0)
     parser.add_argument("--no-demo", action="store_true", help="do not seed the demo shops of portal/demo.py")
+    parser.add_argument("--soak-controls", action="store_true", help="add the soak test's routes (faults.py)")
     args = parser.parse_args(argv)
     sandbox, app = build(args)
+    if args.soak_controls:
+        from fakes.shopify.faults import install
+
+        install(sandbox)
     if not args.no_demo:
         seed_demo(sandbox)
     print(f"Shopify sandbox on http://{args.host}:{args.port} (webhooks to {args.app_url})", flush=True)

@@ -18,6 +18,7 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job
 from sqlalchemy import select
 
+from jobs import clock
 from jobs.context import RunContext
 from jobs.plan import JobSpec, get_job, get_manual_job
 from jobs.targets import load_target, owner_org_id, parse_target, targets_for
@@ -91,7 +92,7 @@ def _picks(spec: JobSpec, slot: int | None):
     if spec.dispatch:
         module, _, func = spec.dispatch.partition(":")
         return getattr(importlib.import_module(module), func)(slot)
-    slot = slot if slot is not None else int(time.time()) // spec.tick
+    slot = slot if slot is not None else int(clock.time()) // spec.tick
     return [(target, ("slot", slot)) for target in targets_for(spec)]
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from rq_scheduler import Scheduler
 
+from jobs import clock
 from jobs.plan import SYNC_PLAN, JobSpec
 from jobs.runtime import job_id
 from portal.redis_conn import worker_redis
@@ -21,7 +22,8 @@ ENTRY_PREFIX = "plan-"
 
 def entry_id(spec: JobSpec) -> str:
     """Deterministic schedule-entry id: changes when (and only when) the entry's definition changes."""
-    digest = hashlib.sha256(f"{spec.name}|{spec.tick}|{spec.queue}|{spec.flow}".encode()).hexdigest()[:12]
+    definition = f"{spec.name}|{clock.interval(spec.tick)}|{spec.queue}|{spec.flow}"
+    digest = hashlib.sha256(definition.encode()).hexdigest()[:12]
     return job_id("plan", spec.name, digest)
 
 
@@ -40,13 +42,13 @@ def reconcile(scheduler: Scheduler, plan: tuple[JobSpec, ...] = SYNC_PLAN) -> tu
             scheduled_time=datetime.now(UTC),
             func="jobs.runtime.dispatch",
             args=[spec.name],
-            interval=spec.tick,
+            interval=clock.interval(spec.tick),  # SYNC_CLOCK_SCALE compresses the schedule (jobs/clock.py)
             repeat=None,
             id=jid,
             queue_name=spec.queue,
             timeout=300,
             result_ttl=spec.tick * 2,
-            description=f"dispatch {spec.name} every {spec.tick} s",
+            description=f"dispatch {spec.name} every {clock.interval(spec.tick)} s",
         )
     return added, removed
 

@@ -11,10 +11,11 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from jobs import clock
 from jobs.context import RunContext
 from jobs.targets import target_key
 from portal.extensions import db
-from portal.models import Organization, Partnership, utcnow
+from portal.models import Organization, Partnership
 from portal.services import billing as service
 
 HOUR = 3600
@@ -41,7 +42,7 @@ def due_days(slot: int | None = None) -> list[tuple[str, tuple[str]]]:
     `slot` is the hour number since the epoch (the scheduler's tick); None means now. Only the latest due date is
     picked: its run also bills any day missed while the scheduler was down, so a missed day is billed once.
     """
-    now = datetime.fromtimestamp(slot * HOUR, UTC) if slot is not None else utcnow()
+    now = datetime.fromtimestamp(slot * HOUR, UTC) if slot is not None else clock.now()
     picks = []
     for partnership, wholesaler in billable_partnerships():
         due = service.due_billing_date(wholesaler, now)
@@ -60,7 +61,7 @@ def _billing_date(ctx: RunContext) -> date:
     if match:
         return date(*(int(part) for part in match.groups()))
     wholesaler = db.session.get(Organization, ctx.target.wholesaler_id)
-    return service.due_billing_date(wholesaler, utcnow())
+    return service.due_billing_date(wholesaler, clock.now())
 
 
 def run(ctx: RunContext) -> None:
@@ -71,7 +72,7 @@ def run(ctx: RunContext) -> None:
         return
     through = _billing_date(ctx)
     wholesaler = db.session.get(Organization, partnership.wholesaler_id)
-    if through > service.due_billing_date(wholesaler, utcnow()):
+    if through > service.due_billing_date(wholesaler, clock.now()):
         ctx.run.message = f"{through} has not closed yet in the wholesaler's timezone; nothing was billed."
         return
     days = service.dates_to_bill(partnership, through)

@@ -1,0 +1,141 @@
+"""Run the soak: start the processes, trade for CHAOS_SECONDS under faults drawn from CHAOS_SEED, settle, check.
+
+Settings (environment): CHAOS_SEED (random when unset; printed), CHAOS_SECONDS (600), CHAOS_SETTLE_SECONDS (240),
+CHAOS_CLOCK_SCALE (720: an hour of schedule every 5 s, a billing day every 2 minutes), DATABASE_URL (PostgreSQL
+when set, SQLite otherwise), CHAOS_RESTART_POSTGRES=1 (also restart PostgreSQL; only on a server of your own).
+Writes results.json -> "chaos" and exits 1 on any violation, printing the command that replays the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.chaos.driver import Trader
+from benchmarks.chaos.faults import Injector, schedule
+from benchmarks.chaos.invariants import check_all, tally
+from benchmarks.chaos.processes import ROOT, Cluster
+from benchmarks.chaos.snapshot import Reader
+
+WHOLESALER = "demo-wholesaler.myshopify.com"
+CORE = ("redis", "sandbox", "web", "worker-1", "worker-2", "scheduler")
+RESULTS = ROOT / "benchmarks" / "results.json"
+
+
+def _setup(cluster: Cluster) -> list[str]:
+    """Migrate and seed the demo (a wholesaler, its retailers, partnerships), then start every process and wait
+    until the retailers' stores carry the catalog. Returns the retailers' shop domains."""
+    cluster.start("redis")
+    cluster.wait_redis()
+    cluster.flask("db", "upgrade")
+    cluster.flask("demo", "seed")
+    cluster.start("sandbox")
+    cluster.wait_http(f"{cluster.sandbox_url}/_sandbox/webhooks/stats")
+    for name in CORE[2:]:
+        cluster.start(name)
+    cluster.wait_http(cluster.web_url)
+    reader = Reader(cluster.sandbox_url, cluster.env, WHOLESALER)
+    partnerships = reader.partnerships()
+    cluster.flask("partners", "buffer", str(partnerships[0]["id"]), "2")  # one retailer holds stock back
+    cluster.flask("sync", "run", "products.pull", check=False)
+    cluster.flask("sync", "run", "products.push", check=False)
+    retailers = [p["shop"] for p in partnerships]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        stocked = [any(v["service_available"] for v in reader.dump(shop)["variants"]) for shop in retailers]
+        if all(stocked):
+            return retailers
+        time.sleep(2)
+    raise TimeoutError("the retailers' stores never received the catalog; see " + str(cluster.logs))
+
+
+def _settle(reader: Reader, cluster: Cluster, bound: float) -> tuple[float, list]:
+    """Check the invariants every few seconds until they hold or `bound` seconds pass."""
+    start = time.monotonic()
+    violations: list = []
+    while True:
+        cluster.supervise(CORE)
+        try:
+            violations = check_all(reader.snapshot())
+        except Exception as exc:  # a store or the database mid-restart: try again
+            print(f"chaos: snapshot failed: {exc!r}", flush=True)
+            violations = [exc]
+        elapsed = time.monotonic() - start
+        if not violations or elapsed >= bound:
+            return round(elapsed, 1), [v for v in violations if not isinstance(v, Exception)]
+        time.sleep(8)
+
+
+def main() -> int:
+    seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
+    seconds = float(os.environ.get("CHAOS_SECONDS", "600"))
+    settle_bound = float(os.environ.get("CHAOS_SETTLE_SECONDS", "240"))
+    scale = float(os.environ.get("CHAOS_CLOCK_SCALE", "720"))
+    postgres = bool(os.environ.get("DATABASE_URL")) and os.environ.get("CHAOS_RESTART_POSTGRES") == "1"
+    replay = f"CHAOS_SEED={seed} CHAOS_SECONDS={seconds:g} make chaos"
+    print(f"chaos: seed {seed}, {seconds:g} s, clock x{scale:g}, database "
+          f"{'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'}; replay: {replay}", flush=True)  # fmt: skip
+    run_dir = Path(tempfile.mkdtemp(prefix=f"wholesync-chaos-{seed}-"))
+    cluster = Cluster(run_dir, scale)
+    trade_rng, fault_rng = random.Random(seed), random.Random(seed * 7919 + 1)
+    plan = schedule(fault_rng, seconds, postgres=postgres)
+    try:
+        retailers = _setup(cluster)
+        reader = Reader(cluster.sandbox_url, cluster.env, WHOLESALER)
+        trader = Trader(cluster.sandbox_url, WHOLESALER, retailers, trade_rng)
+        injector = Injector(cluster, fault_rng, WHOLESALER, retailers)
+        start = time.monotonic()
+        while (now := time.monotonic() - start) < seconds:
+            cluster.supervise(CORE)
+            trader.step(now)
+            injector.due()
+            while plan and plan[0][0] <= now:
+                _, kind = plan.pop(0)
+                try:
+                    injector.inject(kind)
+                except (httpx.HTTPError, TimeoutError, OSError) as exc:
+                    print(f"chaos: injecting {kind} failed: {exc!r}", flush=True)
+            time.sleep(0.1)
+        injector.finish()
+        settle_seconds, violations = _settle(reader, cluster, settle_bound)
+        webhook_stats = httpx.get(f"{cluster.sandbox_url}/_sandbox/webhooks/stats", timeout=10).json()
+    finally:
+        cluster.stop_all()
+    counts = tally(violations)
+    result = {
+        "seed": seed, "seconds": seconds, "clock_scale": scale, "database": "postgresql" if os.environ.get(
+            "DATABASE_URL") else "sqlite",
+        "orders": trader.counts["orders"], "shipments": trader.counts["shipments"],
+        "partial_shipments": trader.counts["partial_shipments"], "stock_changes": trader.counts["stock_changes"],
+        "catalog_edits": trader.counts["catalog_edits"], "faults": dict(sorted(injector.counts.items())),
+        "webhook_faults_applied": webhook_stats, "process_restarts": cluster.restarts,
+        **counts, "violations": len(violations), "settle_seconds": settle_seconds,
+        "violation_details": [v.public() for v in violations[:200]], "run_dir": str(run_dir),
+    }  # fmt: skip
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["chaos"] = result
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    for v in violations:
+        print(f"chaos: VIOLATION {v.kind}: {v.detail}")
+    print(
+        f"chaos: seed {seed} {seconds:g} s: {result['orders']} orders, {result['shipments']} shipments, "
+        f"{result['stock_changes']} stock changes, {sum(injector.counts.values())} faults; lost {counts['lost']}, "
+        f"duplicated {counts['duplicated']}, double_billed {counts['double_billed']}, stock_mismatches "
+        f"{counts['stock_mismatches']}, catalog_mismatches {counts['catalog_mismatches']}; settled in "
+        f"{settle_seconds} s"
+    )
+    if violations:
+        print(f"chaos: FAILED (seed {seed}); replay with: {replay}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The soak's trade: retailer checkouts at a steady rate, stock and price edits and shipments (whole, partial and
+split, with tracking) in the wholesaler's store, all through the sandbox's HTTP routes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import httpx
+
+
+class Trader:
+    """One soak's merchant and customers; `step(now)` does whatever is due at `now` (monotonic seconds)."""
+
+    ORDER_EVERY, STOCK_EVERY, SHIP_EVERY, PRICE_EVERY = 1.5, 3.0, 2.5, 15.0
+
+    def __init__(self, sandbox_url: str, wholesaler: str, retailers: list[str], rng: random.Random):
+        self.url, self.wholesaler, self.retailers, self.rng = sandbox_url, wholesaler, retailers, rng
+        self.http = httpx.Client(timeout=30.0)
+        self.counts: Counter = Counter()
+        self.next = {"order": 0.0, "stock": 0.0, "ship": 0.0, "price": 0.0}
+        self.tracking = 0
+
+    def _post(self, path: str, body: dict) -> httpx.Response:
+        return self.http.post(f"{self.url}/_sandbox/{path}", json=body)
+
+    def dump(self, shop: str) -> dict:
+        return self.http.get(f"{self.url}/_sandbox/shops/{shop}/dump").raise_for_status().json()
+
+    def step(self, now: float) -> None:
+        for action, every in (("order", self.ORDER_EVERY), ("stock", self.STOCK_EVERY), ("ship", self.SHIP_EVERY),
+                              ("price", self.PRICE_EVERY)):  # fmt: skip
+            if now >= self.next[action]:
+                self.next[action] = now + every * self.rng.uniform(0.5, 1.5)
+                try:
+                    getattr(self, action)()
+                except httpx.HTTPError as exc:
+                    self.counts[f"{action}_errors"] += 1
+                    print(f"chaos: {action} failed: {exc!r}", flush=True)
+
+    def order(self) -> None:
+        """A customer of a random retailer buys 1-3 in-stock SKUs of the wholesaler's catalog."""
+        shop = self.rng.choice(self.retailers)
+        variants = self.dump(shop)["variants"]
+        stocked = [v for v in variants if v["sku"] and any((q or 0) >= 2 for q in v["service_available"].values())]
+        if not stocked:
+            return
+        picks = self.rng.sample(stocked, k=min(len(stocked), self.rng.randint(1, 3)))
+        lines = [[v["sku"], self.rng.randint(1, 2)] for v in picks]
+        if self._post(f"shops/{shop}/orders", {"lines": lines}).status_code == 200:
+            self.counts["orders"] += 1
+
+    def stock(self) -> None:
+        """The wholesaler recounts a random SKU."""
+        variants = [v for v in self.dump(self.wholesaler)["variants"] if v["sku"]]
+        sku = self.rng.choice(variants)["sku"]
+        if self._post(f"shops/{self.wholesaler}/stock", {"sku": sku, "available": self.rng.randint(5, 80)}).is_success:
+            self.counts["stock_changes"] += 1
+
+    def price(self) -> None:
+        """The wholesaler edits a random SKU's price."""
+        variants = [v for v in self.dump(self.wholesaler)["variants"] if v["sku"]]
+        sku = self.rng.choice(variants)["sku"]
+        price = f"{self.rng.randint(300, 3000) / 100:.2f}"
+        if self._post(f"shops/{self.wholesaler}/price", {"sku": sku, "price": price}).is_success:
+            self.counts["catalog_edits"] += 1
+
+    def ship(self) -> None:
+        """The wholesaler ships one open hub order: everything (most often), or one line / part of it (split)."""
+        open_orders = []
+        for order in self.dump(self.wholesaler)["orders"]:
+            if "wholesync" not in order["tags"]:
+                continue
+            shipped = Counter()
+            for f in order["fulfillments"]:
+                for line in f["lines"]:
+                    shipped[line["sku"]] += line["quantity"] or 0
+            left = {ln["sku"]: ln["quantity"] - shipped[ln["sku"]] for ln in order["lines"]}
+            left = {sku: q for sku, q in left.items() if q > 0}
+            if left:
+                open_orders.append((order, left))
+        if not open_orders:
+            return
+        order, left = self.rng.choice(open_orders)
+        roll = self.rng.random()
+        if roll < 0.6:
+            lines, kind = None, "shipments"
+        else:
+            sku = self.rng.choice(sorted(left))
+            lines, kind = [[sku, max(1, left[sku] // 2)]], "partial_shipments"
+        self.tracking += 1
+        number = f"1ZCHAOS{self.tracking:06d}"
+        body = {"order": order["id"], "lines": lines, "company": "UPS", "numbers": [number]}
+        if self._post(f"shops/{self.wholesaler}/ship", body).is_success:
+            self.counts["shipments"] += 1
+            if kind != "shipments":
+                self.counts[kind] += 1

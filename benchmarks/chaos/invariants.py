@@ -1,0 +1,195 @@
+"""The soak's invariants as pure functions over snapshots of the stores, the gateway and the database.
+
+Each check returns a list of Violation; the collector (benchmarks/chaos/snapshot.py) builds the snapshot from the
+sandbox's dump routes, the Stripe fake's state and SQL reads, so these functions never touch a process.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+MARKER_PREFIX = "wholesync-order-"  # the tag the hub puts on each order it creates in the system of record
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant: kind is lost | duplicated | double_billed | stock_mismatch | catalog_mismatch."""
+
+    kind: str
+    detail: str
+
+    def public(self) -> dict:
+        return asdict(self)
+
+
+def _hub_order_id(tags: list[str]) -> int | None:
+    for tag in tags:
+        if tag.startswith(MARKER_PREFIX) and tag[len(MARKER_PREFIX) :].isdigit():
+            return int(tag[len(MARKER_PREFIX) :])
+    return None
+
+
+def orders_exactly_once(snap: dict) -> list[Violation]:
+    """Every retailer order line for the wholesaler's goods exists exactly once (same quantity) in its store.
+
+    snap: retailer_orders {shop: [order]}, wholesaler_orders [order], hub_orders {hub id: retailer order gid},
+    catalog_skus [sku]. An order is {"id", "name", "tags", "lines": [{"sku", "quantity"}]}.
+    """
+    catalog = set(snap["catalog_skus"])
+    placed: dict[str, Counter] = {}
+    names = {}
+    for shop, orders in snap["retailer_orders"].items():
+        for order in orders:
+            wanted = Counter()
+            for line in order["lines"]:
+                if line["sku"] in catalog:
+                    wanted[line["sku"]] += line["quantity"]
+            if wanted:
+                placed[order["id"]] = wanted
+                names[order["id"]] = f"{shop} {order['name']}"
+    received: dict[str, Counter] = defaultdict(Counter)
+    copies: Counter = Counter()
+    out = []
+    for order in snap["wholesaler_orders"]:
+        hub_id = _hub_order_id(order.get("tags") or [])
+        if hub_id is None:
+            continue
+        retailer_order = snap["hub_orders"].get(hub_id)
+        if retailer_order is None:
+            out.append(Violation("duplicated", f"wholesaler order {order['name']} names unknown hub order {hub_id}"))
+            continue
+        copies[retailer_order] += 1
+        for line in order["lines"]:
+            received[retailer_order][line["sku"]] += line["quantity"]
+    for gid, wanted in placed.items():
+        got = received.get(gid, Counter())
+        if copies[gid] > 1:
+            out.append(Violation("duplicated", f"{names[gid]} exists {copies[gid]} times in the wholesaler's store"))
+        for sku, quantity in wanted.items():
+            if got[sku] < quantity:
+                out.append(Violation("lost", f"{names[gid]} {sku}: {quantity} ordered, {got[sku]} reached the "
+                                             "wholesaler's store"))  # fmt: skip
+            elif got[sku] > quantity and copies[gid] <= 1:
+                out.append(Violation("duplicated", f"{names[gid]} {sku}: {quantity} ordered, {got[sku]} in the "
+                                                   "wholesaler's store"))  # fmt: skip
+    return out
+
+
+def shipments_exactly_once(snap: dict) -> list[Violation]:
+    """Every shipment of a hub order in the wholesaler's store exists exactly once, with its tracking, in the
+    retailer's order. snap as for orders_exactly_once, plus retailer_order_shop {retailer order gid: shop}."""
+    retailer_fulfillments: dict[str, list[dict]] = {}
+    for orders in snap["retailer_orders"].values():
+        for order in orders:
+            retailer_fulfillments[order["id"]] = order.get("fulfillments") or []
+    out = []
+    for order in snap["wholesaler_orders"]:
+        hub_id = _hub_order_id(order.get("tags") or [])
+        retailer_order = snap["hub_orders"].get(hub_id) if hub_id is not None else None
+        if retailer_order is None:
+            continue
+        theirs = retailer_fulfillments.get(retailer_order, [])
+        for shipment in order.get("fulfillments") or []:
+            for number in shipment["tracking"]:
+                copies = sum(1 for f in theirs if number in f["tracking"])
+                if copies == 0:
+                    out.append(Violation("lost", f"shipment {number} of {order['name']} is not in the retailer's "
+                                                 f"order {retailer_order}"))  # fmt: skip
+                elif copies > 1:
+                    out.append(Violation("duplicated", f"shipment {number} of {order['name']} is in the retailer's "
+                                                       f"order {copies} times"))  # fmt: skip
+        shipped = Counter()
+        for shipment in order.get("fulfillments") or []:
+            for line in shipment["lines"]:
+                shipped[line["sku"]] += line["quantity"] or 0
+        got = Counter()
+        for shipment in theirs:
+            for line in shipment["lines"]:
+                got[line["sku"]] += line["quantity"] or 0
+        for sku in set(shipped) | set(got):
+            if got[sku] > shipped[sku]:
+                out.append(Violation("duplicated", f"{retailer_order} {sku}: {shipped[sku]} shipped, {got[sku]} "
+                                                   "marked fulfilled at the retailer"))  # fmt: skip
+    return out
+
+
+def stock_matches(snap: dict) -> list[Violation]:
+    """Each retailer's stock for each variant = max(0, wholesaler stock - in-flight - buffer).
+
+    snap: wholesaler_stock {sku: available}, in_flight {sku: units}, partnerships [{"shop", "buffer",
+    "stock": {sku: available at the hub's fulfillment location}}].
+    """
+    out = []
+    for p in snap["partnerships"]:
+        for sku, have in sorted(p["stock"].items()):
+            if sku not in snap["wholesaler_stock"]:
+                continue
+            want = max(0, snap["wholesaler_stock"][sku] - snap["in_flight"].get(sku, 0) - p["buffer"])
+            if have != want:
+                why = (f"(wholesaler {snap['wholesaler_stock'][sku]}, in flight {snap['in_flight'].get(sku, 0)}, "
+                       f"buffer {p['buffer']})")  # fmt: skip
+                out.append(Violation("stock_mismatch", f"{p['shop']} {sku}: {have}, expected {want} {why}"))
+    return out
+
+
+def catalog_matches(snap: dict) -> list[Violation]:
+    """Each retailer has each of the wholesaler's SKUs exactly once, at its price list's price.
+
+    snap: partnerships [{"shop", "variants": [{"sku", "price"}], "expected_prices": {sku: "12.99"}}].
+    """
+    out = []
+    for p in snap["partnerships"]:
+        counts = Counter(v["sku"] for v in p["variants"])
+        prices = {v["sku"]: Decimal(str(v["price"])) for v in p["variants"]}
+        for sku, price in sorted(p["expected_prices"].items()):
+            if counts[sku] == 0:
+                out.append(Violation("catalog_mismatch", f"{p['shop']} lacks {sku}"))
+            elif counts[sku] > 1:
+                out.append(Violation("duplicated", f"{p['shop']} has {sku} {counts[sku]} times"))
+            elif prices[sku] != Decimal(str(price)):
+                out.append(
+                    Violation("catalog_mismatch", f"{p['shop']} {sku} at {prices[sku]}, price list says {price}")
+                )
+    return out
+
+
+def billed_once(snap: dict) -> list[Violation]:
+    """No line is billed beyond what shipped, every shipped line is billed (when billing is on), and no invoice of
+    ours is charged twice at the gateway.
+
+    snap: lines [{"id", "shipped", "charged", "credited", "billing_on"}], gateway_charges {our invoice id: count of
+    paid/open gateway invoices}.
+    """
+    out = []
+    for line in snap["lines"]:
+        net = line["charged"] - line["credited"]
+        if net > line["shipped"]:
+            out.append(Violation("double_billed", f"order line {line['id']}: {line['shipped']} shipped, {net} billed"))
+        elif line["billing_on"] and net < line["shipped"]:
+            out.append(Violation("lost", f"order line {line['id']}: {line['shipped']} shipped, only {net} billed"))
+    for invoice, count in sorted(snap["gateway_charges"].items()):
+        if count > 1:
+            out.append(Violation("double_billed", f"invoice {invoice} charged {count} times at the gateway"))
+    return out
+
+
+CHECKS = (orders_exactly_once, shipments_exactly_once, stock_matches, catalog_matches, billed_once)
+
+
+def check_all(snap: dict) -> list[Violation]:
+    """Every invariant over one snapshot."""
+    return [v for check in CHECKS for v in check(snap)]
+
+
+def tally(violations: list[Violation]) -> dict[str, int]:
+    """The counts results.json reports."""
+    kinds = Counter(v.kind for v in violations)
+    return {
+        "lost": kinds["lost"],
+        "duplicated": kinds["duplicated"],
+        "double_billed": kinds["double_billed"],
+        "stock_mismatches": kinds["stock_mismatch"],
+        "catalog_mismatches": kinds["catalog_mismatch"],
+    }

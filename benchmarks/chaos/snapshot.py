@@ -1,0 +1,133 @@
+"""Build the invariants' snapshot from the outside: the sandbox's dump routes, the Stripe fake's state, SQL reads of
+the hub's tables and the price list's prices (benchmarks/chaos/prices.py, in a child process).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter, defaultdict
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from benchmarks.chaos.processes import ROOT
+
+BILLED = "SELECT SUM(i.quantity) FROM invoice_line i WHERE i.order_line_id = l.id AND i.kind = '{kind}'"
+
+
+def database_url(env: dict) -> str:
+    raw = env.get("DATABASE_URL")
+    if not raw:
+        return f"sqlite:///{env['WHOLESYNC_INSTANCE_PATH']}/wholesync.sqlite"
+    for old, new in (("postgres://", "postgresql+psycopg://"), ("postgresql://", "postgresql+psycopg://")):
+        if raw.startswith(old):
+            return new + raw[len(old) :]
+    return raw
+
+
+class Reader:
+    """Reads for one soak run (sandbox base URL, environment for SQL and the price computation)."""
+
+    def __init__(self, sandbox_url: str, env: dict, wholesaler_shop: str):
+        self.sandbox_url, self.env, self.wholesaler_shop = sandbox_url, env, wholesaler_shop
+        self.engine = create_engine(database_url(env))
+        self.http = httpx.Client(timeout=30.0)
+
+    def dump(self, shop: str) -> dict:
+        return self.http.get(f"{self.sandbox_url}/_sandbox/shops/{shop}/dump").raise_for_status().json()
+
+    def sql(self, query: str, **params) -> list:
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(query), params))
+
+    def partnerships(self) -> list[dict]:
+        """Active partnerships with the retailer's store domain, buffer and fulfillment location."""
+        rows = self.sql(
+            "SELECT p.id, p.stock_buffer, p.fulfillment_location_remote_id, p.billing_enabled, c.shop_domain "
+            "FROM partnership p JOIN connection c ON c.organization_id = p.retailer_id AND c.role = 'store' "
+            "WHERE p.status = 'active' ORDER BY p.id"
+        )
+        return [{"id": r[0], "buffer": r[1] or 0, "location": r[2], "billing_on": bool(r[3]), "shop": r[4]}
+                for r in rows]  # fmt: skip
+
+    def expected_prices(self, partnerships: list[dict], wholesale: dict[str, str]) -> dict[str, dict[str, str]]:
+        wanted = json.dumps({str(p["id"]): wholesale for p in partnerships})
+        done = subprocess.run([sys.executable, "-m", "benchmarks.chaos.prices"], input=wanted, env=self.env,
+                              cwd=ROOT, capture_output=True, text=True, check=True)  # fmt: skip
+        return json.loads(done.stdout)
+
+    def gateway_charges(self) -> dict[str, int]:
+        """Our invoice id -> how many non-void gateway invoices carry it (Stripe fake)."""
+        try:
+            state = self.http.get(f"{self.sandbox_url}/stripe/_fake/state").raise_for_status().json()
+        except httpx.HTTPError:
+            return {}
+        counts: Counter = Counter()
+        for obj in state.get("objects", {}).values():
+            if obj.get("object") == "invoice" and obj.get("status") not in ("void", "draft"):
+                ours = next((v for k, v in (obj.get("metadata") or {}).items() if "invoice" in k), None)
+                if ours is not None:
+                    counts[str(ours)] += 1
+        return dict(counts)
+
+    def snapshot(self) -> dict:
+        ws = self.dump(self.wholesaler_shop)
+        partnerships = self.partnerships()
+        dumps = {p["shop"]: self.dump(p["shop"]) for p in partnerships}
+        catalog = {v["sku"]: v for v in ws["variants"] if v["sku"]}
+        hub_orders = {r[0]: r[1] for r in self.sql('SELECT id, remote_order_id FROM "order"')}
+        in_flight = defaultdict(int)
+        for sku, qty in self.sql(
+            'SELECT l.sku, l.quantity - l.cancelled_quantity FROM order_line l JOIN "order" o ON o.id = l.order_id '
+            "WHERE o.status IN ('received', 'failed') AND o.cancelled_at IS NULL"
+        ):
+            in_flight[sku] += int(qty or 0)
+        prices = self.expected_prices(partnerships, {sku: v["price"] for sku, v in catalog.items()})
+        shipped_by_line = self._shipped_by_hub_line(ws)
+        billing_on = {p["id"] for p in partnerships if p["billing_on"]}
+        lines = []
+        for line_id, partnership_id, charged, credited in self.sql(
+            "SELECT l.id, o.partnership_id, "
+            f"COALESCE(({BILLED.format(kind='charge')}), 0), COALESCE(({BILLED.format(kind='credit')}), 0) "
+            'FROM order_line l JOIN "order" o ON o.id = l.order_id'
+        ):  # fmt: skip
+            lines.append({"id": line_id, "shipped": shipped_by_line.get(line_id, 0), "charged": int(charged),
+                          "credited": int(credited), "billing_on": partnership_id in billing_on})  # fmt: skip
+        out_partnerships = []
+        for p in partnerships:
+            location = (p["location"] or "").rsplit("/", 1)[-1]
+            variants = dumps[p["shop"]]["variants"]
+            stock = {v["sku"]: v["service_available"][location] for v in variants
+                     if v["sku"] in catalog and location in v["service_available"]}  # fmt: skip
+            out_partnerships.append({**p, "variants": [v for v in variants if v["sku"] in catalog], "stock": stock,
+                                     "expected_prices": prices.get(str(p["id"]), {})})  # fmt: skip
+        return {
+            "catalog_skus": sorted(catalog),
+            "wholesaler_orders": ws["orders"],
+            "retailer_orders": {shop: d["orders"] for shop, d in dumps.items()},
+            "hub_orders": hub_orders,
+            "wholesaler_stock": {sku: v["primary_available"] or 0 for sku, v in catalog.items()},
+            "in_flight": dict(in_flight),
+            "partnerships": out_partnerships,
+            "lines": lines,
+            "gateway_charges": self.gateway_charges(),
+        }
+
+    def _shipped_by_hub_line(self, ws: dict) -> dict[int, int]:
+        """Units shipped in the wholesaler's store, per hub order line (matched by hub order and SKU)."""
+        from benchmarks.chaos.invariants import _hub_order_id
+
+        line_ids = defaultdict(list)
+        for line_id, order_id, sku in self.sql("SELECT id, order_id, sku FROM order_line ORDER BY id"):
+            line_ids[(order_id, sku)].append(line_id)
+        out: dict[int, int] = defaultdict(int)
+        for order in ws["orders"]:
+            hub_id = _hub_order_id(order.get("tags") or [])
+            for shipment in order.get("fulfillments") or []:
+                for line in shipment["lines"]:
+                    ids = line_ids.get((hub_id, line["sku"]))
+                    if ids:
+                        out[ids[0]] += line["quantity"] or 0
+        return out

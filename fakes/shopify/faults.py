@@ -1,0 +1,248 @@
+"""Soak-test controls for a sandbox served in its own process: merchant and customer actions, and the faults
+Shopify shows in production that the per-request faults of `Sandbox.inject` cannot express.
+
+`install(sandbox)` adds HTTP routes under /_sandbox/ (see ROUTES): a customer's checkout, the merchant shipping,
+changing stock and prices, a dump of a shop's orders/fulfillments/stock, answers that arrive only after the store
+committed, webhooks dropped, duplicated or delivered out of order, and access tokens expiring early.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict
+from decimal import Decimal
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from fakes.shopify.context import Context
+from fakes.shopify.state import gid, iso, now
+
+ROUTES = (
+    ("/_sandbox/shops/<shop>/orders", "chaos_place_order", "POST"),
+    ("/_sandbox/shops/<shop>/ship", "chaos_ship", "POST"),
+    ("/_sandbox/shops/<shop>/stock", "chaos_stock", "POST"),
+    ("/_sandbox/shops/<shop>/price", "chaos_price", "POST"),
+    ("/_sandbox/shops/<shop>/dump", "chaos_dump", "GET"),
+    ("/_sandbox/shops/<shop>/late_answers", "chaos_late_answers", "POST"),
+    ("/_sandbox/shops/<shop>/expire_tokens", "chaos_expire_tokens", "POST"),
+    ("/_sandbox/webhooks/faults", "chaos_webhook_faults", "POST"),
+    ("/_sandbox/webhooks/stats", "chaos_webhook_stats", "GET"),
+)
+WEBHOOK_FAULTS = ("drop", "duplicate", "reorder")
+REORDER_HOLD_SECONDS = 3.0  # a held-back delivery goes out after the next ones, or after this long at the latest
+
+
+def _json(body, status: int = 200) -> Response:
+    return Response(json.dumps(body, default=str), status=status, content_type="application/json")
+
+
+class SoakControls:
+    """The routes' state: webhook faults waiting to hit the next deliveries, and shops owed late answers."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.lock = threading.Lock()
+        self.webhook_faults: list[str] = []
+        self.held: list = []
+        self.late: dict[str, list[float]] = defaultdict(list)
+        self.stats: dict[str, int] = defaultdict(int)
+        self._send = sandbox.outbox.send
+        self._graphql = sandbox._http_graphql
+        sandbox.outbox.send = self.send
+        sandbox._http_graphql = self.graphql
+
+    # ---- webhooks --------------------------------------------------------------------------------------------
+    def send(self, delivery):
+        with self.lock:
+            fault = self.webhook_faults.pop(0) if self.webhook_faults else None
+            if fault:
+                self.stats[fault] += 1
+        if fault == "drop":
+            delivery.dropped = True
+            with self.sandbox.outbox._lock:
+                self.sandbox.outbox.deliveries.append(delivery)
+            return delivery
+        if fault == "reorder":
+            with self.lock:
+                self.held.append(delivery)
+            threading.Timer(REORDER_HOLD_SECONDS, self.release_held).start()
+            return delivery
+        sent = self._send(delivery)
+        if fault == "duplicate":
+            self.sandbox.outbox.redeliver(delivery)
+        self.release_held()  # a held one goes out after this later event: delivered out of order
+        return sent
+
+    def release_held(self) -> None:
+        with self.lock:
+            held, self.held = self.held, []
+        for delivery in held:
+            self._send(delivery)
+
+    # ---- late answers ----------------------------------------------------------------------------------------
+    def graphql(self, request: Request, version: str) -> Response:
+        domain = self.sandbox._host_shop(request)
+        with self.lock:
+            delay = self.late[domain].pop(0) if self.late.get(domain) else None
+        response = self._graphql(request, version)
+        if delay:
+            time.sleep(delay)  # the store has committed; the answer arrives after the client gave up
+        return response
+
+
+def install(sandbox) -> SoakControls:
+    """Add the soak routes to `sandbox` (its url_map and `_http_<endpoint>` handlers); returns the controls."""
+    controls = SoakControls(sandbox)
+    for path, endpoint, method in ROUTES:
+        sandbox.url_map.add(Rule(path, endpoint=endpoint, methods=[method]))
+        setattr(sandbox, f"_http_{endpoint}", globals()[f"_{endpoint}"].__get__(controls))
+    return controls
+
+
+def _body(request: Request) -> dict:
+    return request.get_json(force=True, silent=True) or {}
+
+
+def _chaos_place_order(self: SoakControls, request: Request, shop: str) -> Response:
+    """A customer checks out in `shop`: {"lines": [[sku, quantity], ...]}."""
+    from fakes.shopify.resolvers.orders import place_order
+
+    lines = [(sku, int(qty)) for sku, qty in _body(request)["lines"]]
+    try:
+        return _json(place_order(self.sandbox, shop, lines))
+    except Exception as exc:  # an unknown SKU: the caller decides what to do
+        return _json({"error": str(exc)}, 422)
+
+
+def _chaos_ship(self: SoakControls, request: Request, shop: str) -> Response:
+    """The merchant ships an order: {"order": gid, "lines": [[sku, qty]] | null, "company", "numbers": [...]}."""
+    from fakes.shopify.resolvers.fulfillments import ship
+
+    body = _body(request)
+    lines = [(sku, int(q)) for sku, q in body["lines"]] if body.get("lines") else None
+    try:
+        fulfillment = ship(
+            self.sandbox, shop, body["order"], lines, company=body.get("company", "UPS"),
+            numbers=tuple(body.get("numbers") or ()),
+        )  # fmt: skip
+    except (ValueError, KeyError) as exc:
+        return _json({"error": str(exc)}, 422)
+    return _json({"fulfillment": fulfillment})
+
+
+def _chaos_stock(self: SoakControls, request: Request, shop: str) -> Response:
+    """The merchant sets a SKU's available stock at the primary location: {"sku", "available"}."""
+    body = _body(request)
+    state = self.sandbox.shop(shop)
+    with state.lock:
+        variant = state.variant_by_sku(body["sku"])
+        if variant is None:
+            return _json({"error": "unknown sku"}, 404)
+        item = state.inventory_items[variant.inventory_item_id]
+        location = state.primary_location.id
+        level = item.levels.setdefault(location, {"available": 0, "on_hand": 0})
+        delta = int(body["available"]) - level.get("available", 0)
+        level["available"] = int(body["available"])
+        level["on_hand"] = level.get("on_hand", 0) + delta
+        item.updated_at = now()
+        payload = {
+            "inventory_item_id": item.id, "location_id": location, "available": level["available"],
+            "updated_at": iso(item.updated_at),
+            "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{item.id}?inventory_item_id={item.id}",
+        }  # fmt: skip
+    self.sandbox.emit(shop, "inventory_levels/update", payload)
+    return _json({"available": level["available"]})
+
+
+def _chaos_price(self: SoakControls, request: Request, shop: str) -> Response:
+    """The merchant edits a SKU's price in the admin: {"sku", "price"}."""
+    from fakes.shopify.resolvers.products import product_webhook_payload
+
+    body = _body(request)
+    state = self.sandbox.shop(shop)
+    ctx = Context(sandbox=self.sandbox, shop=state, api_version=self.sandbox.api_version, base_url="")
+    with state.lock:
+        variant = state.variant_by_sku(body["sku"])
+        if variant is None:
+            return _json({"error": "unknown sku"}, 404)
+        variant.price, variant.updated_at = f"{Decimal(str(body['price'])):.2f}", now()
+        product = state.products[variant.product_id]
+        product.updated_at = now()
+        payload = product_webhook_payload(ctx, product)
+    self.sandbox.emit(shop, "products/update", payload)
+    return _json({"price": variant.price})
+
+
+def _chaos_dump(self: SoakControls, request: Request, shop: str) -> Response:
+    """Everything the soak's invariants compare: orders with lines and fulfillments, variants with stock."""
+    state = self.sandbox.shops.get(shop)
+    if state is None:
+        return _json({"error": "no such shop"}, 404)
+    with state.lock:
+        service_locations = [loc.id for loc in state.locations.values() if loc.fulfillment_service_id]
+        variants = []
+        for v in state.variants.values():
+            item = state.inventory_items[v.inventory_item_id]
+            variants.append({
+                "sku": v.sku, "price": v.price, "product": state.products[v.product_id].title,
+                "product_status": state.products[v.product_id].status,
+                "primary_available": (item.levels.get(state.primary_location.id) or {}).get("available"),
+                "service_available": {str(loc): (item.levels.get(loc) or {}).get("available")
+                                      for loc in service_locations if loc in item.levels},
+            })  # fmt: skip
+        orders = []
+        for o in state.orders.values():
+            skus = {li["id"]: li["sku"] for li in o.data["line_items"]}
+            fulfillments = [
+                {
+                    "id": gid("Fulfillment", f.id),
+                    "tracking": [t.get("number") for t in f.tracking_info if t.get("number")],
+                    "company": next((t.get("company") for t in f.tracking_info), None),
+                    "lines": [{"sku": skus.get(x.get("line_item_id")), "quantity": x.get("quantity")}
+                              for x in f.data.get("lines", [])],
+                }
+                for f in state.fulfillments.values() if f.order_id == o.id
+            ]  # fmt: skip
+            orders.append({
+                "id": gid("Order", o.id), "name": o.name, "tags": o.tags, "po_number": o.data.get("po_number"),
+                "note": o.data.get("note"), "custom_attributes": o.custom_attributes,
+                "lines": [{"sku": li["sku"], "quantity": li["quantity"]} for li in o.data["line_items"]],
+                "fulfillments": fulfillments,
+            })  # fmt: skip
+    return _json({"shop": shop, "variants": variants, "orders": orders})
+
+
+def _chaos_late_answers(self: SoakControls, request: Request, shop: str) -> Response:
+    """The next `count` GraphQL requests of `shop` run and commit, and are answered `seconds` later."""
+    body = _body(request)
+    with self.lock:
+        self.late[shop] += [float(body.get("seconds", 35.0))] * int(body.get("count", 1))
+    return _json({"ok": True})
+
+
+def _chaos_expire_tokens(self: SoakControls, request: Request, shop: str) -> Response:
+    """Every access token of `shop` expires now (refresh tokens stay valid)."""
+    expired = 0
+    for token in list(self.sandbox.tokens.values()):
+        if token.shop == shop:
+            token.expires_at = time.time() - 1
+            expired += 1
+    return _json({"expired": expired})
+
+
+def _chaos_webhook_faults(self: SoakControls, request: Request) -> Response:
+    """The next `count` webhook deliveries (any shop) are dropped, duplicated or held back: {"kind", "count"}."""
+    body = _body(request)
+    if body.get("kind") not in WEBHOOK_FAULTS:
+        return _json({"error": f"kind must be one of {WEBHOOK_FAULTS}"}, 400)
+    with self.lock:
+        self.webhook_faults += [body["kind"]] * int(body.get("count", 1))
+    return _json({"ok": True})
+
+
+def _chaos_webhook_stats(self: SoakControls, request: Request) -> Response:
+    with self.lock:
+        return _json(dict(self.stats))

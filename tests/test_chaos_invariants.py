@@ -1,0 +1,134 @@
+"""The soak's invariant checks on crafted snapshots: each catches the fault it exists for, and a clean world passes.
+
+They are pure functions (benchmarks/chaos/invariants.py), so no process is started here.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from benchmarks.chaos.invariants import (
+    billed_once,
+    catalog_matches,
+    check_all,
+    orders_exactly_once,
+    shipments_exactly_once,
+    stock_matches,
+    tally,
+)
+
+R = "gid://shopify/Order/1"
+
+
+def _world() -> dict:
+    shipment = {"tracking": ["1Z1"], "lines": [{"sku": "TEE-S", "quantity": 2}]}
+    return {
+        "catalog_skus": ["TEE-S", "MUG-WHT"],
+        "retailer_orders": {
+            "r1.myshopify.com": [
+                {
+                    "id": R,
+                    "name": "#1001",
+                    "lines": [{"sku": "TEE-S", "quantity": 2}, {"sku": "OWN", "quantity": 1}],
+                    "fulfillments": [copy.deepcopy(shipment)],
+                },
+            ]
+        },
+        "wholesaler_orders": [
+            {
+                "id": "gid://shopify/Order/9",
+                "name": "#5001",
+                "tags": ["wholesync", "wholesync-order-1"],
+                "lines": [{"sku": "TEE-S", "quantity": 2}],
+                "fulfillments": [shipment],
+            },
+        ],
+        "hub_orders": {1: R},
+        "wholesaler_stock": {"TEE-S": 10, "MUG-WHT": 5},
+        "in_flight": {"MUG-WHT": 1},
+        "partnerships": [
+            {
+                "shop": "r1.myshopify.com",
+                "buffer": 2,
+                "stock": {"TEE-S": 8, "MUG-WHT": 2},
+                "variants": [{"sku": "TEE-S", "price": "13.99"}, {"sku": "MUG-WHT", "price": "6.99"}],
+                "expected_prices": {"TEE-S": "13.99", "MUG-WHT": "6.99"},
+            },
+        ],
+        "lines": [{"id": 1, "shipped": 2, "charged": 2, "credited": 0, "billing_on": True}],
+        "gateway_charges": {"1": 1},
+    }
+
+
+def test_a_consistent_world_has_no_violations():
+    assert check_all(_world()) == []
+
+
+def test_an_order_missing_from_the_wholesalers_store_is_lost():
+    world = _world()
+    world["wholesaler_orders"] = []
+    found = orders_exactly_once(world)
+    assert [v.kind for v in found] == ["lost"] and "TEE-S" in found[0].detail
+
+
+def test_an_order_created_twice_in_the_wholesalers_store_is_duplicated():
+    world = _world()
+    world["wholesaler_orders"].append({**world["wholesaler_orders"][0], "id": "gid://shopify/Order/10"})
+    world["hub_orders"][2] = R
+    world["wholesaler_orders"][1]["tags"] = ["wholesync", "wholesync-order-2"]
+    assert "duplicated" in [v.kind for v in orders_exactly_once(world)]
+
+
+def test_a_shipment_missing_or_doubled_at_the_retailer_is_reported():
+    world = _world()
+    world["retailer_orders"]["r1.myshopify.com"][0]["fulfillments"] = []
+    assert [v.kind for v in shipments_exactly_once(world)] == ["lost"]
+    world = _world()
+    order = world["retailer_orders"]["r1.myshopify.com"][0]
+    order["fulfillments"].append(copy.deepcopy(order["fulfillments"][0]))
+    assert set(v.kind for v in shipments_exactly_once(world)) == {"duplicated"}
+
+
+def test_retailer_stock_must_equal_wholesaler_stock_less_in_flight_and_buffer():
+    world = _world()
+    world["partnerships"][0]["stock"]["MUG-WHT"] = 4  # forgot the in-flight unit
+    found = stock_matches(world)
+    assert [v.kind for v in found] == ["stock_mismatch"] and "expected 2" in found[0].detail
+
+
+def test_a_retailer_price_off_the_price_list_or_a_missing_sku_is_a_catalog_mismatch():
+    world = _world()
+    world["partnerships"][0]["variants"] = [{"sku": "TEE-S", "price": "9.50"}]
+    assert sorted(v.detail for v in catalog_matches(world)) == [
+        "r1.myshopify.com TEE-S at 9.50, price list says 13.99",
+        "r1.myshopify.com lacks MUG-WHT",
+    ]
+
+
+def test_a_line_billed_twice_or_an_invoice_charged_twice_is_double_billed():
+    world = _world()
+    world["lines"][0]["charged"] = 4
+    world["gateway_charges"]["1"] = 2
+    found = billed_once(world)
+    assert [v.kind for v in found] == ["double_billed", "double_billed"]
+    assert tally(found)["double_billed"] == 2
+
+
+def test_a_shipped_line_never_billed_is_lost_only_when_billing_is_on():
+    world = _world()
+    world["lines"][0]["charged"] = 0
+    assert [v.kind for v in billed_once(world)] == ["lost"]
+    world["lines"][0]["billing_on"] = False
+    assert billed_once(world) == []
+
+
+def test_a_deliberately_broken_stock_check_is_caught_by_the_crafted_world():
+    """A check that forgets the buffer (the bug the stock invariant exists to find) disagrees with a correct world."""
+
+    def broken(snap):
+        return [sku for p in snap["partnerships"] for sku, have in p["stock"].items()
+                if have != max(0, snap["wholesaler_stock"][sku] - snap["in_flight"].get(sku, 0))]  # fmt: skip
+
+    world = _world()
+    assert stock_matches(world) == []
+    assert broken(world) == ["TEE-S", "MUG-WHT"]
