@@ -16,7 +16,8 @@ from werkzeug.wrappers import Request, Response
 
 from fakes.shopify.resolvers.fulfillments import ship_lines
 from fakes.shopify.resolvers.order_changes import CANCEL_REASONS, OrderChangeError, cancel_order, edit_line_quantities
-from fakes.shopify.resolvers.orders import checkout, fulfillment_status, remaining_to_ship
+from fakes.shopify.resolvers.order_nodes import fulfillment_status, remaining_to_ship
+from fakes.shopify.resolvers.orders import checkout
 from fakes.shopify.state import gid, iso, next_id
 
 ROOT = "/_sandbox/admin"

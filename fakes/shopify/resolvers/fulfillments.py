@@ -6,15 +6,20 @@ and the signed POST to a service's `<callback>/fulfillment_order_notification` w
 from __future__ import annotations
 
 from fakes.shopify.context import Context, conn_args, connection
+from fakes.shopify.nodes import location
 from fakes.shopify.registry import registry
+from fakes.shopify.resolvers.order_nodes import (
+    fulfillment_node,
+    fulfillment_order_node,
+    fulfillment_status,
+    order_webhook_payload,
+)
 from fakes.shopify.state import Fulfillment, FulfillmentService, gid, iso, next_id, now, parse_gid
 
 CLOSED = ("CLOSED", "CANCELLED", "INCOMPLETE")
 
 
 def service_node(ctx: Context, service: FulfillmentService) -> dict:
-    from fakes.shopify.nodes import location
-
     return {
         "__typename": "FulfillmentService",
         "id": gid("FulfillmentService", service.id),
@@ -26,74 +31,6 @@ def service_node(ctx: Context, service: FulfillmentService) -> dict:
         "permitsSkuSharing": True,
         "type": "THIRD_PARTY",
         "location": lambda info: location(ctx, ctx.shop.locations[service.location_id]),
-    }
-
-
-def fulfillment_order_node(ctx: Context, fo) -> dict:
-    from fakes.shopify.nodes import location
-    from fakes.shopify.resolvers.orders import line_item_node, order_node
-
-    shop = ctx.shop
-    order = shop.orders[fo.order_id]
-    by_id = {li["id"]: li for li in order.data["line_items"]}
-
-    def line_items(info, **args):
-        def node(item):
-            return {
-                "__typename": "FulfillmentOrderLineItem",
-                "id": gid("FulfillmentOrderLineItem", item["id"]),
-                "totalQuantity": item["quantity"],
-                "remainingQuantity": item["remaining"],
-                "sku": by_id[item["line_item_id"]].get("sku"),
-                "lineItem": line_item_node(ctx, order, by_id[item["line_item_id"]]),
-            }
-
-        return connection(ctx, fo.line_items, node, **conn_args(args), item_id=lambda item: item["id"])
-
-    loc = shop.locations[fo.assigned_location_id]
-    return {
-        "__typename": "FulfillmentOrder",
-        "id": gid("FulfillmentOrder", fo.id),
-        "status": fo.status,
-        "requestStatus": fo.request_status,
-        "createdAt": iso(fo.created_at),
-        "updatedAt": iso(fo.updated_at),
-        "orderId": gid("Order", order.id),
-        "orderName": order.name,
-        "assignedLocation": {"name": loc.name, "location": location(ctx, loc), "countryCode": "CA"},
-        "lineItems": line_items,
-        "order": lambda info: order_node(ctx, order),
-    }
-
-
-def fulfillment_node(ctx: Context, fulfillment: Fulfillment) -> dict:
-    from fakes.shopify.resolvers.orders import line_item_node
-
-    order = ctx.shop.orders[fulfillment.order_id]
-    by_id = {li["id"]: li for li in order.data["line_items"]}
-    items = fulfillment.data.get("lines", [])
-
-    def fulfillment_line_items(info, **args):
-        def node(item):
-            return {
-                "__typename": "FulfillmentLineItem",
-                "id": gid("FulfillmentLineItem", item["id"]),
-                "quantity": item["quantity"],
-                "lineItem": line_item_node(ctx, order, by_id[item["line_item_id"]]),
-            }
-
-        return connection(ctx, items, node, **conn_args(args), item_id=lambda item: item["id"])
-
-    return {
-        "__typename": "Fulfillment",
-        "id": gid("Fulfillment", fulfillment.id),
-        "legacyResourceId": str(fulfillment.id),
-        "name": f"{order.name}-F{fulfillment.data.get('number', 1)}",
-        "status": fulfillment.status,
-        "createdAt": iso(fulfillment.created_at),
-        "updatedAt": iso(fulfillment.created_at),
-        "trackingInfo": lambda info, first=None: list(fulfillment.tracking_info[: first or None]),
-        "fulfillmentLineItems": fulfillment_line_items,
     }
 
 
@@ -238,8 +175,6 @@ def apply_fulfillment(ctx: Context, plan: list, tracking: dict | None) -> Fulfil
 
 def _emit_shipment(ctx: Context, order, created: Fulfillment) -> None:
     """`fulfillments/create`, then `orders/fulfilled` or `orders/partially_fulfilled` and `orders/updated`."""
-    from fakes.shopify.resolvers.orders import fulfillment_status, order_webhook_payload
-
     by_id = {li["id"]: li for li in order.data["line_items"]}
     info = created.tracking_info
     ctx.emit(

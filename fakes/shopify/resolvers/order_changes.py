@@ -10,7 +10,7 @@ from fakes.shopify.context import Context
 from fakes.shopify.registry import registry
 from fakes.shopify.resolvers.fulfillments import CLOSED
 from fakes.shopify.resolvers.inventory import inventory_level_payload
-from fakes.shopify.resolvers.orders import order_webhook_payload
+from fakes.shopify.resolvers.order_nodes import order_webhook_payload
 from fakes.shopify.state import FulfillmentOrder, Order, gid, iso, next_id, now, parse_gid
 
 CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF")

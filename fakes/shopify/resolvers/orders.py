@@ -5,124 +5,18 @@ checking out, whose lines stocked at a fulfillment service are routed to it as a
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from graphql import GraphQLError
 
 from fakes.shopify.context import Context, conn_args, connection
 from fakes.shopify.registry import registry
+from fakes.shopify.resolvers.fulfillments import notify_fulfillment_requests
 from fakes.shopify.resolvers.inventory import inventory_level_payload
+from fakes.shopify.resolvers.order_nodes import order_node, order_webhook_payload
 from fakes.shopify.search import matches
-from fakes.shopify.state import FulfillmentOrder, Order, gid, iso, next_id, now, parse_gid
-
-ADDRESS_KEYS = (
-    "firstName",
-    "lastName",
-    "company",
-    "address1",
-    "address2",
-    "city",
-    "province",
-    "provinceCode",
-    "zip",
-    "country",
-    "countryCodeV2",
-    "phone",
-)
-
+from fakes.shopify.state import FulfillmentOrder, Order, gid, next_id, now, parse_gid
 
 DEFAULT_ADDRESS = {"firstName": "Ada", "lastName": "Lovelace", "address1": "1 Main St", "city": "Ottawa",
                    "province": "Ontario", "zip": "K1A 0B1", "country": "Canada", "countryCodeV2": "CA"}  # fmt: skip
-
-
-def _money(amount, currency: str) -> dict:
-    return {"amount": f"{Decimal(str(amount)):.2f}", "currencyCode": currency}
-
-
-def order_node(ctx: Context, order: Order) -> dict:
-    """An Order as the schema names its fields (nested connections are callables taking their arguments)."""
-    from fakes.shopify.resolvers.fulfillments import fulfillment_node, fulfillment_order_node
-
-    shop, data = ctx.shop, order.data
-    currency = data.get("currency", shop.currency)
-
-    def line_items(info, **args):
-        return connection(
-            ctx,
-            data["line_items"],
-            lambda li: line_item_node(ctx, order, li),
-            **conn_args(args),
-            item_id=lambda li: li["id"],
-        )
-
-    def fulfillment_orders(info, **args):
-        fos = [fo for fo in shop.fulfillment_orders.values() if fo.order_id == order.id]
-        return connection(ctx, fos, lambda fo: fulfillment_order_node(ctx, fo), **conn_args(args))
-
-    def fulfillments(info, first=None, query=None):
-        found = [f for f in shop.fulfillments.values() if f.order_id == order.id]
-        return [fulfillment_node(ctx, f) for f in found[: first or None]]
-
-    address = data.get("shipping_address")
-    total = sum(Decimal(str(li["price"])) * li["quantity"] for li in data["line_items"])
-    return {
-        "__typename": "Order",
-        "id": gid("Order", order.id),
-        "legacyResourceId": str(order.id),
-        "name": order.name,
-        "email": data.get("email"),
-        "note": data.get("note"),
-        "poNumber": data.get("po_number"),
-        "createdAt": iso(order.created_at),
-        "updatedAt": iso(order.updated_at),
-        "processedAt": iso(order.created_at),
-        "cancelledAt": iso(data.get("cancelled_at")),
-        "closed": False,
-        "currencyCode": currency,
-        "tags": list(order.tags),
-        "customAttributes": [{"key": a["key"], "value": a["value"]} for a in order.custom_attributes],
-        "shippingAddress": ({k: address.get(k) for k in ADDRESS_KEYS} | {"name": _name(address)}) if address else None,
-        "displayFulfillmentStatus": fulfillment_status(ctx, order),
-        "totalPriceSet": {"shopMoney": _money(total, currency), "presentmentMoney": _money(total, currency)},
-        "lineItems": line_items,
-        "fulfillmentOrders": fulfillment_orders,
-        "fulfillments": fulfillments,
-    }
-
-
-def _name(address: dict) -> str:
-    return " ".join(p for p in (address.get("firstName"), address.get("lastName")) if p) or address.get("name") or ""
-
-
-def line_item_node(ctx: Context, order: Order, li: dict) -> dict:
-    from fakes.shopify.nodes import variant
-
-    currency = order.data.get("currency", ctx.shop.currency)
-    v = ctx.shop.variants.get(li.get("variant_id") or 0)
-    return {
-        "__typename": "LineItem",
-        "id": gid("LineItem", li["id"]),
-        "sku": li.get("sku"),
-        "title": li.get("title") or "",
-        "name": li.get("title") or "",
-        "quantity": li.get("original_quantity", li["quantity"]),
-        "currentQuantity": li["quantity"],
-        "variant": variant(ctx, v) if v else None,
-        "originalUnitPriceSet": {
-            "shopMoney": _money(li["price"], currency),
-            "presentmentMoney": _money(li["price"], currency),
-        },
-        "customAttributes": [],
-    }
-
-
-def fulfillment_status(ctx: Context, order: Order) -> str:
-    fos = [fo for fo in ctx.shop.fulfillment_orders.values() if fo.order_id == order.id]
-    left = sum(li["remaining"] for fo in fos for li in fo.line_items)
-    total = sum(li["quantity"] for fo in fos for li in fo.line_items)
-    if total and left == 0:
-        return "FULFILLED"
-    return "PARTIALLY_FULFILLED" if left < total else "UNFULFILLED"
 
 
 def _search_fields(order: Order) -> dict:
@@ -234,8 +128,6 @@ def create_order(
         )
         shop.fulfillment_orders[fo.id] = fo
     if any(shop.locations[loc].fulfillment_service_id for loc in by_location):
-        from fakes.shopify.resolvers.fulfillments import notify_fulfillment_requests
-
         # The service hears of the request once the order is stored and its webhooks are on their way.
         ctx.after.append(lambda: notify_fulfillment_requests(ctx.sandbox, shop.domain, order_))
     return order_
@@ -250,56 +142,6 @@ def _route(ctx: Context, li: dict) -> int:
             if shop.locations[location_id].fulfillment_service_id:
                 return location_id
     return shop.primary_location.id
-
-
-FULFILLMENT_STATUS_REST = {"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial", "UNFULFILLED": None}
-
-
-def order_webhook_payload(ctx: Context, order_: Order) -> dict:
-    """The REST-shaped order of the `orders/*` topics (numeric ids; `quantity` is the current quantity)."""
-    data = order_.data
-    currency = data.get("currency", ctx.shop.currency)
-    total = sum(Decimal(str(li["price"])) * li["quantity"] for li in data["line_items"])
-    return {
-        "id": order_.id,
-        "admin_graphql_api_id": gid("Order", order_.id),
-        "name": order_.name,
-        "email": data.get("email"),
-        "created_at": iso(order_.created_at),
-        "updated_at": iso(order_.updated_at),
-        "cancelled_at": iso(data.get("cancelled_at")),
-        "cancel_reason": data.get("cancel_reason"),
-        "currency": currency,
-        "current_total_price": f"{total:.2f}",
-        "financial_status": "paid",
-        "fulfillment_status": FULFILLMENT_STATUS_REST[fulfillment_status(ctx, order_)],
-        "po_number": data.get("po_number"),
-        "tags": ", ".join(order_.tags),
-        "line_items": [
-            {
-                "id": li["id"],
-                "admin_graphql_api_id": gid("LineItem", li["id"]),
-                "sku": li["sku"],
-                "quantity": li["quantity"],
-                "fulfillable_quantity": remaining_to_ship(ctx, li["id"]),
-                "title": li["title"],
-                "variant_id": li["variant_id"],
-                "price": li["price"],
-            }
-            for li in data["line_items"]
-        ],
-    }
-
-
-def remaining_to_ship(ctx: Context, line_item_id: int) -> int:
-    """How much of a line is still to ship (over its open fulfillment orders)."""
-    return sum(
-        item["remaining"]
-        for fo in ctx.shop.fulfillment_orders.values()
-        if fo.status not in ("CLOSED", "CANCELLED")
-        for item in fo.line_items
-        if item["line_item_id"] == line_item_id
-    )
 
 
 @registry.mutation("orderCreate")
