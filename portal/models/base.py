@@ -46,6 +46,11 @@ def Money():  # noqa: N802 - reads like a type in column declarations
     return Numeric(14, 4, asdecimal=True)
 
 
+def Rate():  # noqa: N802 - reads like a type in column declarations
+    """Rate column (FX rates, markups): eight decimals, so a rate such as 1.000049 is kept exactly as typed."""
+    return Numeric(18, 8, asdecimal=True)
+
+
 ZERO = Decimal("0")
 
 

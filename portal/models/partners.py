@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, Money, UTCDateTime, utcnow
+from portal.models.base import Base, Money, Rate, UTCDateTime, utcnow
 from portal.models.tenancy import TenantOwned
 
 # The eight sync toggles: each flow, each direction (orders, order updates, products, product updates).
@@ -33,8 +33,8 @@ class PriceList(TenantOwned, Base):
     wholesaler_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3), default="USD")
-    fx_rate: Mapped[Decimal] = mapped_column(Money(), default=Decimal("1"))
-    markup_percent: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    fx_rate: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("1"))
+    markup_percent: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
     rounding_ending: Mapped[Decimal | None] = mapped_column(Money())  # e.g. 0.99
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -51,7 +51,7 @@ class PriceListItem(Base):
     price_list_id: Mapped[int] = mapped_column(ForeignKey("price_list.id"), index=True)
     sku: Mapped[str] = mapped_column(String(255))
     markup_kind: Mapped[str] = mapped_column(String(8))  # fixed | percent
-    markup_value: Mapped[Decimal] = mapped_column(Money())
+    markup_value: Mapped[Decimal] = mapped_column(Rate())
 
     price_list: Mapped[PriceList] = relationship(back_populates="items")
 

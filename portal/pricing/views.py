@@ -1,6 +1,6 @@
 """Price lists: create, edit, per-SKU markups by CSV with per-line errors, and "explain this price" for a SKU."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -10,15 +10,24 @@ from portal.extensions import db, htmx
 from portal.models import PriceList, PriceListItem, Variant
 from portal.pricing import bp
 from portal.services.price_list_csv import import_items
-from portal.services.pricing import compute_retail_price
+from portal.services.pricing import RATE_PLACES, PriceRefused, compute_retail_price, parse_rate, plain
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 PER_PAGE = 50
-FIELDS = ("fx_rate", "markup_percent", "rounding_ending")
+# Each setting: its label in messages, whether zero is refused, how many decimals are kept, the value when empty.
+FIELDS = {
+    "fx_rate": ("FX rate", True, RATE_PLACES, Decimal("1")),
+    "markup_percent": ("Markup %", False, RATE_PLACES, Decimal("0")),
+    "rounding_ending": ("Rounding ending", False, 2, None),
+}
 
 
 def _read_form(price_list: PriceList) -> str | None:
-    """Copy the form onto `price_list`; the first problem as a sentence, or None."""
+    """Copy the form onto `price_list`; the first problem as a sentence, or None.
+
+    Values are kept exactly as typed or refused with the reason: an FX rate of 0 is refused (not saved as 1), and
+    a value with more decimals than the column keeps is refused rather than cut.
+    """
     name = request.form.get("name", "").strip()
     currency = request.form.get("currency", "USD").strip().upper()
     if not name or len(name) > 200:
@@ -26,17 +35,18 @@ def _read_form(price_list: PriceList) -> str | None:
     if len(currency) != 3 or not currency.isalpha():
         return "The currency is a three-letter code such as USD."
     values = {}
-    for field in FIELDS:
+    for field, (label, positive, places, empty) in FIELDS.items():
         raw = request.form.get(field, "").strip()
-        try:
-            values[field] = Decimal(raw) if raw else None
-        except InvalidOperation:
-            return f"{field.replace('_', ' ')} must be a number."
-        if values[field] is not None and (not values[field].is_finite() or values[field] < 0):
-            return f"{field.replace('_', ' ')} must be zero or more."
+        if not raw:
+            values[field] = empty
+            continue
+        parsed = parse_rate(raw, label, positive=positive, places=places)
+        if isinstance(parsed, str):
+            return parsed
+        values[field] = parsed
     price_list.name, price_list.currency = name, currency
-    price_list.fx_rate = values["fx_rate"] or Decimal("1")
-    price_list.markup_percent = values["markup_percent"] or Decimal("0")
+    price_list.fx_rate = values["fx_rate"]
+    price_list.markup_percent = values["markup_percent"]
     price_list.rounding_ending = values["rounding_ending"]
     return None
 
@@ -111,6 +121,17 @@ def explain(price_list_id: int):
     price_list = get_owned_or_404(PriceList, price_list_id)
     sku = request.args.get("sku", "").strip()
     variant = db.session.execute(scoped(Variant).where(Variant.sku == sku)).scalar_one_or_none() if sku else None
-    quote = compute_retail_price(price_list, sku, variant.wholesale_price) if variant else None
+    quote, refused = None, None
+    if variant is not None:
+        try:
+            quote = compute_retail_price(price_list, sku, variant.wholesale_price)
+        except PriceRefused as err:
+            refused = str(err)
     template = "pricing/_explain.html" if htmx else "pricing/explain.html"
-    return render_template(template, pl=price_list, sku=sku, variant=variant, quote=quote)
+    return render_template(template, pl=price_list, sku=sku, variant=variant, quote=quote, refused=refused)
+
+
+@bp.app_template_filter("plain")
+def plain_filter(value) -> str:
+    """Jinja filter: a Decimal as a person writes it (40, 1.000049), never 4E+1."""
+    return plain(value)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import PriceListItem
+from portal.services.pricing import RATE_PLACES
 
 KINDS = ("fixed", "percent")
 
@@ -40,6 +41,8 @@ def _check(row: dict) -> tuple[str, str, Decimal] | str:
         return f"markup_value {raw!r} is not a number"
     if not value.is_finite() or value < 0 or value > Decimal("100000"):
         return f"markup_value {raw!r} must be between 0 and 100000"
+    if -value.normalize().as_tuple().exponent > RATE_PLACES:  # kept exactly as uploaded, or refused: never cut
+        return f"markup_value {raw!r} has more than {RATE_PLACES} decimals and would not be kept exactly"
     return sku, kind, value
 
 
