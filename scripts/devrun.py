@@ -96,7 +96,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     print(f"\n  Wholesync is running at http://localhost:{PORT}\n  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
-    print(f"  Sandbox shops at http://127.0.0.1:{SANDBOX_PORT}. Press Ctrl-C to stop everything.\n", flush=True)
+    print(f"  Sandbox shop pages (place orders, ship them) at {env['SHOPIFY_ADMIN_BASE_URL']}/_sandbox/admin/")
+    print("  Press Ctrl-C to stop everything.\n", flush=True)
     try:
         while not stopping:
             dead = [name for name, proc in children.items() if proc.poll() is not None]

@@ -54,6 +54,9 @@ def test_make_run_serves_the_demo_and_ctrl_c_leaves_nothing_behind(tmp_path):
             )
         assert dashboard.status_code == 200 and str(dashboard.url).endswith("/dashboard")
         assert "Demo Wholesale Co." in dashboard.text
+        assert f"http://127.0.0.1:{sandbox_port}/_sandbox/admin/" in dashboard.text  # "Local sandbox shops"
+        shops = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/admin/", timeout=10)
+        assert shops.status_code == 200 and "demo-retailer-1.myshopify.com" in shops.text
         parent = psutil.Process(proc.pid)
         tree = [parent, *parent.children(recursive=True)]
         assert len(tree) >= 5  # devrun + sandbox + web + worker + scheduler (and gunicorn's workers)
@@ -62,6 +65,7 @@ def test_make_run_serves_the_demo_and_ctrl_c_leaves_nothing_behind(tmp_path):
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         output, _ = proc.communicate(timeout=60)
     assert "Log in as demo@example.com / demo-wholesaler" in output
+    assert f"http://127.0.0.1:{sandbox_port}/_sandbox/admin/" in output  # the sandbox shop pages
     time.sleep(1)
     survivors = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert survivors == [], f"left behind: {[p.cmdline() for p in survivors]}"
