@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from integrations.base import OnCall, RetailerStore, SystemOfRecord
 
 # Each package exposes `register(registry)`; they are imported on the first lookup, in this order.
-PLATFORM_PACKAGES = ("integrations.shopify",)
+PLATFORM_PACKAGES = ("integrations.shopify", "integrations.woocommerce")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class AdapterContext:
 
 SystemOfRecordFactory = Callable[[object, AdapterContext], SystemOfRecord]
 RetailerStoreFactory = Callable[[object, AdapterContext], RetailerStore]
+HttpClientFactory = Callable[[Mapping], object]  # the app config -> the process's HTTP client for the platform
 
 
 class UnknownPlatform(LookupError):
@@ -45,6 +46,7 @@ class Platform:
     name: str
     system_of_record: SystemOfRecordFactory | None = None
     retailer_store: RetailerStoreFactory | None = None
+    http_client: HttpClientFactory | None = None  # None: the application's default (Shopify's) client
 
 
 class Registry:
@@ -61,11 +63,12 @@ class Registry:
         *,
         system_of_record: SystemOfRecordFactory | None = None,
         retailer_store: RetailerStoreFactory | None = None,
+        http_client: HttpClientFactory | None = None,
     ) -> Platform:
         """Record a platform's factories; registering a name twice is a mistake, not an override."""
         if name in self._platforms:
             raise ValueError(f"platform {name!r} is already registered")
-        platform = Platform(name, system_of_record, retailer_store)
+        platform = Platform(name, system_of_record, retailer_store, http_client)
         self._platforms[name] = platform
         return platform
 

@@ -63,6 +63,9 @@ class Connection(TenantOwned, Base):
     refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refresh_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # WooCommerce: the consumer key (its secret is the access token) and the secret that signs its webhooks.
+    api_key: Mapped[str | None] = mapped_column(EncryptedText)
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
     scopes: Mapped[str] = mapped_column(String(1000), default="")
     status: Mapped[str] = mapped_column(String(24), default="active")  # active | needs_reauth | uninstalled
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -22,12 +22,17 @@ from portal.services.connections import fresh_access_token
 HTTP_CLIENT_KEY = "wholesync_shopify_http"
 
 
-def http_client(app) -> httpx.Client:
-    """The app's shared Shopify httpx client (one connection pool per process; rebuilt after a fork)."""
-    cached = app.extensions.get(HTTP_CLIENT_KEY)
+def http_client(app, platform: str = "shopify") -> httpx.Client:
+    """The app's shared httpx client for a platform (one connection pool per process; rebuilt after a fork).
+
+    A platform registered with its own `http_client` factory gets its own pool, timeouts and transport; the others
+    share the default (Shopify's) client."""
+    factory = registry.platform(platform).http_client if platform != "shopify" else None
+    key = HTTP_CLIENT_KEY if factory is None else f"wholesync_{platform}_http"
+    cached = app.extensions.get(key)
     if cached is None or cached[0] != os.getpid():
-        cached = (os.getpid(), build_http_client(app.config))
-        app.extensions[HTTP_CLIENT_KEY] = cached
+        cached = (os.getpid(), (factory or build_http_client)(app.config))
+        app.extensions[key] = cached
     return cached[1]
 
 
@@ -48,7 +53,7 @@ def adapter_context(connection, on_call: OnCall | None = None) -> AdapterContext
         token=token_source(connection),
         redis=get_redis(app),
         settings=app.config,
-        http=http_client(app),
+        http=http_client(app, connection.platform),
         on_call=on_call,
         sleep=time.sleep,
     )
