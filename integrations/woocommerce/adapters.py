@@ -259,10 +259,11 @@ class WooRetailerStore(WooShop):
 
     @staticmethod
     def _simple(push: ProductPush) -> bool:
-        product = push.product
-        return (
-            len(push.variants) == 1 and not (product and product.options) and not push.variants[0].get("option_values")
-        )
+        """One variant without real options is a simple product (Shopify names that option "Default Title")."""
+        if len(push.variants) != 1:
+            return False
+        values = push.variants[0].get("option_values") or []
+        return all(ov.get("value") in (None, "", "Default Title") for ov in values)
 
     def set_product(self, push: ProductPush) -> tuple[str, dict[str, PlacedVariant]]:
         """Create (as a draft) or update one product; prices only when `push.full` is False."""
@@ -301,7 +302,7 @@ class WooRetailerStore(WooShop):
             variant = push.variants[0]
             body |= {"sku": variant["sku"], "regular_price": money_out(variant["price"])}
         else:
-            options = product.options or self._options_from_variants(push.variants)
+            options = self._options_from_variants(push.variants)
             body["attributes"] = [
                 {"name": o["name"], "options": list(o["values"]), "variation": True, "visible": True, "position": n}
                 for n, o in enumerate(options)
