@@ -6,6 +6,7 @@ A thin shell over portal.partnerships and portal.services.pricing; every rule li
 from __future__ import annotations
 
 import json
+import secrets
 from decimal import Decimal
 
 import click
@@ -77,6 +78,37 @@ def force_cmd(partnership_id: int, state: str) -> None:
 def buffer_cmd(partnership_id: int, units: int) -> None:
     """Hold back UNITS of every SKU's stock from this retailer."""
     _run(service.set_stock_buffer, partnership_id, units)
+
+
+@partners.command("billing")
+@click.argument("partnership_id", type=int)
+@click.argument("gateway", type=click.Choice(["stripe", "apruve", "off"]))
+@click.option("--terms", type=click.Choice(["card", "net"]), default="card", show_default=True)
+def billing_cmd(partnership_id: int, gateway: str, terms: str) -> None:
+    """Bill this retailer daily through the wholesaler's GATEWAY (or switch billing off)."""
+    _run(service.set_billing, partnership_id, None if gateway == "off" else gateway, terms)
+
+
+@partners.command("card-link")
+@click.argument("partnership_id", type=int)
+def card_link_cmd(partnership_id: int) -> None:
+    """Print the gateway-hosted page where the retailer saves the card its wholesaler charges (Stripe)."""
+    from flask import current_app
+
+    from portal.services.billing.collect import card_setup_url
+
+    partnership = db.session.get(Partnership, partnership_id)
+    if partnership is None or partnership.billing_gateway != "stripe":
+        raise click.ClickException(f"partnership {partnership_id} does not bill through Stripe")
+    base = (current_app.config.get("SHOPIFY_APP_URL") or "").rstrip("/")
+    done = f"{base}/billing/partnerships/{partnership.id}/card/done"
+    # A setup session moves no money, so each link may use a fresh key.
+    page = card_setup_url(
+        partnership, done, f"{base}/billing/", f"ws-setup-{partnership.id}-cli-{secrets.token_hex(8)}"
+    )
+    if page is None:
+        raise click.ClickException("the wholesaler has not connected Stripe yet")
+    click.echo(page)
 
 
 @partners.command("show")

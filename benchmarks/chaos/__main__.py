@@ -1,8 +1,9 @@
 """Run the soak: start the processes, trade for CHAOS_SECONDS under faults drawn from CHAOS_SEED, settle, check.
 
 Settings (environment): CHAOS_SEED (random when unset; printed), CHAOS_SECONDS (600), CHAOS_SETTLE_SECONDS (240),
-CHAOS_CLOCK_SCALE (720: an hour of schedule every 5 s, a billing day every 2 minutes), DATABASE_URL (PostgreSQL
-when set, SQLite otherwise), CHAOS_RESTART_POSTGRES=1 (also restart PostgreSQL; only on a server of your own).
+CHAOS_CLOCK_SCALE (720: an hour of schedule every 5 s, a billing day every 2 minutes), CHAOS_RETAILERS (4),
+DATABASE_URL (PostgreSQL when set: a scratch database on that server, dropped at the end; SQLite otherwise),
+CHAOS_RESTART_POSTGRES=1 (also restart PostgreSQL; only on a server of your own).
 Writes results.json -> "chaos" and exits 1 on any violation, printing the command that replays the run.
 """
 
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.chaos import world
+from benchmarks.chaos.database import scratch_database
 from benchmarks.chaos.driver import Trader
 from benchmarks.chaos.faults import Injector, schedule
 from benchmarks.chaos.invariants import check_all, tally
@@ -27,31 +30,48 @@ from benchmarks.chaos.snapshot import Reader
 WHOLESALER = "demo-wholesaler.myshopify.com"
 CORE = ("redis", "sandbox", "web", "worker-1", "worker-2", "scheduler")
 RESULTS = ROOT / "benchmarks" / "results.json"
+TOKEN_LIFETIME = 420  # seconds an expiring Shopify token lives in the soak: refreshed every ~2 minutes (5-min margin)
 
 
-def _setup(cluster: Cluster) -> list[str]:
-    """Migrate and seed the demo (a wholesaler, its retailers, partnerships), then start every process and wait
-    until the retailers' stores carry the catalog. Returns the retailers' shop domains."""
+def _setup(cluster: Cluster, retailers_wanted: int) -> tuple[list[str], list[str]]:
+    """Migrate and seed the demo (a wholesaler, two retailers), start every process, then set the world up as its
+    merchants would (benchmarks/chaos/world.py): the wholesaler connects its store (an expiring token) and Stripe,
+    more retailers install the app and accept invitations, every partnership bills by card through Stripe. Waits
+    until the retailers' stores carry the catalog. Returns (retailer shops, shops holding expiring tokens)."""
     cluster.start("redis")
     cluster.wait_redis()
     cluster.flask("db", "upgrade")
     cluster.flask("demo", "seed")
     cluster.start("sandbox")
     cluster.wait_http(f"{cluster.sandbox_url}/_sandbox/webhooks/stats")
+    httpx.post(f"{cluster.sandbox_url}/_sandbox/token_lifetime", json={"seconds": TOKEN_LIFETIME}, timeout=10)
     for name in CORE[2:]:
         cluster.start(name)
     cluster.wait_http(cluster.web_url)
     reader = Reader(cluster.sandbox_url, cluster.env, WHOLESALER)
+    browser = world.Browser(cluster)
+    browser.login(world.DEMO_EMAIL, world.DEMO_PASSWORD)
+    browser.connect_store(WHOLESALER)
+    browser.connect_stripe("sk_test_chaos_wholesaler")
+    wholesaler_id, price_list_id = reader.sql("SELECT wholesaler_id, id FROM price_list ORDER BY id LIMIT 1")[0]
+    expiring = [WHOLESALER]
+    for number in range(3, retailers_wanted + 1):
+        shop = f"chaos-retailer-{number}.myshopify.com"
+        world.add_retailer(cluster, reader, shop, wholesaler_id, price_list_id)
+        expiring.append(shop)
     partnerships = reader.partnerships()
     cluster.flask("partners", "buffer", str(partnerships[0]["id"]), "2")  # one retailer holds stock back
+    for p in partnerships:
+        world.cli_json(cluster, "partners", "billing", str(p["id"]), "stripe", "--terms", "card")
+        world.save_card(cluster, p["id"])
     cluster.flask("sync", "run", "products.pull", check=False)
     cluster.flask("sync", "run", "products.push", check=False)
     retailers = [p["shop"] for p in partnerships]
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         stocked = [any(v["service_available"] for v in reader.dump(shop)["variants"]) for shop in retailers]
         if all(stocked):
-            return retailers
+            return retailers, expiring
         time.sleep(2)
     raise TimeoutError("the retailers' stores never received the catalog; see " + str(cluster.logs))
 
@@ -73,6 +93,14 @@ def _settle(reader: Reader, cluster: Cluster, bound: float) -> tuple[float, list
         time.sleep(8)
 
 
+def billing_summary(reader: Reader) -> dict:
+    """How far billing got: our invoices by status, invoice lines, and invoices the gateway holds as paid."""
+    statuses = {status: n for status, n in reader.sql("SELECT status, COUNT(*) FROM invoice GROUP BY status")}
+    lines = reader.sql("SELECT COUNT(*) FROM invoice_line")[0][0]
+    paid = sum(1 for n in reader.gateway_charges().values() if n)
+    return {"invoices": statuses, "invoice_lines": lines, "gateway_invoices": paid}
+
+
 def main() -> int:
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
     seconds = float(os.environ.get("CHAOS_SECONDS", "600"))
@@ -82,15 +110,22 @@ def main() -> int:
     replay = f"CHAOS_SEED={seed} CHAOS_SECONDS={seconds:g} make chaos"
     print(f"chaos: seed {seed}, {seconds:g} s, clock x{scale:g}, database "
           f"{'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'}; replay: {replay}", flush=True)  # fmt: skip
+    with scratch_database(os.environ.get("DATABASE_URL")) as database_url:
+        return _soak(seed, seconds, settle_bound, scale, postgres, replay, database_url)
+
+
+def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres: bool, replay: str,
+          database_url: str | None) -> int:  # fmt: skip
     run_dir = Path(tempfile.mkdtemp(prefix=f"wholesync-chaos-{seed}-"))
-    cluster = Cluster(run_dir, scale)
+    cluster = Cluster(run_dir, scale, database_url)
+    retailers_wanted = int(os.environ.get("CHAOS_RETAILERS", "4"))
     trade_rng, fault_rng = random.Random(seed), random.Random(seed * 7919 + 1)
     plan = schedule(fault_rng, seconds, postgres=postgres)
     try:
-        retailers = _setup(cluster)
+        retailers, expiring = _setup(cluster, retailers_wanted)
         reader = Reader(cluster.sandbox_url, cluster.env, WHOLESALER)
         trader = Trader(cluster.sandbox_url, WHOLESALER, retailers, trade_rng)
-        injector = Injector(cluster, fault_rng, WHOLESALER, retailers)
+        injector = Injector(cluster, fault_rng, WHOLESALER, retailers, expiring)
         start = time.monotonic()
         while (now := time.monotonic() - start) < seconds:
             cluster.supervise(CORE)
@@ -106,12 +141,13 @@ def main() -> int:
         injector.finish()
         settle_seconds, violations = _settle(reader, cluster, settle_bound)
         webhook_stats = httpx.get(f"{cluster.sandbox_url}/_sandbox/webhooks/stats", timeout=10).json()
+        billing = billing_summary(reader)
     finally:
         cluster.stop_all()
     counts = tally(violations)
     result = {
-        "seed": seed, "seconds": seconds, "clock_scale": scale, "database": "postgresql" if os.environ.get(
-            "DATABASE_URL") else "sqlite",
+        "seed": seed, "seconds": seconds, "clock_scale": scale, "database": "postgresql" if database_url else "sqlite",
+        "retailers": len(retailers), "billing": billing,
         "orders": trader.counts["orders"], "shipments": trader.counts["shipments"],
         "partial_shipments": trader.counts["partial_shipments"], "stock_changes": trader.counts["stock_changes"],
         "catalog_edits": trader.counts["catalog_edits"], "faults": dict(sorted(injector.counts.items())),
@@ -129,7 +165,7 @@ def main() -> int:
         f"{result['stock_changes']} stock changes, {sum(injector.counts.values())} faults; lost {counts['lost']}, "
         f"duplicated {counts['duplicated']}, double_billed {counts['double_billed']}, stock_mismatches "
         f"{counts['stock_mismatches']}, catalog_mismatches {counts['catalog_mismatches']}; settled in "
-        f"{settle_seconds} s"
+        f"{settle_seconds} s; {len(retailers)} retailers, invoices {billing['invoices']}"
     )
     if violations:
         print(f"chaos: FAILED (seed {seed}); replay with: {replay}", file=sys.stderr)

@@ -92,7 +92,11 @@ class Trader:
         self.tracking += 1
         number = f"1ZCHAOS{self.tracking:06d}"
         body = {"order": order["id"], "lines": lines, "company": "UPS", "numbers": [number]}
-        if self._post(f"shops/{self.wholesaler}/ship", body).is_success:
+        resp = self._post(f"shops/{self.wholesaler}/ship", body)
+        if resp.is_success:
             self.counts["shipments"] += 1
             if kind != "shipments":
                 self.counts[kind] += 1
+        else:
+            self.counts["ship_refused"] += 1
+            print(f"chaos: shipping {order['name']} refused: {resp.status_code} {resp.text[:200]}", flush=True)

@@ -15,7 +15,7 @@ def main() -> None:
     from portal import create_app
     from portal.extensions import db
     from portal.models import Partnership
-    from portal.pricing.engine import compute_retail_price
+    from portal.services.pricing import compute_retail_price
 
     wanted = json.load(sys.stdin)
     out = {}

@@ -42,7 +42,7 @@ def redis_binary() -> str:
 class Cluster:
     """Every process of one soak run: `start(name)` / `kill(name)` / `stop_all()`."""
 
-    def __init__(self, run_dir: Path, clock_scale: float):
+    def __init__(self, run_dir: Path, clock_scale: float, database_url: str | None = None):
         self.run_dir = run_dir
         self.logs = run_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -71,6 +71,8 @@ class Cluster:
             SHOPIFY_HTTP_TIMEOUT="5",
         )
         self.env.pop("WHOLESYNC_ENV", None)
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
         self.sandbox_url, self.web_url = sandbox, self.env["SHOPIFY_APP_URL"]
 
     def commands(self) -> dict[str, list[str]]:

@@ -27,6 +27,13 @@ def database_url(env: dict) -> str:
     return raw
 
 
+def _location(placement) -> str | None:
+    """The location our goods are placed at in a retailer's store (the partnership's `placement` JSON)."""
+    if isinstance(placement, str):
+        placement = json.loads(placement)
+    return (placement or {}).get("location_id")
+
+
 class Reader:
     """Reads for one soak run (sandbox base URL, environment for SQL and the price computation)."""
 
@@ -45,11 +52,11 @@ class Reader:
     def partnerships(self) -> list[dict]:
         """Active partnerships with the retailer's store domain, buffer and fulfillment location."""
         rows = self.sql(
-            "SELECT p.id, p.stock_buffer, p.fulfillment_location_remote_id, p.billing_enabled, c.shop_domain "
+            "SELECT p.id, p.stock_buffer, p.placement, p.billing_enabled, c.address "
             "FROM partnership p JOIN connection c ON c.organization_id = p.retailer_id AND c.role = 'store' "
             "WHERE p.status = 'active' ORDER BY p.id"
         )
-        return [{"id": r[0], "buffer": r[1] or 0, "location": r[2], "billing_on": bool(r[3]), "shop": r[4]}
+        return [{"id": r[0], "buffer": r[1] or 0, "location": _location(r[2]), "billing_on": bool(r[3]), "shop": r[4]}
                 for r in rows]  # fmt: skip
 
     def expected_prices(self, partnerships: list[dict], wholesale: dict[str, str]) -> dict[str, dict[str, str]]:

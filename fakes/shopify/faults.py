@@ -3,7 +3,8 @@ Shopify shows in production that the per-request faults of `Sandbox.inject` cann
 
 `install(sandbox)` adds HTTP routes under /_sandbox/ (see ROUTES): a customer's checkout, the merchant shipping,
 changing stock and prices, a dump of a shop's orders/fulfillments/stock, answers that arrive only after the store
-committed, webhooks dropped, duplicated or delivered out of order, and access tokens expiring early.
+committed, webhooks dropped, duplicated or delivered out of order, access tokens expiring early, and a shorter
+lifetime for the expiring tokens issued.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from fakes.shopify.context import Context
+from fakes.shopify.http_common import host_shop
 from fakes.shopify.state import gid, iso, now
 
 ROUTES = (
@@ -28,6 +30,7 @@ ROUTES = (
     ("/_sandbox/shops/<shop>/dump", "chaos_dump", "GET"),
     ("/_sandbox/shops/<shop>/late_answers", "chaos_late_answers", "POST"),
     ("/_sandbox/shops/<shop>/expire_tokens", "chaos_expire_tokens", "POST"),
+    ("/_sandbox/token_lifetime", "chaos_token_lifetime", "POST"),
     ("/_sandbox/webhooks/faults", "chaos_webhook_faults", "POST"),
     ("/_sandbox/webhooks/stats", "chaos_webhook_stats", "GET"),
 )
@@ -50,9 +53,8 @@ class SoakControls:
         self.late: dict[str, list[float]] = defaultdict(list)
         self.stats: dict[str, int] = defaultdict(int)
         self._send = sandbox.outbox.send
-        self._graphql = sandbox._http_graphql
         sandbox.outbox.send = self.send
-        sandbox._http_graphql = self.graphql
+        self._graphql = None  # the GraphQL endpoint this wraps (set by install)
 
     # ---- webhooks --------------------------------------------------------------------------------------------
     def send(self, delivery):
@@ -83,23 +85,38 @@ class SoakControls:
             self._send(delivery)
 
     # ---- late answers ----------------------------------------------------------------------------------------
-    def graphql(self, request: Request, version: str) -> Response:
-        domain = self.sandbox._host_shop(request)
+    def graphql(self, sandbox, request: Request, version: str) -> Response:
+        domain = host_shop(request)
         with self.lock:
             delay = self.late[domain].pop(0) if self.late.get(domain) else None
-        response = self._graphql(request, version)
+        response = self._graphql(sandbox, request, version)
         if delay:
             time.sleep(delay)  # the store has committed; the answer arrives after the client gave up
         return response
 
 
 def install(sandbox) -> SoakControls:
-    """Add the soak routes to `sandbox` (its url_map and `_http_<endpoint>` handlers); returns the controls."""
+    """Add the soak routes to `sandbox`'s url_map (endpoints called as `endpoint(sandbox, request, **values)`) and
+    wrap its GraphQL endpoint for late answers; returns the controls."""
+    from fakes.shopify.http_graphql import graphql_endpoint
+
     controls = SoakControls(sandbox)
-    for path, endpoint, method in ROUTES:
-        sandbox.url_map.add(Rule(path, endpoint=endpoint, methods=[method]))
-        setattr(sandbox, f"_http_{endpoint}", globals()[f"_{endpoint}"].__get__(controls))
+    for rule in sandbox.url_map.iter_rules():
+        if rule.endpoint is graphql_endpoint:
+            controls._graphql = rule.endpoint
+            rule.endpoint = controls.graphql
+    for path, name, method in ROUTES:
+        handler = globals()[f"_{name}"]
+        sandbox.url_map.add(Rule(path, endpoint=_bound(handler, controls), methods=[method]))
     return controls
+
+
+def _bound(handler, controls: SoakControls):
+    def endpoint(sandbox, request: Request, **values) -> Response:
+        return handler(controls, request, **values)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
 
 
 def _body(request: Request) -> dict:
@@ -231,6 +248,15 @@ def _chaos_expire_tokens(self: SoakControls, request: Request, shop: str) -> Res
             token.expires_at = time.time() - 1
             expired += 1
     return _json({"expired": expired})
+
+
+def _chaos_token_lifetime(self: SoakControls, request: Request) -> Response:
+    """Expiring access tokens issued from now on live `seconds` (Shopify: an hour; a soak compresses it like its
+    clock, so tokens expire and are refreshed many times): {"seconds"}."""
+    from fakes.shopify import oauth
+
+    oauth.ACCESS_TOKEN_LIFETIME = int(_body(request)["seconds"])
+    return _json({"seconds": oauth.ACCESS_TOKEN_LIFETIME})
 
 
 def _chaos_webhook_faults(self: SoakControls, request: Request) -> Response:

@@ -114,6 +114,27 @@ def set_price_list(partnership_id: int, price_list_id: int | None) -> Partnershi
     return partnership
 
 
+BILLING_GATEWAYS = ("stripe", "apruve")
+BILLING_TERMS = ("card", "net")
+
+
+def set_billing(partnership_id: int, gateway: str | None, terms: str = "card") -> Partnership:
+    """Bill this retailer daily through the wholesaler's `gateway` on `terms` (card or net), or stop (None).
+
+    Only says whether and how the daily billing job may bill; nothing is billed here.
+    """
+    if gateway is not None and gateway not in BILLING_GATEWAYS:
+        raise PartnershipError(f"unknown gateway {gateway!r}; the gateways are: {', '.join(BILLING_GATEWAYS)}")
+    if terms not in BILLING_TERMS:
+        raise PartnershipError(f"unknown terms {terms!r}; the terms are: {', '.join(BILLING_TERMS)}")
+    partnership = _get(partnership_id)
+    partnership.billing_enabled = gateway is not None
+    if gateway is not None:
+        partnership.billing_gateway, partnership.billing_terms = gateway, terms
+    db.session.commit()
+    return partnership
+
+
 def describe(partnership: Partnership) -> dict:
     """The partnership as a plain dict (CLI output, API)."""
     data = {
@@ -125,6 +146,8 @@ def describe(partnership: Partnership) -> dict:
         "price_list_id": partnership.price_list_id,
         "force_overwrite": partnership.force_overwrite,
         "stock_buffer": partnership.stock_buffer,
+        "billing": partnership.billing_gateway if partnership.billing_enabled else None,
+        "billing_terms": partnership.billing_terms,
     }
     data |= {toggle: getattr(partnership, toggle) for toggle in SYNC_TOGGLES}
     return data

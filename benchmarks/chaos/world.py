@@ -1,0 +1,95 @@
+"""The soak's trading world, set up from the outside as merchants would: the wholesaler signs in, connects its store
+(authorization-code grant: an expiring token) and its Stripe account; retailers open the app (token exchange) and
+accept invitations; billing is switched on with the CLI and each retailer saves a card on Stripe's hosted page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+import httpx
+
+from benchmarks.chaos.faults import reopen_app
+from benchmarks.chaos.processes import Cluster
+
+DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo-wholesaler"  # portal/demo.py's login
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Browser:
+    """A signed-in dashboard session (cookies, CSRF tokens read from each form page)."""
+
+    def __init__(self, cluster: Cluster):
+        self.cluster = cluster
+        self.http = httpx.Client(base_url=cluster.web_url, timeout=30.0)
+
+    def csrf(self, path: str) -> str:
+        page = self.http.get(path)
+        page.raise_for_status()
+        found = CSRF.search(page.text)
+        if not found:
+            raise RuntimeError(f"no CSRF token on {path}")
+        return found.group(1)
+
+    def login(self, email: str, password: str) -> None:
+        token = self.csrf("/login")
+        resp = self.http.post("/login", data={"csrf_token": token, "email": email, "password": password})
+        if resp.status_code != 302:
+            raise RuntimeError(f"sign-in as {email} failed: HTTP {resp.status_code}")
+
+    def connect_store(self, shop: str) -> None:
+        """ "Connect your Shopify store": our grant redirect, the store's (auto-approved) grant screen, the callback."""
+        start = self.http.get("/shopify/auth", params={"shop": shop})
+        if start.status_code != 302:
+            raise RuntimeError(f"/shopify/auth answered {start.status_code}")
+        grant = urlsplit(start.headers["location"])  # https://{shop}/admin/oauth/authorize?...: the sandbox serves it
+        screen = httpx.get(f"{self.cluster.sandbox_url}{grant.path}?{grant.query}", headers={"Host": shop}, timeout=30)
+        if screen.status_code != 302:
+            raise RuntimeError(f"the grant screen answered {screen.status_code}: {screen.text[:200]}")
+        back = urlsplit(screen.headers["location"])
+        done = self.http.get(f"{back.path}?{back.query}")
+        if done.status_code != 302:
+            raise RuntimeError(f"the OAuth callback answered {done.status_code}: {done.text[:300]}")
+
+    def connect_stripe(self, secret: str) -> None:
+        token = self.csrf("/billing/gateway")
+        resp = self.http.post(
+            "/billing/gateway", data={"csrf_token": token, "gateway": "stripe", "account_ref": "", "secret": secret}
+        )
+        if resp.status_code != 302:
+            raise RuntimeError(f"saving the Stripe account answered {resp.status_code}")
+
+
+def cli_json(cluster: Cluster, *args: str) -> dict:
+    done = cluster.flask(*args, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def add_retailer(cluster: Cluster, reader, shop: str, wholesaler_id: int, price_list_id: int) -> int:
+    """A new retailer: its store exists, its merchant opens the app (install by token exchange), then accepts
+    an invitation from the wholesaler. Returns the partnership id."""
+    httpx.post(f"{cluster.sandbox_url}/_sandbox/shops", json={"shop": shop}, timeout=10).raise_for_status()
+    status = reopen_app(cluster, shop)
+    if status != 200:
+        raise RuntimeError(f"opening the app in {shop} answered {status}")
+    retailer = reader.sql("SELECT organization_id FROM connection WHERE address = :a AND role = 'store'", a=shop)
+    invited = cli_json(cluster, "partners", "invite", str(wholesaler_id), "--price-list", str(price_list_id))
+    accepted = cli_json(cluster, "partners", "accept", invited["invite_code"], str(retailer[0][0]))
+    return accepted["id"]
+
+
+def save_card(cluster: Cluster, partnership_id: int) -> None:
+    """The retailer follows the card link to Stripe's hosted page and saves a card (Stripe tells us by webhook)."""
+    done = cluster.flask("partners", "card-link", str(partnership_id), check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"card-link failed: {done.stderr.strip()[-500:]}")
+    page = urlsplit(done.stdout.strip().splitlines()[-1])
+    url = f"{cluster.sandbox_url}{page.path}"
+    httpx.get(url, timeout=10).raise_for_status()
+    saved = httpx.post(url, data={"number": "4242424242424242"}, timeout=10)
+    if saved.status_code != 303:
+        raise RuntimeError(f"Stripe's hosted page answered {saved.status_code}")
