@@ -1,5 +1,8 @@
 """The Stripe fake: customers, invoice items, invoices, payment methods, Checkout (setup mode) and signed webhooks.
 
+Every request's parameters are checked against the pinned SDK's parameter types (fakes.stripe.params): a parameter
+the pinned API version does not define is a 400 `parameter_unknown`, as on Stripe.
+
 Idempotency follows docs.stripe.com/api/idempotent_requests: the first response after execution begins is saved per
 key and replayed; the same key with another endpoint or other parameters is a 400 `idempotency_error`; a key in
 flight is a 409; keys are pruned once 24 h old (by the fake's clock, which tests can advance).
@@ -18,6 +21,8 @@ from dataclasses import dataclass, field
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from fakes.stripe.params import ParamError, check, params_type
 
 KEY_TTL_SECONDS = 24 * 3600
 
@@ -42,9 +47,9 @@ def _nested(pairs) -> dict:
 
 
 class StripeError(Exception):
-    def __init__(self, status: int, kind: str, message: str, code: str | None = None):
+    def __init__(self, status: int, kind: str, message: str, code: str | None = None, param: str | None = None):
         super().__init__(message)
-        self.status, self.kind, self.message, self.code = status, kind, message, code
+        self.status, self.kind, self.message, self.code, self.param = status, kind, message, code, param
 
 
 @dataclass
@@ -230,6 +235,12 @@ class FakeStripe:
 
     def _execute(self, request: Request) -> Response:
         params = _nested(request.form.items(multi=True)) if request.method == "POST" else _nested(request.args.items())
+        kind = params_type(request.method, request.path)
+        if kind is not None:
+            try:
+                check(kind, params)
+            except ParamError as exc:
+                return self._error(StripeError(400, "invalid_request_error", exc.message, exc.code, exc.param))
         try:
             with self._lock:
                 base = request.host_url.rstrip("/") + request.script_root
@@ -243,6 +254,9 @@ class FakeStripe:
         error = {"type": exc.kind, "message": exc.message}
         if exc.code:
             error["code"] = exc.code
+            error["doc_url"] = f"https://stripe.com/docs/error-codes/{exc.code.replace('_', '-')}"
+        if exc.param:
+            error["param"] = exc.param
         return Response(json.dumps({"error": error}), status=exc.status, content_type="application/json")
 
     # --- the API -----------------------------------------------------------------------------------------

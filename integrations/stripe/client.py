@@ -19,6 +19,7 @@ from integrations.payments import (
     OTHER,
     PAYMENT_METHOD_SAVED,
     CustomerRequest,
+    GatewayError,
     GatewayEvent,
     GatewaySettings,
     InvoiceDraft,
@@ -229,17 +230,25 @@ class StripeGateway:
     def card_setup_url(
         self, customer_ref: str, partnership_reference: str, success_url: str, cancel_url: str, key: str
     ) -> str:
-        """A Stripe-hosted Checkout page in setup mode."""
+        """A Stripe-hosted Checkout page in setup mode; a refusal or an outage is a GatewayError with Stripe's words.
+
+        The pinned API version no longer defines `payment_method_types` on Checkout Sessions: the card is chosen with
+        `allowed_payment_method_types`, a filter on the methods Stripe finds eligible.
+        """
         params = {
             "mode": "setup",
             "customer": customer_ref,
             "currency": "usd",
             "success_url": success_url,
             "cancel_url": cancel_url,
-            "payment_method_types": ["card"],
+            "allowed_payment_method_types": ["card"],
             "metadata": {PARTNERSHIP_METADATA_KEY: partnership_reference},
         }
-        return self.client.v1.checkout.sessions.create(params=params, options=self._opts(key)).to_dict()["url"]
+        try:
+            session = self.client.v1.checkout.sessions.create(params=params, options=self._opts(key))
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe could not open the card page: {exc.user_message or exc}") from exc
+        return session.to_dict()["url"]
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         """Check `Stripe-Signature` (at most 300 s old) with the webhook secret and read the event."""

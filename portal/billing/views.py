@@ -13,6 +13,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from integrations.payments import GatewayError
 from portal.billing import bp
 from portal.extensions import csrf, db
 from portal.models import GatewayAccount, Invoice, Organization, Partnership
@@ -131,7 +132,11 @@ def add_card(partnership_id: int):
     done = url_for("billing.card_done", partnership_id=partnership.id, _external=True)
     # A setup session moves no money, so each click may get a fresh key.
     key = f"ws-setup-{partnership.id}-{current_user.id}-{uuid.uuid4().hex}"
-    page = service.card_setup_url(partnership, done, url_for("billing.index", _external=True), key)
+    try:
+        page = service.card_setup_url(partnership, done, url_for("billing.index", _external=True), key)
+    except GatewayError as exc:  # the gateway refused or is down: say so on the page instead of a 500
+        flash(f"The card page could not be opened: {exc}. Please try again later.", "error")
+        return redirect(url_for("billing.index"))
     if page is None:
         flash("Your wholesaler has not connected Stripe yet.", "error")
         return redirect(url_for("billing.index"))
