@@ -19,6 +19,14 @@ class StaleQuantities(Exception):
     """A compare-and-set of stock found the store's quantities moved since we last set them; nothing was applied."""
 
 
+class OutcomeUnknown(Exception):
+    """A write that is not safe to send twice (a create without platform idempotency) got no usable answer: a
+    timeout, a dropped connection after the request left, or a 5xx. The platform may have committed it or not.
+
+    Nothing was resent. The caller must look the object up by its own marker before any later attempt creates it
+    again (and must not read "not found by a lagging search" as "not created")."""
+
+
 @dataclass
 class RemoteVariant:
     """A sellable variant as the system of record holds it."""
@@ -49,6 +57,7 @@ class RemoteProduct:
     image_urls: list[str] = field(default_factory=list)
     options: list[dict] = field(default_factory=list)  # [{"name": "Size", "values": ["S", "M"]}]
     variants: list[RemoteVariant] = field(default_factory=list)
+    status: str = "active"  # active | draft | archived | unlisted: archived products leave retailers' catalogs
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The run machinery: queues, the scheduled dispatcher, enqueueing with deterministic ids, and run_job.
 
-run_job is what every RQ job executes: it records a SyncRun, holds a per-(job, target) lock, calls the
-flow, and chains follow-up jobs. RQ gives at-least-once execution through Retry; flows are idempotent.
+run_job is what every RQ job executes: it records a SyncRun, holds a lease on (job, target) renewed by a heartbeat,
+fences its commits with the lease's token, calls the flow, and chains follow-ups through the outbox.
 """
 
 from __future__ import annotations
@@ -9,28 +9,37 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+import threading
 import time
 
 from flask import current_app
-from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
-from sqlalchemy import select
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
-from jobs import clock
+from jobs import clock, outbox
 from jobs.context import RunContext
+from jobs.outbox import connection, queue
 from jobs.plan import JobSpec, get_job, get_manual_job
 from jobs.targets import load_target, owner_org_id, parse_target, targets_for
 from portal.extensions import db
-from portal.models import Connection, SyncRun, utcnow
-from portal.redis_conn import worker_redis
+from portal.models import Connection, OutboxMessage, Partnership, SyncRun, utcnow
+
+__all__ = ["connection", "dispatch", "drain_outbox", "job_id", "queue", "request_run", "run_job", "run_now"]
 
 log = logging.getLogger(__name__)
 
 LOCK_PREFIX = "wholesync:lock:"
-# Release the lock only if we still own it (a lock that expired and was taken by another run stays theirs).
+SHOP_PREFIX = "wholesync:shop:"
+# Release or renew a lease only if we still own it (one that expired and was taken by another run stays theirs).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) else return 0 end"
+
+
+class StaleLease(RuntimeError):
+    """This run's lease expired and a newer holder took (job, target): its writes are refused."""
 
 
 def job_id(*parts) -> str:
@@ -38,20 +47,8 @@ def job_id(*parts) -> str:
     return "-".join(re.sub(r"[^A-Za-z0-9_]", "_", str(p)) for p in parts)
 
 
-def connection() -> Redis:
-    conn = current_app.extensions.get("wholesync_rq_redis")
-    if conn is None:
-        conn = current_app.extensions["wholesync_rq_redis"] = worker_redis(current_app)
-    return conn
-
-
-def queue(name: str) -> Queue:
-    return Queue(name, connection=connection())
-
-
-def _retry() -> Retry:
-    intervals = current_app.config["RQ_RETRY_INTERVALS"]
-    return Retry(max=len(intervals), interval=intervals)
+def _retry():
+    return outbox.retry()
 
 
 def _enqueue(spec: JobSpec, target: str, trigger: str, rq_id: str, run_id: int | None = None) -> Job | None:
@@ -103,15 +100,20 @@ def enqueue_scheduled(job_name: str, target: str, *id_parts) -> Job | None:
 
 
 def _open_run(spec: JobSpec, target: str) -> SyncRun | None:
-    return db.session.execute(
-        select(SyncRun)
-        .where(SyncRun.job_name == spec.name, SyncRun.target_key == target, SyncRun.status.in_(("queued", "running")))
-        .order_by(SyncRun.id.desc())
-    ).scalar_one_or_none()
+    return (
+        db.session.execute(
+            select(SyncRun)
+            .where(
+                SyncRun.job_name == spec.name, SyncRun.target_key == target, SyncRun.status.in_(("queued", "running"))
+            )
+            .order_by(SyncRun.id.desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
-def new_run(spec: JobSpec, target: str, trigger: str) -> SyncRun:
-    """Create the SyncRun row for a run about to be enqueued or started."""
+def _run_row(spec: JobSpec, target: str, trigger: str) -> SyncRun:
     row = load_target(target)
     if row is None:
         raise LookupError(f"{target} does not exist")
@@ -126,76 +128,244 @@ def new_run(spec: JobSpec, target: str, trigger: str) -> SyncRun:
         partnership_id=row_id if kind == "partnership" else None,
     )
     db.session.add(run)
+    return run
+
+
+def new_run(spec: JobSpec, target: str, trigger: str) -> SyncRun:
+    """Create the SyncRun row for a run about to be enqueued or started (IntegrityError if one is open)."""
+    run = _run_row(spec, target, trigger)
     db.session.commit()
     return run
+
+
+def open_or_new_run(spec: JobSpec, target: str, trigger: str) -> tuple[SyncRun, bool]:
+    """The open run of (job, target) if there is one, else a new one: (run, created).
+
+    The database allows one open run per (job, target); losing the race to create it returns the winner's run.
+    """
+    existing = _open_run(spec, target)
+    if existing is not None:
+        return existing, False
+    try:
+        return new_run(spec, target, trigger), True
+    except IntegrityError:
+        db.session.rollback()
+        existing = _open_run(spec, target)
+        if existing is None:
+            raise
+        return existing, False
 
 
 def request_run(job_name: str, target: str, trigger: str = "manual") -> SyncRun:
     """Start a job on one target now (Run now, webhooks, chaining). Billing is refused.
 
     If a run of the same job on the same target is already queued or running, that run is returned instead:
-    overlapping triggers coalesce.
+    overlapping triggers coalesce. The run and its outbox row commit together, so a Redis outage only delays it.
     """
     spec = get_manual_job(job_name)
     existing = _open_run(spec, target)
     if existing is not None:
         return existing
-    run = new_run(spec, target, trigger)
-    rq_id = job_id(spec.name, target, "run", run.id)
-    run.rq_job_id = rq_id
-    db.session.commit()
-    _enqueue(spec, target, trigger, rq_id, run.id)
+    try:
+        run = _run_row(spec, target, trigger)
+        db.session.flush()
+        run.rq_job_id = job_id(spec.name, target, "run", run.id)
+        msg = outbox.add(
+            "run", spec.queue, run.rq_job_id, [spec.name, target, trigger, run.id], run.id, f"{spec.name} on {target}"
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _open_run(spec, target)
+        if existing is None:
+            raise
+        return existing
+    outbox.publish_now([msg])
     return run
 
 
-def _acquire(lock_key: str, owner: str, ttl: int) -> bool:
-    """Take the per-(job, target) lock; the same RQ job may take it again on retry after a crash."""
-    conn = connection()
-    if conn.set(lock_key, owner, nx=True, ex=ttl):
-        return True
-    held = conn.get(lock_key)
-    if held is not None and held.decode() == owner:
-        conn.expire(lock_key, ttl)
-        return True
-    return False
+def drain_outbox() -> dict:
+    """Publish what the outbox holds (see jobs.outbox.drain); chained follow-ups become requested runs."""
+    return outbox.drain(on_chain=lambda job, target: request_run(job, target, "chain"))
+
+
+class Lease:
+    """A run's hold on (job, target) and on its shops' concurrency slots: short TTLs renewed by a heartbeat.
+
+    A killed work-horse stops renewing, so its lease expires within RQ_LEASE_SECONDS. The fencing token (one more
+    than the highest any run of (job, target) took) is checked before every commit the run makes afterwards.
+    """
+
+    def __init__(self, spec: JobSpec, target: str, rq_id: str, run_id: int):
+        self.key = f"{LOCK_PREFIX}{spec.name}:{target}"
+        self.owner = rq_id
+        self.value = f"{rq_id} {run_id} {time.time_ns()}"
+        self.ttl = max(int(current_app.config.get("RQ_LEASE_SECONDS", 60)), 2)
+        self.held: list[str] = []
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self) -> bool:
+        """Take the lease; the same RQ job may take it again on retry after its work-horse was killed."""
+        conn = connection()
+        if conn.set(self.key, self.value, nx=True, ex=self.ttl):
+            self.held.append(self.key)
+            return True
+        current = conn.get(self.key)
+        if current is not None and current.decode().split(" ")[0] == self.owner:
+            conn.set(self.key, self.value, ex=self.ttl)
+            self.held.append(self.key)
+            return True
+        return False
+
+    def start_heartbeat(self) -> None:
+        """Renew every held key every third of the TTL, in a daemon thread of the work-horse."""
+        self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                for key in list(self.held):
+                    if not connection().eval(_RENEW, 1, key, self.value, self.ttl):
+                        self.lost = True
+            except Exception as exc:  # Redis briefly away: the next beat tries again before the TTL runs out
+                log.warning("lease heartbeat failed: %s", exc)
+
+    def take_shop_slots(self, shops: list[str], limit: int) -> None:
+        """Hold one of `limit` slots of every shop the run touches; waits (polling) while they are all taken.
+
+        Shops are taken in sorted order, so two runs waiting for each other's shop cannot deadlock.
+        """
+        conn = connection()
+        for shop in sorted(set(shops)):
+            while True:
+                slot = next(
+                    (k for k in (f"{SHOP_PREFIX}{shop}:{i}" for i in range(limit))
+                     if conn.set(k, self.value, nx=True, ex=self.ttl)),
+                    None,
+                )  # fmt: skip
+                if slot is not None:
+                    self.held.append(slot)
+                    break
+                time.sleep(0.2)
+
+    def release(self) -> None:
+        """Stop the heartbeat and give back every key still ours."""
+        self._stop.set()
+        for key in self.held:
+            try:
+                connection().eval(_RELEASE, 1, key, self.value)
+            except Exception as exc:  # the key expires by itself within the TTL
+                log.warning("could not release %s: %s", key, exc)
+
+
+def _shops(target: str) -> list[str]:
+    """The shops (connections) a run on `target` calls: the connection, or both sides of a partnership."""
+    kind, row_id = parse_target(target)
+    if kind == "connection":
+        return [str(row_id)]
+    p = db.session.get(Partnership, row_id)
+    if p is None:
+        return []
+    ids = db.session.execute(
+        select(Connection.id).where(
+            Connection.status == "active",
+            or_(
+                (Connection.organization_id == p.wholesaler_id) & (Connection.role == "system_of_record"),
+                (Connection.organization_id == p.retailer_id) & (Connection.role == "store"),
+            ),
+        )
+    ).scalars()
+    return [str(i) for i in ids]
 
 
 def _load_flow(spec: JobSpec):
-    module, _, func = spec.flow.partition(":")
-    return getattr(importlib.import_module(module), func)
+    module, _, func_name = spec.flow.partition(":")
+    return getattr(importlib.import_module(module), func_name)
 
 
 def run_job(job_name: str, target: str, trigger: str = "schedule", run_id: int | None = None) -> dict:
-    """Execute one job on one target: SyncRun bookkeeping, the lock, the flow, then chained jobs."""
+    """Execute one job on one target: SyncRun bookkeeping, the lease, the flow, then chained jobs."""
     spec = get_job(job_name)
     run = db.session.get(SyncRun, run_id) if run_id else None
     job = get_current_job()  # None when run in the foreground (`flask sync run`)
     rq_id = job.id if job else f"inline-{time.time_ns()}"
     if run is None:
-        run = db.session.execute(select(SyncRun).where(SyncRun.rq_job_id == rq_id)).scalar_one_or_none()
+        run = db.session.execute(select(SyncRun).where(SyncRun.rq_job_id == rq_id)).scalars().first()
     if run is None:
-        run = new_run(spec, target, trigger)
-    run.rq_job_id = rq_id
-    lock_key = f"{LOCK_PREFIX}{spec.name}:{target}"
-    if not _acquire(lock_key, rq_id, current_app.config["RQ_JOB_TIMEOUT"] + 60):
+        run, created = open_or_new_run(spec, target, trigger)
+        if not created:
+            # A scheduled tick while a manual, webhook or chained run is open: that run does the work.
+            return summary(run) | {"coalesced": True}
+        run.rq_job_id = rq_id
+        db.session.commit()
+    if run.finished:
+        # A second delivery of a run that already ended (an outbox re-publish, a retry after a takeover): no-op.
+        return summary(run)
+    lease = Lease(spec, target, rq_id, run.id)
+    if not lease.acquire():
+        if run.status == "running":
+            return summary(run)  # another RQ job is executing this very run
         run.status, run.finished_at = "skipped", utcnow()
         run.message = "Another run of this job on the same target was in progress; this one was merged into it."
         db.session.commit()
         return summary(run)
+    run.rq_job_id = rq_id
     try:
+        lease.start_heartbeat()
+        lease.take_shop_slots(_shops(target), int(current_app.config.get("SYNC_SHOP_CONCURRENCY", 2)))
         return _execute(spec, run, target)
     finally:
-        connection().eval(_RELEASE, 1, lock_key, rq_id)
+        lease.release()
+
+
+def _fence(run: SyncRun):
+    """A before_commit hook refusing every commit once a newer lease holder of (job, target) has a higher token."""
+    mine = run.fence
+
+    def check(session):
+        highest = session.execute(
+            select(func.max(SyncRun.fence)).where(
+                SyncRun.job_name == run.job_name, SyncRun.target_key == run.target_key
+            )
+        ).scalar()
+        if highest is not None and highest > mine:
+            raise StaleLease(f"lease token {mine} of run {run.id} was superseded by {highest}")
+
+    return check
 
 
 def _execute(spec: JobSpec, run: SyncRun, target: str) -> dict:
     resumed = run.attempts > 0
     run.attempts += 1
+    run.fence = (
+        db.session.execute(
+            select(func.max(SyncRun.fence)).where(SyncRun.job_name == spec.name, SyncRun.target_key == target)
+        ).scalar()
+        or 0
+    ) + 1
     run.status, run.started_at, run.finished_at = "running", run.started_at or utcnow(), None
     run.message = "Resumed after an interrupted attempt." if resumed else None
     run.done = run.failed = run.skipped = run.created = run.updated = run.total = 0
     run.failures = []
     db.session.commit()
+    session = db.session()
+    guard = _fence(run)
+    event.listen(session, "before_commit", guard)
+    try:
+        return _execute_fenced(spec, run, target, session)
+    except StaleLease as exc:
+        db.session.rollback()
+        log.warning("run %s stopped without writing: %s", run.id, exc)
+        return {"id": run.id, "stale": True, "message": str(exc)}
+    finally:
+        if event.contains(session, "before_commit", guard):
+            event.remove(session, "before_commit", guard)
+
+
+def _execute_fenced(spec: JobSpec, run: SyncRun, target: str, session) -> dict:
     row = load_target(target)
     ctx = RunContext(run=run, target=row)
     try:
@@ -203,6 +373,8 @@ def _execute(spec: JobSpec, run: SyncRun, target: str) -> dict:
             run.message = f"{target} is no longer active; nothing to do."
         else:
             _load_flow(spec)(ctx)
+    except StaleLease:
+        raise
     except Exception as exc:
         db.session.rollback()
         job = get_current_job()
@@ -210,13 +382,31 @@ def _execute(spec: JobSpec, run: SyncRun, target: str) -> dict:
         run.status, run.finished_at = ("queued", None) if retrying else ("failed", utcnow())
         then = " It will be retried." if retrying else ""
         run.message = f"Attempt {run.attempts} failed: {type(exc).__name__}: {exc}.{then}"[:2000]
+        if not retrying:
+            _close_outbox(run)
         db.session.commit()
         raise
-    run.status, run.finished_at = "done", utcnow()
+    run.status, run.finished_at = ("done_with_failures" if run.failed else "done"), utcnow()
+    if run.failed:  # never just "done" when records were left behind (they are kept and retried next run)
+        run.message = f"{run.failed} record(s) failed and will be retried on the next run. {run.message or ''}".strip()
+    _close_outbox(run)
+    # Follow-ups commit with "done": a work-horse dying right after this commit loses none of them.
+    chains = [
+        outbox.add("chain", spec.queue, None, [name, chained], run.id, f"{name} on {chained} after run {run.id}")
+        for name, chained in ctx.chained
+    ]
     db.session.commit()
-    for job_name, chained_target in ctx.chained:
-        request_run(job_name, chained_target, trigger="chain")
+    outbox.publish_now(chains, on_chain=lambda job, tgt: request_run(job, tgt, "chain"))
     return summary(run)
+
+
+def _close_outbox(run: SyncRun) -> None:
+    for msg in db.session.execute(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "run", OutboxMessage.ref_id == run.id, OutboxMessage.done_at.is_(None)
+        )
+    ).scalars():
+        msg.done_at = utcnow()
 
 
 def summary(run: SyncRun) -> dict:
@@ -235,7 +425,7 @@ def run_now(job_name: str, partnership_id: int | None = None) -> list[dict]:
     spec = get_manual_job(job_name)
     results = []
     for target in targets_for(spec, partnership_id):
-        run = new_run(spec, target, "manual")
+        run, _ = open_or_new_run(spec, target, "manual")  # an open run is run here and now instead of later
         try:
             results.append(run_job(spec.name, target, "manual", run.id))
         except Exception:

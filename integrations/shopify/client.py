@@ -3,7 +3,10 @@
 Before each call the client reserves the query's expected cost in a Redis leaky bucket shared by every worker
 process (a Lua script, so the check-and-take is atomic), sleeping until the points are there; after the answer it
 reconciles with Shopify's `extensions.cost` (`actualQueryCost`, `throttleStatus`). It never hard-codes the bucket.
-THROTTLED, 429 (Retry-After, fractional seconds included), 5xx and timeouts are retried by one bounded policy.
+THROTTLED, 429 (Retry-After, fractional seconds included), 5xx and timeouts are retried by one bounded policy —
+except that a mutation without `@idempotent` (orderCreate, fulfillmentCreate, fulfillmentServiceCreate...) is never
+resent once it may have reached Shopify: after a timeout or a 5xx it raises ShopifyOutcomeUnknown and the caller
+looks the object up by its marker. THROTTLED and 429 are refusals before execution, so those are resent.
 
 Requests are sent with our own httpx client rather than `shopify_app.admin_graphql_request`: on an HTTP 200 with
 `errors` (THROTTLED included) that function returns no `data` and no `extensions`, so a partial answer and the
@@ -27,6 +30,7 @@ from integrations.shopify.errors import (
     ShopifyAuthError,
     ShopifyError,
     ShopifyGraphQLError,
+    ShopifyOutcomeUnknown,
     ShopifyThrottledError,
     ShopifyTransientError,
 )
@@ -42,6 +46,18 @@ TRANSIENT, THROTTLED = "transient", "throttled"
 RETRY_LIMITS = {TRANSIENT: MAX_RETRIES, THROTTLED: MAX_THROTTLED_RETRIES}
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
 COST_CACHE_TTL = 7 * 24 * 3600
+NOT_SENT = -1  # the connection was never made: Shopify saw nothing
+_IDEMPOTENT_DIRECTIVE = re.compile(r"@idempotent\b")
+
+
+def resend_safe(document: str) -> bool:
+    """Whether a document may be sent again after an answer was lost: queries, and mutations whose every field
+    carries Shopify's `@idempotent(key:)` directive (the key makes a replay answer from the first execution)."""
+    stripped = re.sub(r"#[^\n]*", "", document).lstrip()
+    if not stripped.startswith("mutation"):
+        return True
+    return bool(_IDEMPOTENT_DIRECTIVE.search(stripped))
+
 
 # KEYS[1] bucket hash; ARGV: cost, assumed max, assumed rate. Returns {1, "0"} when taken, else {0, wait seconds}.
 _RESERVE = """
@@ -227,10 +243,14 @@ class ShopifyClient:
         return int(cached) if cached is not None else estimate_cost(document, variables)
 
     # -- sending -------------------------------------------------------------------------------------------------
-    def execute(self, document: str, variables: dict | None = None) -> dict:
-        """Send one document with cost reservation and retries; returns the whole JSON body (data, extensions)."""
+    def execute(self, document: str, variables: dict | None = None, *, resendable: bool | None = None) -> dict:
+        """Send one document with cost reservation and retries; returns the whole JSON body (data, extensions).
+
+        `resendable` None decides from the document (`resend_safe`). A document that is not resendable raises
+        ShopifyOutcomeUnknown, without resending, when its answer is lost (timeout) or is a 5xx."""
         key = self._cost_key(document, variables)
         cost = self._estimate(key, document, variables)
+        safe = resend_safe(document) if resendable is None else resendable
         tries = dict.fromkeys(RETRY_LIMITS, 0)
         waited = 0.0  # budget waits and retry delays, reported with the next call
         while True:
@@ -240,6 +260,14 @@ class ShopifyClient:
             if self.on_call:
                 self.on_call(waited)
             waited = 0.0
+            if not safe and (status == 0 or status >= 500):
+                if status >= 500:
+                    self.bucket.release(cost)
+                raise ShopifyOutcomeUnknown(
+                    f"Shopify gave no usable answer to a create for {self.shop} (HTTP {status or 'timeout'}); it may "
+                    "have been committed, so it was not sent again",
+                    status=status or None,
+                )
             try:
                 return self._answer(status, body, headers, key, cost)
             except _Retry as retry:
@@ -265,8 +293,8 @@ class ShopifyClient:
                 headers={"X-Shopify-Access-Token": token, "Accept": "application/json", "User-Agent": USER_AGENT},
             )
         except httpx.ConnectError:
-            self.bucket.release(cost)  # never reached Shopify, so never charged
-            return 0, {}, httpx.Headers()
+            self.bucket.release(cost)  # never reached Shopify, so never charged (and safe to send again)
+            return NOT_SENT, {}, httpx.Headers()
         except httpx.TransportError:
             return 0, {}, httpx.Headers()  # a timeout may have been charged: keep the reservation
         return response.status_code, self._body(response), response.headers
@@ -275,10 +303,12 @@ class ShopifyClient:
         """The body of a usable answer; raises `_Retry` for one worth resending, a `ShopifyError` otherwise."""
         if status in (401, 403):
             raise ShopifyAuthError(f"Shopify answered {status} for {self.shop}", status=status, errors=body)
-        if status == 429 or status >= 500 or status == 0:
-            if status != 0:  # 429/5xx were not charged (a failed send released its own reservation)
+        if status == 429 or status >= 500 or status in (0, NOT_SENT):
+            if status > 0:  # 429/5xx were not charged (a failed send released its own reservation)
                 self.bucket.release(cost)
-            gave_up = ShopifyTransientError(f"Shopify kept failing for {self.shop} (HTTP {status})", status=status)
+            gave_up = ShopifyTransientError(
+                f"Shopify kept failing for {self.shop} (HTTP {max(status, 0)})", status=status
+            )
             at_least = (retry_after_seconds(headers.get("retry-after")) or 1.0) if status == 429 else 0.0
             raise _Retry(TRANSIENT, at_least, gave_up)
         if status != 200:
@@ -312,6 +342,6 @@ class ShopifyClient:
             return {}
         return body if isinstance(body, dict) else {"errors": body}
 
-    def query(self, document: str, variables: dict | None = None) -> dict:
-        """Run a query or mutation; returns its `data`."""
-        return self.execute(document, variables).get("data") or {}
+    def query(self, document: str, variables: dict | None = None, *, resendable: bool | None = None) -> dict:
+        """Run a query or mutation; returns its `data` (see `execute` for `resendable`)."""
+        return self.execute(document, variables, resendable=resendable).get("data") or {}

@@ -5,6 +5,8 @@ Callers catch `ShopifyError`; `ShopifyAuthError` means the token is invalid or r
 
 from __future__ import annotations
 
+from integrations.base import OutcomeUnknown
+
 
 class ShopifyError(Exception):
     """A Shopify call failed; `errors` holds the GraphQL `errors` list (or the HTTP body) when there is one.
@@ -43,3 +45,8 @@ class ShopifyTransientError(ShopifyError):
 
 class ShopifyUserError(ShopifyError):
     """A mutation answered `userErrors`."""
+
+
+class ShopifyOutcomeUnknown(ShopifyTransientError, OutcomeUnknown):
+    """A mutation without `@idempotent` timed out or got a 5xx after it was sent: Shopify may have committed it.
+    The client does not resend it; the caller looks the object up by its marker first."""

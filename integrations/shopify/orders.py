@@ -1,11 +1,15 @@
 """Shopify orders: read a retailer's orders incrementally by updated_at, and create orders in a wholesaler's store
-with `orderCreate` — which is not idempotent, so each order carries our marker tag and is looked up first.
+with `orderCreate` — which is not idempotent, so each order carries our marker and is looked up first.
+
+The lookup does not trust the search index (it lags by an undocumented delay, so "not found by search" does not
+mean "not created"): it first lists the shop's most recently created orders, newest first, without a search query,
+and matches our marker in their custom attributes; only orders older than that window are found by tag search.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from integrations.base import CreatedOrder, OrderDraft, RemoteOrder, RemoteOrderLine
 from integrations.timeutil import format_iso, parse_iso
@@ -29,6 +33,25 @@ query SyncFindOrder($query: String!) {
   orders(first: 1, query: $query) { nodes { id lineItems(first: 250) { nodes { id sku } } } }
 }
 """
+
+RECENT_ORDERS = """
+query SyncRecentOrders($after: String) {
+  orders(first: 100, after: $after, sortKey: CREATED_AT, reverse: true) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id createdAt customAttributes { key value } }
+  }
+}
+"""
+
+ORDER_LINES = """
+query SyncOrderLines($id: ID!) {
+  order(id: $id) { id lineItems(first: 250) { nodes { id sku } } }
+}
+"""
+
+MARKER_ATTRIBUTE = "wholesync_order"
+RECENT_WINDOW = timedelta(days=3)  # orders created this recently are found without the search index
+RECENT_PAGES = 20  # at most 2,000 recent orders are listed before falling back to search
 
 ORDER_CREATE = """
 mutation SyncOrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
@@ -80,8 +103,29 @@ class OrderSink:
     """The wholesaler side: find an order by our marker, or create it."""
 
     def find_order(self, marker: str) -> CreatedOrder | None:
+        """Our order with this marker: listed among recent orders (no search index), else found by tag search."""
+        found = self._recent_order_with(marker)
+        if found is not None:
+            order = self.gql(ORDER_LINES, {"id": found})["order"]
+            return _created(order) if order else None
         nodes = self.gql(FIND_ORDER, {"query": f"tag:'{marker}'"})["orders"]["nodes"]
         return _created(nodes[0]) if nodes else None
+
+    def _recent_order_with(self, marker: str) -> str | None:
+        oldest = datetime.now(UTC) - RECENT_WINDOW
+        after = None
+        for _ in range(RECENT_PAGES):
+            page = self.gql(RECENT_ORDERS, {"after": after})["orders"]
+            for node in page["nodes"]:
+                attributes = {a["key"]: a["value"] for a in node.get("customAttributes") or []}
+                if attributes.get(MARKER_ATTRIBUTE) == marker:
+                    return node["id"]
+                if parse_iso(node["createdAt"]) < oldest:
+                    return None
+            if not page["pageInfo"]["hasNextPage"]:
+                return None
+            after = page["pageInfo"]["endCursor"]
+        return None
 
     def create_order(self, draft: OrderDraft) -> CreatedOrder:
         address = {k: v for k, v in (draft.shipping_address or {}).items() if k in ADDRESS_FIELDS and v}
@@ -94,7 +138,7 @@ class OrderSink:
             "tags": ["wholesync", draft.marker],
             "poNumber": draft.name,
             "customAttributes": [
-                {"key": "wholesync_order", "value": draft.marker},
+                {"key": MARKER_ATTRIBUTE, "value": draft.marker},
                 {"key": "retailer_order", "value": draft.name},
             ],
             "lineItems": [_line_input(line, draft.currency) for line in draft.lines],

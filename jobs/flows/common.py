@@ -1,5 +1,5 @@
-"""What the sync flows share: content hashes, cursors that move only after commit, and finding the connections
-and partnerships a run works with.
+"""What the sync flows share: content hashes, cursors that move only after commit and never past a failed record,
+per-record failure state, and finding the connections and partnerships a run works with.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import json
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.extensions import db
-from portal.models import Partnership, SyncCursor, utcnow
+from portal.models import Partnership, RecordFailure, SyncCursor, utcnow
 
 OVERLAP = timedelta(minutes=10)  # incremental pulls re-read this much before the cursor (late commits, clock skew)
 
@@ -42,6 +42,61 @@ def advance_cursor(connection_id: int, stream: str, mark: datetime | None) -> No
     elif row.high_water_mark is None or mark > row.high_water_mark:
         row.high_water_mark = mark
     db.session.commit()
+
+
+def open_failures(job_name: str, target_key: str) -> list[RecordFailure]:
+    """The records of this job and target that failed and have not been synced since, oldest failure first."""
+    return list(
+        db.session.execute(
+            select(RecordFailure)
+            .where(RecordFailure.job_name == job_name, RecordFailure.target_key == target_key,
+                   RecordFailure.resolved_at.is_(None))
+            .order_by(RecordFailure.first_failed_at, RecordFailure.id)
+        ).scalars()
+    )  # fmt: skip
+
+
+def record_failed(ctx, record_key: str, label: str, error: str, record_updated_at: datetime | None = None) -> None:
+    """Keep (or bump) the failure of one record and count it on the run; commits. Replays update the same row."""
+    job, target = ctx.run.job_name, ctx.run.target_key
+    row = db.session.execute(
+        select(RecordFailure).where(RecordFailure.job_name == job, RecordFailure.target_key == target,
+                                    RecordFailure.record_key == record_key)
+    ).scalar_one_or_none()  # fmt: skip
+    stamp = utcnow()
+    if row is None:
+        row = RecordFailure(job_name=job, target_key=target, record_key=record_key, attempts=0,
+                            organization_id=ctx.run.organization_id, first_failed_at=stamp)  # fmt: skip
+        db.session.add(row)
+    elif row.resolved_at is not None:  # failing again after a success: a new episode
+        row.attempts, row.first_failed_at, row.resolved_at = 0, stamp, None
+    row.attempts += 1
+    row.label, row.last_error, row.last_failed_at = label[:255], error[:2000], stamp
+    if record_updated_at is not None:
+        # The oldest version that failed is what the cursor must not pass.
+        kept = row.record_updated_at
+        row.record_updated_at = record_updated_at if kept is None else min(kept, record_updated_at)
+    db.session.commit()
+    ctx.fail(label, error)
+
+
+def record_synced(ctx, record_key: str) -> None:
+    """A record that failed before went through: its failure is resolved (not committed here)."""
+    db.session.execute(
+        update(RecordFailure)
+        .where(RecordFailure.job_name == ctx.run.job_name, RecordFailure.target_key == ctx.run.target_key,
+               RecordFailure.record_key == record_key, RecordFailure.resolved_at.is_(None))
+        .values(resolved_at=utcnow())
+    )  # fmt: skip
+
+
+def cursor_mark(ctx, mark: datetime | None) -> datetime | None:
+    """The highest mark a pull may store: `mark`, but never past the oldest unresolved failed record's update, so
+    the next pull reads that record again (it is re-read from there, minus the overlap, until it syncs)."""
+    held = [f.record_updated_at for f in open_failures(ctx.run.job_name, ctx.run.target_key) if f.record_updated_at]
+    if not held or mark is None:
+        return mark
+    return min(mark, min(held))
 
 
 def partnerships_of(org_column, org_id: int, toggle: str | None = None) -> list[Partnership]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from integrations.base import Shipment
+from integrations.base import OutcomeUnknown, Shipment
 from jobs.context import RunContext
 from jobs.flows.common import now
 from jobs.preview import DryRun
@@ -116,10 +116,16 @@ def push(ctx: RunContext) -> None:
         order = fulfillment.order
         try:
             shipment = _as_retailer_shipment(order, fulfillment)
-            existing = _already_there(store.shipments(order.remote_order_id), shipment)
+            claimed = _claimed(order, fulfillment)
+            existing = _already_there(store.shipments(order.remote_order_id), shipment, claimed)
             if existing is None:
                 store.accept_fulfillment_requests(order.remote_order_id, placement)
-                existing = store.create_shipment(order.remote_order_id, placement, shipment)
+                try:
+                    existing = store.create_shipment(order.remote_order_id, placement, shipment)
+                except OutcomeUnknown:  # the store may have created it: look, never create twice
+                    existing = _already_there(store.shipments(order.remote_order_id), shipment, claimed)
+                    if existing is None:
+                        raise
             _record_pushed(ctx, order, fulfillment, existing)
         except Exception as exc:  # visible on the fulfillment; the others go on
             db.session.rollback()
@@ -138,9 +144,23 @@ def _as_retailer_shipment(order: Order, fulfillment: Fulfillment) -> Shipment:
                     tracking_urls=list(fulfillment.tracking_urls or []))  # fmt: skip
 
 
-def _already_there(existing: list[Shipment], wanted: Shipment) -> str | None:
-    """The retailer's fulfillment an earlier attempt created (same tracking numbers, or same lines if none)."""
+def _claimed(order: Order, fulfillment: Fulfillment) -> set[str]:
+    """The retailer fulfillments already recorded as another of this order's shipments."""
+    return {
+        f.retailer_remote_fulfillment_id
+        for f in order.fulfillments
+        if f.id != fulfillment.id and f.retailer_remote_fulfillment_id
+    }
+
+
+def _already_there(existing: list[Shipment], wanted: Shipment, claimed: set[str]) -> str | None:
+    """The retailer's fulfillment an earlier attempt created for this shipment: same tracking numbers, or same lines
+    if it has none — among those not recorded as another shipment's. A fulfillment is matched by our own record of
+    its id, not by its lines alone: two untracked shipments of the same lines are two fulfillments at the retailer.
+    Shipments are pushed oldest first, so an unclaimed match is the one this shipment's interrupted attempt made."""
     for shipment in existing:
+        if shipment.remote_id in claimed:
+            continue
         if wanted.tracking_numbers and sorted(shipment.tracking_numbers) == sorted(wanted.tracking_numbers):
             return shipment.remote_id
         if not wanted.tracking_numbers and sorted(shipment.lines) == sorted(wanted.lines):

@@ -8,9 +8,18 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from integrations.base import OrderDraft, RemoteOrder
+from integrations.base import OrderDraft, OutcomeUnknown, RemoteOrder
 from jobs.context import RunContext
-from jobs.flows.common import advance_cursor, cursor_since, now, partnerships_of
+from jobs.flows.common import (
+    advance_cursor,
+    cursor_mark,
+    cursor_since,
+    now,
+    partnerships_of,
+    record_failed,
+    record_synced,
+)
+from jobs.flows.stock_events import stock_reserved
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Connection, Order, OrderLine, Partnership, Variant
@@ -69,23 +78,25 @@ def pull(ctx: RunContext) -> None:
     owners = _sku_owners(conn.organization_id, _order_skus(remote_orders))
     mark, new_for = None, set()
     for remote in remote_orders:
+        mark = max(mark, remote.updated_at) if mark else remote.updated_at
         try:
             outcome, wholesalers = _take_order(ctx, conn, remote, owners)
-        except Exception as exc:  # one bad order must not stop the others
+        except Exception as exc:  # one bad order must not stop the others; it is kept and retried
             db.session.rollback()
-            ctx.fail(f"retailer order {remote.name}", f"{type(exc).__name__}: {exc}")
+            record_failed(ctx, remote.remote_id, f"retailer order {remote.name}", f"{type(exc).__name__}: {exc}",
+                          remote.updated_at)  # fmt: skip
             continue
         ctx.count(outcome)
         if outcome == "created":
             new_for |= wholesalers
-        mark = max(mark, remote.updated_at) if mark else remote.updated_at
-    advance_cursor(conn.id, STREAM, mark)  # every order up to `mark` was committed above
-    for wholesaler_id, partnership_id in sorted(new_for):
+    # Every order up to `mark` was committed above, except failed ones: the cursor stops at the oldest of those.
+    advance_cursor(conn.id, STREAM, cursor_mark(ctx, mark))
+    for wholesaler_id, _partnership_id in sorted(new_for):
         sor = org_connection(wholesaler_id, "system_of_record")
         if sor is not None:
             ctx.chain("orders.push", f"connection:{sor.id}")
-        # The new order is now in flight: the stock shown to retailers drops at once (oversell protection).
-        ctx.chain("inventory.push", f"partnership:{partnership_id}")
+        # The new order is now in flight: the stock shown to every retailer of that wholesaler drops at once.
+        stock_reserved(wholesaler_id, _order_skus(remote_orders))
 
 
 def _take_order(ctx, conn, remote: RemoteOrder, owners) -> tuple[str, set]:
@@ -96,6 +107,8 @@ def _take_order(ctx, conn, remote: RemoteOrder, owners) -> tuple[str, set]:
         if owner is not None:
             by_partnership.setdefault(owner[0].id, []).append((line, owner))
     if not by_partnership:
+        record_synced(ctx, remote.remote_id)
+        db.session.commit()
         return "skipped", set()
     outcome, wholesalers = "unchanged", set()
     for partnership_id, lines in by_partnership.items():
@@ -116,7 +129,9 @@ def _take_order(ctx, conn, remote: RemoteOrder, owners) -> tuple[str, set]:
             ctx.log("edit", "order", order.id, f"{remote.name}: cancelled by the retailer",
                     organization_id=partnership.wholesaler_id, partnership_id=partnership.id)  # fmt: skip
             outcome = "updated" if outcome != "created" else outcome
-        db.session.commit()
+        db.session.flush()
+    record_synced(ctx, remote.remote_id)
+    db.session.commit()  # every wholesaler's part of this retailer order, and its failure resolved, at once
     return outcome, wholesalers
 
 
@@ -175,16 +190,30 @@ def push(ctx: RunContext) -> None:
             created = sor.find_order(marker(order))  # a previous attempt may have created it before dying
             outcome = "unchanged" if created else "created"
             if created is None:
-                created = sor.create_order(_draft(order))
+                created = _create_once(sor, order)
             _record_sent(ctx, order, created)
-        except Exception as exc:  # visible on the order, the others go on
+            record_synced(ctx, f"order:{order.id}")
+            db.session.commit()
+        except Exception as exc:  # visible on the order and as a failed record; the others go on
             db.session.rollback()
             order.status, order.last_error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
             db.session.commit()
-            ctx.fail(f"order {order.retailer_order_name}", order.last_error)
+            record_failed(ctx, f"order:{order.id}", f"order {order.retailer_order_name}", order.last_error)
             continue
         ctx.count("created" if outcome == "created" else "updated")
         _accept_request(ctx, order)
+
+
+def _create_once(sor, order: Order):
+    """Create the order; when the answer is lost (the store may have committed it), look it up by our marker
+    instead of sending the create again. Still not found: the error stands and the next run looks again first."""
+    try:
+        return sor.create_order(_draft(order))
+    except OutcomeUnknown:
+        found = sor.find_order(marker(order))
+        if found is None:
+            raise
+        return found
 
 
 def _draft(order: Order) -> OrderDraft:

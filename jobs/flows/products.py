@@ -15,10 +15,13 @@ from jobs.flows.common import (
     CallCounter,
     advance_cursor,
     chain_for_partnerships,
+    cursor_mark,
     cursor_since,
     digest,
     now,
     partnerships_of,
+    record_failed,
+    record_synced,
 )
 from jobs.flows.product_plan import (
     partnership_listings,
@@ -36,6 +39,8 @@ from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 
 STREAM = "products"
+MAX_OPTIONS, MAX_VARIANTS = 3, 2048  # per product, on every Shopify plan since 2025-10
+DROP_CHECK_MIN, DROP_CHECK_SHARE = 10, 0.5  # re-read a product before deleting more than half of 10+ variants
 PUSH_CONCURRENCY = 8  # remote calls in flight per push (the cost bucket, not this number, bounds the rate)
 
 
@@ -61,20 +66,24 @@ def pull(ctx: RunContext) -> None:
     remote_products = list(sor.products(since))
     ctx.set_total(len(remote_products))
     for remote in remote_products:
+        if remote.updated_at and (mark is None or remote.updated_at > mark):
+            mark = remote.updated_at
         try:
-            outcome, moved = _upsert_product(ctx, conn, remote)
-        except Exception as exc:  # one bad record must not stop the catalog
+            outcome, moved = _upsert_product(ctx, conn, remote, reread=getattr(sor, "product", None))
+            record_synced(ctx, remote.remote_id)
+            db.session.commit()
+        except Exception as exc:  # one bad record must not stop the catalog; it is kept and retried
             db.session.rollback()
-            ctx.fail(remote.remote_id, f"{type(exc).__name__}: {exc}")
+            record_failed(ctx, remote.remote_id, f"product {remote.title or remote.remote_id}",
+                          f"{type(exc).__name__}: {exc}", remote.updated_at)  # fmt: skip
             continue
         changed |= outcome != "unchanged"
         stock_changed |= moved
         ctx.count(outcome)
-        if remote.updated_at and (mark is None or remote.updated_at > mark):
-            mark = remote.updated_at
     changed |= _notice_deletions(ctx, conn, sor.product_ids())
     db.session.commit()
-    advance_cursor(conn.id, STREAM, mark)  # only now: everything up to `mark` is committed
+    # Only now (everything up to `mark` is committed), and never past a product that failed.
+    advance_cursor(conn.id, STREAM, cursor_mark(ctx, mark))
     partners = partnerships_of(Partnership.wholesaler_id, conn.organization_id, "sync_products_to_retailer")
     if changed:
         chain_for_partnerships(ctx, "products.push", partners)
@@ -82,11 +91,34 @@ def pull(ctx: RunContext) -> None:
         chain_for_partnerships(ctx, "inventory.push", partners)
 
 
-def _upsert_product(ctx: RunContext, conn, remote: RemoteProduct) -> tuple[str, bool]:
-    """Create or update one product and its variants; returns (outcome, stock changed)."""
+class CatalogRefused(ValueError):
+    """A product the retailers' stores cannot hold (too many options or variants): a failed record, not a crash."""
+
+
+def check_limits(remote: RemoteProduct) -> None:
+    """Refuse, naming the product, what no Shopify store takes (3 options, 2,048 variants per product)."""
+    if len(remote.options) > MAX_OPTIONS:
+        raise CatalogRefused(f"{remote.title!r} has {len(remote.options)} options; stores take at most {MAX_OPTIONS}")
+    if len(remote.variants) > MAX_VARIANTS:
+        raise CatalogRefused(
+            f"{remote.title!r} has {len(remote.variants)} variants; stores take at most {MAX_VARIANTS:,} per product"
+        )
+
+
+def _upsert_product(ctx: RunContext, conn, remote: RemoteProduct, reread=None) -> tuple[str, bool]:
+    """Create or update one product and its variants; returns (outcome, stock changed).
+
+    `reread(remote_id)` reads the product again: used before deleting a large share of its variants, since a
+    truncated read must never zero a retailer's stock."""
+    check_limits(remote)
     product = db.session.execute(
         select(Product).where(Product.connection_id == conn.id, Product.remote_id == remote.remote_id)
     ).scalar_one_or_none()
+    if remote.status == "archived":
+        return _leave_catalog(ctx, conn, product, "archived"), False
+    if product is not None and reread is not None and _drops_many(product, remote):
+        remote = reread(remote.remote_id) or remote
+        check_limits(remote)
     new_hash = content_hash(remote)
     stock_moved = False
     if product is None:
@@ -111,6 +143,27 @@ def _upsert_product(ctx: RunContext, conn, remote: RemoteProduct) -> tuple[str, 
                 organization_id=conn.organization_id)  # fmt: skip
     db.session.commit()
     return outcome, stock_moved
+
+
+def _drops_many(product: Product, remote: RemoteProduct) -> bool:
+    """Whether this read would delete a large share of the product's live variants."""
+    live = db.session.execute(
+        select(db.func.count()).where(Variant.product_id == product.id, Variant.deleted_at.is_(None))
+    ).scalar_one()
+    kept = {v.remote_id for v in remote.variants}
+    return live >= DROP_CHECK_MIN and (live - len(kept)) > live * DROP_CHECK_SHARE
+
+
+def _leave_catalog(ctx: RunContext, conn, product: Product | None, why: str) -> str:
+    """A product deleted or archived at the source: marked deleted in the hub (its retailer copies go back to
+    draft with stock 0 on the next push; they are never deleted)."""
+    if product is None or product.deleted_at is not None:
+        return "unchanged"
+    product.deleted_at = now()
+    ctx.log("delete", "product", product.id, f"{product.title} was {why} in the catalog: retailers' copies go "
+            "back to draft with stock 0", organization_id=conn.organization_id)  # fmt: skip
+    db.session.commit()
+    return "updated"
 
 
 def _upsert_variants(conn, product: Product, remote: RemoteProduct, full: bool) -> bool:
@@ -173,10 +226,24 @@ def push(ctx: RunContext) -> None:
         ctx.run.message = "The retailer has no active store connected; nothing to push."
         return
     products = wholesaler_catalog(partnership)
-    ctx.set_total(len(products))
     if not products:  # nothing to place: no call to the store at all
         ctx.run.message = "No products in Wholesync yet; products.pull reads the wholesaler's catalog first."
         return
+    _push(ctx, partnership, store_conn, products)
+
+
+def push_products(ctx: RunContext, partnership: Partnership, product_ids) -> None:
+    """Push these hub products only (what a catalog event changed), exactly as the full push would."""
+    store_conn = org_connection(partnership.retailer_id, "store")
+    if store_conn is None or partnership.status != "active":
+        return
+    products = wholesaler_catalog(partnership, only=product_ids)
+    if products:
+        _push(ctx, partnership, store_conn, products)
+
+
+def _push(ctx: RunContext, partnership: Partnership, store_conn, products: list[Product]) -> None:
+    ctx.set_total(ctx.run.total + len(products))
     calls = CallCounter()
     store = retailer_store(store_conn, on_call=calls)
     placement = prepare_store(partnership, store)

@@ -24,4 +24,8 @@ def overview():
     if current_user.is_operator and current_user.organization_id is None:
         return redirect(url_for("ops.index"))
     org_id = current_org_id()
-    return render_template("dashboard/overview.html", health=dashboard.overview(org_id), stuck=count_stuck())
+    failed_count, failed_records = dashboard.failed_records(org_id)
+    return render_template(
+        "dashboard/overview.html", health=dashboard.overview(org_id), stuck=count_stuck(),
+        failed_count=failed_count, failed_records=failed_records,
+    )  # fmt: skip

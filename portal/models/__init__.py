@@ -6,7 +6,7 @@ from portal.models.billing import Invoice, InvoiceLine
 from portal.models.catalog import Listing, ListingVariant, Product, Variant
 from portal.models.orders import Fulfillment, Order, OrderLine
 from portal.models.partners import SYNC_TOGGLES, Partnership, PriceException, PriceList, PriceListItem
-from portal.models.sync import ActivityLog, SyncCursor, SyncRun, WebhookReceipt
+from portal.models.sync import ActivityLog, OutboxMessage, RecordFailure, SyncCursor, SyncRun, WebhookReceipt
 
 __all__ = [
     "SYNC_TOGGLES",
@@ -26,6 +26,8 @@ __all__ = [
     "PriceList",
     "PriceListItem",
     "Product",
+    "RecordFailure",
+    "OutboxMessage",
     "SyncCursor",
     "SyncRun",
     "User",

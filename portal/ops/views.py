@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from jobs import queues
 from portal.ops import bp
-from portal.services import ops
+from portal.services import dashboard, ops
 
 
 def operator_required(view):
@@ -27,9 +27,11 @@ def operator_required(view):
 @operator_required
 def index():
     """Every tenant's last day of runs, queue depths and the failed jobs."""
+    failed_count, failed_records = dashboard.failed_records()
     return render_template(
-        "ops/index.html", tenants=ops.tenant_health(), queues=queues.queue_depths(), failed=queues.failed_jobs()
-    )
+        "ops/index.html", tenants=ops.tenant_health(), queues=queues.queue_depths(), failed=queues.failed_jobs(),
+        failed_count=failed_count, failed_records=failed_records,
+    )  # fmt: skip
 
 
 @bp.post("/failed/retry")

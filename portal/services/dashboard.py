@@ -14,7 +14,7 @@ from sqlalchemy import case, func, select
 from integrations.timeutil import parse_iso
 from jobs.plan import SYNC_PLAN, JobSpec
 from portal.extensions import db
-from portal.models import Order, Organization, Partnership, SyncRun
+from portal.models import Order, Organization, Partnership, RecordFailure, SyncRun
 
 FAILURE_WINDOW = timedelta(hours=24)
 
@@ -104,3 +104,16 @@ def overview(org_id: int) -> list[PartnerHealth]:
         rows.append(PartnerHealth(name or partnership.invite_email or "retailer", partnership.id, flows,
                                   parse_iso(last_orders.get(partnership.id))))  # fmt: skip
     return rows
+
+
+def failed_records(org_id: int | None = None, limit: int = 50) -> tuple[int, list[RecordFailure]]:
+    """Records that failed at least RecordFailure.FAILED_AFTER times and are still not synced (they are retried on
+    every run): how many, and the most recent `limit`. `org_id` None: every organization (the operator)."""
+    query = select(RecordFailure).where(
+        RecordFailure.resolved_at.is_(None), RecordFailure.attempts >= RecordFailure.FAILED_AFTER
+    )
+    if org_id is not None:
+        query = query.where(RecordFailure.organization_id == org_id)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.session.execute(query.order_by(RecordFailure.last_failed_at.desc()).limit(limit)).scalars()
+    return total, list(rows)
