@@ -1257,10 +1257,15 @@ def wc_auth(sandbox, store: Store, request: Request, endpoint: str, site: str) -
             "key_permissions": key.permissions,
         }
         body = json.dumps(payload).encode()
+        # The app's callback usually calls the store back to check the key: WordPress serves that concurrently, so
+        # the sandbox's state lock is not held while waiting for the answer.
+        sandbox._lock.release()
         try:
             status = sandbox.send(args["callback_url"], {"Content-Type": JSON_CALLBACK}, body)
         except Exception:  # a transport error is treated like a non-200 answer
             status = None
+        finally:
+            sandbox._lock.acquire()
         sandbox.deliveries.append(Delivery(0, args["callback_url"], {"Content-Type": JSON_CALLBACK}, body, status))
         if status != 200:
             store.keys.pop(key.consumer_key, None)  # the key is revoked when the app did not take it
