@@ -40,7 +40,7 @@ def _setup(cluster: Cluster, retailers_wanted: int) -> tuple[list[str], list[str
     until the retailers' stores carry the catalog. Returns (retailer shops, shops holding expiring tokens)."""
     cluster.start("redis")
     cluster.wait_redis()
-    cluster.flask("db", "upgrade")
+    cluster.flask("db", "upgrade", "heads")
     cluster.flask("demo", "seed")
     cluster.start("sandbox")
     cluster.wait_http(f"{cluster.sandbox_url}/_sandbox/webhooks/stats")
