@@ -1,7 +1,7 @@
-"""The scheduler process: reconcile the sync plan into rq-scheduler, then run its loop.
+"""The scheduler process: reconcile the sync plan into rq-scheduler on every pass, drain the outbox, sweep runs.
 
 Like Redash's periodic jobs, each entry's id is a hash of its definition: reconciling adds only what is new and
-cancels what is gone, so restarts and a second scheduler never duplicate an entry.
+cancels what is gone, so restarts, a Redis that lost its data and a second scheduler never lose or duplicate one.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from rq_scheduler import Scheduler
 from jobs import clock
 from jobs.plan import SYNC_PLAN, JobSpec
 from jobs.runtime import job_id
+from portal.extensions import db
 from portal.redis_conn import worker_redis
 
 ENTRY_PREFIX = "plan-"
@@ -54,17 +55,27 @@ def reconcile(scheduler: Scheduler, plan: tuple[JobSpec, ...] = SYNC_PLAN) -> tu
 
 
 class AppScheduler(Scheduler):
-    """rq-scheduler with one more duty each pass: close SyncRuns whose RQ job died for good."""
+    """rq-scheduler with more duties each pass: re-assert the plan, drain the outbox, keep SyncRuns truthful."""
 
     app: Flask | None = None
+    plan: tuple[JobSpec, ...] = SYNC_PLAN
 
     def enqueue_jobs(self):
+        # A Redis restarted without its data has no entries: put them back before looking for due jobs.
+        reconcile(self, self.plan)
         jobs = super().enqueue_jobs()
         if self.app is not None:
-            from jobs.sweeper import close_abandoned_runs
+            from jobs.runtime import drain_outbox
+            from jobs.sweeper import close_abandoned_runs, take_over_lost_leases
 
             with self.app.app_context():
-                close_abandoned_runs()
+                try:
+                    drain_outbox()
+                    take_over_lost_leases()
+                    drain_outbox()
+                    close_abandoned_runs()
+                finally:
+                    db.session.remove()
         return jobs
 
 

@@ -1,4 +1,8 @@
-"""The worker process: an RQ worker whose jobs run inside the Flask app context."""
+"""The worker process: an RQ worker whose jobs run inside the Flask app context.
+
+Between jobs (RQ's maintenance, every RQ_MAINTENANCE_INTERVAL seconds) it also drains the outbox, so work the web
+could not enqueue reaches RQ even when no scheduler runs.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,18 @@ class AppWorker(Worker):
             db.engine.dispose(close=False)  # the forked horse must not reuse the parent's open connections
             try:
                 return super().perform_job(job, queue, execution)
+            finally:
+                db.session.remove()
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        from jobs.runtime import drain_outbox
+
+        with self.app.app_context():
+            try:
+                drain_outbox()
+            except Exception:  # the database may be restarting; the next maintenance pass tries again
+                self.log.exception("outbox drain failed")
             finally:
                 db.session.remove()
 

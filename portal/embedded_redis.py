@@ -43,8 +43,11 @@ def ensure_embedded_redis(directory: str | os.PathLike) -> str:
                     "--daemonize", "yes",
                     "--pidfile", str(directory / "redis.pid"),
                     "--dir", str(directory),
+                    # Persist queued jobs across a restart: an append-only file fsynced every second.
                     "--save", "",
-                    "--appendonly", "no",
+                    "--appendonly", "yes",
+                    "--appendfsync", "everysec",
+                    "--maxmemory-policy", "noeviction",
                     "--logfile", str(directory / "redis.log"),
                 ],
                 check=True,

@@ -1,10 +1,13 @@
-"""GET /healthz: is the app able to reach its database and Redis right now."""
+"""GET /healthz: is the app able to reach its database and Redis right now, and (in production) is Redis durable.
 
-from flask import Blueprint, jsonify
+Every probe uses the fast-failing Redis client, so a hung Redis answers 503 in about a second.
+"""
+
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from portal.extensions import db
-from portal.redis_conn import get_redis
+from portal.redis_conn import durability_problems, get_redis
 
 bp = Blueprint("health", __name__)
 
@@ -19,10 +22,16 @@ def _check(probe) -> str:
 
 @bp.get("/healthz")
 def healthz():
-    """200 with each dependency "ok", or 503 naming what is down."""
+    """200 with each dependency "ok"; 503 naming what is down; 200 "degraded" when production Redis is not durable."""
     checks = {
         "database": _check(lambda: db.session.execute(text("SELECT 1"))),
         "redis": _check(lambda: get_redis().ping()),
     }
-    healthy = all(v == "ok" for v in checks.values())
-    return jsonify(status="ok" if healthy else "down", **checks), 200 if healthy else 503
+    if not all(v == "ok" for v in checks.values()):
+        return jsonify(status="down", **checks), 503
+    if current_app.config.get("WHOLESYNC_ENV") == "production":
+        problems = durability_problems(get_redis())
+        if problems:
+            return jsonify(status="degraded", redis_durability="; ".join(problems), **checks), 200
+        checks["redis_durability"] = "ok"
+    return jsonify(status="ok", **checks), 200

@@ -1,4 +1,7 @@
-"""POST /webhooks/shopify: verify the HMAC on the raw body, record the event once, enqueue, answer 200 fast."""
+"""POST /webhooks/shopify: verify the HMAC on the raw body, record the event once, enqueue, answer 200 fast.
+
+The enqueue goes through the outbox (jobs.outbox): a delivery recorded here is never lost to a Redis outage.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,13 @@ from datetime import datetime
 
 import shopify_app
 from flask import current_app, jsonify, request
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from integrations.shopify.auth import app_config
 from integrations.shopify.webhooks import shopify_header
 from integrations.timeutil import parse_iso
-from jobs.runtime import queue
+from jobs import outbox
 from portal.extensions import csrf, db
 from portal.models import WebhookReceipt
 from portal.webhooks import bp
@@ -62,32 +66,40 @@ def shopify():
         payload=payload if isinstance(payload, dict) else {"_raw": payload},
         triggered_at=_triggered_at(shopify_header(headers, "triggered-at")),
     )
+    return accept_receipt(receipt, f"{topic} from {shop}")
+
+
+def accept_receipt(receipt: WebhookReceipt, description: str):
+    """Record a verified delivery once and hand it to the `webhooks` queue through the outbox; answers 200.
+
+    The receipt and its outbox row commit together, then the enqueue is tried at once; if Redis is down the
+    outbox keeps it and a drainer enqueues it later, so the answer is still 200 and nothing is lost. A redelivery
+    of a receipt whose job failed for good is published again instead of being answered "duplicate" and dropped.
+    """
     db.session.add(receipt)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return _redelivered(receipt.source, receipt.event_id)
+    msg = outbox.add("webhook", "webhooks", f"webhook-{receipt.id}", [receipt.id], receipt.id, description)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return jsonify(status="duplicate"), 200
-    try:
-        queue("webhooks").enqueue(
-            "jobs.webhook_jobs.process_receipt",
-            receipt.id,
-            job_id=f"webhook-{receipt.id}",
-            retry=_retry(),
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-            description=f"{topic} from {shop}",
-        )
-    except Exception:
-        current_app.logger.exception("could not enqueue webhook %s; answering 503 so Shopify retries", event_id)
-        db.session.delete(receipt)
-        db.session.commit()
-        return jsonify(error="Temporarily unavailable"), 503
+        return _redelivered(receipt.source, receipt.event_id)
+    outbox.publish_now([msg])
     return jsonify(status="accepted", receipt=receipt.id), 200
 
 
-def _retry():
-    from rq import Retry
-
-    intervals = current_app.config["RQ_RETRY_INTERVALS"]
-    return Retry(max=len(intervals), interval=intervals)
+def _redelivered(source: str, event_id: str):
+    existing = db.session.execute(
+        select(WebhookReceipt).where(WebhookReceipt.source == source, WebhookReceipt.event_id == event_id)
+    ).scalar_one_or_none()
+    if existing is not None and existing.processed_at is None:
+        msg = outbox.reopen("webhook", existing.id)
+        if msg is not None:
+            db.session.commit()
+            outbox.publish_now([msg])
+            return jsonify(status="requeued", receipt=existing.id), 200
+    return jsonify(status="duplicate"), 200

@@ -1,0 +1,175 @@
+"""The outbox: enqueues that must not be lost are rows committed with the change that asks for them, then drained.
+
+A row is published to RQ under its deterministic id with unique=True, so publishing twice (a crash between the
+enqueue and marking the row sent, two drainers at once) enqueues once. A row stays until its effect is recorded;
+if its RQ job vanished (Redis restarted without persistence) the drainer publishes it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+from flask import current_app
+from redis import Redis, RedisError
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import OutboxMessage, SyncRun, WebhookReceipt, utcnow
+from portal.redis_conn import fast_redis
+
+log = logging.getLogger(__name__)
+
+FUNCS = {"run": "jobs.runtime.run_job", "webhook": "jobs.webhook_jobs.process_receipt"}
+
+
+def connection() -> Redis:
+    """The app's Redis client for enqueues, leases and lookups: short timeouts, so a hung Redis fails fast."""
+    conn = current_app.extensions.get("wholesync_rq_redis")
+    if conn is None:
+        timeout = max(float(current_app.config.get("REDIS_SOCKET_TIMEOUT", 1.0)), 1.0)
+        conn = current_app.extensions["wholesync_rq_redis"] = fast_redis(current_app, timeout)
+    return conn
+
+
+def queue(name: str) -> Queue:
+    """The named RQ queue on the app's Redis."""
+    return Queue(name, connection=connection())
+
+
+def retry() -> Retry:
+    """The retry policy every job gets (RQ_RETRY_INTERVALS)."""
+    intervals = current_app.config["RQ_RETRY_INTERVALS"]
+    return Retry(max=len(intervals), interval=intervals)
+
+
+def add(kind: str, queue_name: str, rq_id: str | None, args: list, ref_id: int | None = None, description: str = ""):
+    """Stage an outbox row in the current transaction (the caller commits it with the change it belongs to)."""
+    msg = OutboxMessage(
+        kind=kind, ref_id=ref_id, queue=queue_name, rq_job_id=rq_id, args=list(args), description=description[:255]
+    )
+    db.session.add(msg)
+    return msg
+
+
+def _enqueue(msg: OutboxMessage) -> None:
+    # DuplicateJobError: already in RQ (a publish repeated after a crash, or by a second drainer).
+    with contextlib.suppress(DuplicateJobError):
+        queue(msg.queue).enqueue(
+            FUNCS[msg.kind],
+            args=tuple(msg.args),
+            job_id=msg.rq_job_id,
+            unique=True,
+            retry=retry(),
+            job_timeout=current_app.config["RQ_JOB_TIMEOUT"],
+            result_ttl=24 * 3600,
+            failure_ttl=7 * 24 * 3600,
+            description=msg.description,
+        )
+
+
+def publish(msg: OutboxMessage, on_chain: Callable[[str, str], object] | None = None) -> None:
+    """Hand one row to RQ (or, for a chain, request the follow-up run) and record that; commits."""
+    if msg.kind == "chain":
+        if on_chain is None:
+            return
+        on_chain(*msg.args)
+        msg.sent_at = msg.done_at = utcnow()
+    else:
+        _enqueue(msg)
+        msg.sent_at = utcnow()
+    msg.publishes += 1
+    db.session.commit()
+
+
+def publish_now(messages: list[OutboxMessage], on_chain=None) -> bool:
+    """Try to publish freshly committed rows at once; on a Redis failure leave them to the drainer (False)."""
+    try:
+        for msg in messages:
+            publish(msg, on_chain)
+        return True
+    except RedisError as exc:
+        db.session.rollback()
+        log.warning("Redis unavailable (%s); the outbox keeps %d message(s) for the drainer", exc, len(messages))
+        return False
+
+
+def _effect_recorded(msg: OutboxMessage) -> bool:
+    if msg.kind == "run":
+        run = db.session.get(SyncRun, msg.ref_id)
+        return run is None or run.finished
+    if msg.kind == "webhook":
+        receipt = db.session.get(WebhookReceipt, msg.ref_id)
+        return receipt is None or receipt.processed_at is not None
+    return False
+
+
+def _job_state(msg: OutboxMessage) -> str:
+    """ "missing" (publish again), "failed" (RQ gave up), "finished" or "pending"."""
+    try:
+        job = Job.fetch(msg.rq_job_id, connection=connection())
+    except NoSuchJobError:
+        return "missing"
+    status = job.get_status(refresh=False)
+    if status is None:
+        return "missing"
+    if status == JobStatus.FAILED and not job.retries_left:
+        return "failed"
+    if status == JobStatus.FINISHED:
+        return "finished"
+    return "pending"
+
+
+def drain(on_chain: Callable[[str, str], object] | None = None, limit: int = 500) -> dict:
+    """Publish every row not yet sent, re-publish rows whose RQ job vanished, close rows whose effect is recorded.
+
+    Returns counts by what happened. Stops quietly (logging) when Redis is unreachable.
+    """
+    counts = {"published": 0, "republished": 0, "done": 0, "failed": 0}
+    rows = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.done_at.is_(None)).order_by(OutboxMessage.id).limit(limit)
+    ).scalars()
+    try:
+        for msg in list(rows):
+            if _effect_recorded(msg):
+                msg.done_at = utcnow()
+                db.session.commit()
+                counts["done"] += 1
+                continue
+            if msg.sent_at is None:
+                publish(msg, on_chain)
+                counts["published"] += 1
+                continue
+            state = _job_state(msg)
+            if state == "missing":
+                publish(msg, on_chain)
+                counts["republished"] += 1
+            elif state in ("failed", "finished"):
+                msg.done_at = utcnow()
+                msg.error = "RQ gave up on this job after its last retry." if state == "failed" else None
+                db.session.commit()
+                counts["failed" if state == "failed" else "done"] += 1
+    except RedisError as exc:
+        db.session.rollback()
+        log.warning("outbox drain stopped: Redis unavailable (%s)", exc)
+    return counts
+
+
+def reopen(kind: str, ref_id: int) -> OutboxMessage | None:
+    """Make a closed row publishable again (a redelivered webhook whose job failed for good); not committed."""
+    msg = (
+        db.session.execute(select(OutboxMessage).where(OutboxMessage.kind == kind, OutboxMessage.ref_id == ref_id))
+        .scalars()
+        .first()
+    )
+    if msg is None or msg.done_at is None:
+        return None
+    with contextlib.suppress(NoSuchJobError):
+        Job.fetch(msg.rq_job_id, connection=connection()).delete()
+    msg.done_at = msg.sent_at = None
+    msg.error = None
+    return msg
