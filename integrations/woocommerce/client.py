@@ -27,6 +27,7 @@ from integrations.woocommerce.errors import (
     WooAuthError,
     WooError,
     WooNotFound,
+    WooOutcomeUnknown,
     WooRefusal,
     WooTransientError,
 )
@@ -151,7 +152,7 @@ class WooClient:
                 error, delay = WooTransientError(f"{method} {path}: {type(exc).__name__} {exc}"), None
                 if not repeatable:
                     self._count(0.0)
-                    raise error from exc
+                    raise WooOutcomeUnknown(error.message) from exc
             else:
                 self._count(0.0)
                 error, delay = self._check(method, path, response)
@@ -160,7 +161,7 @@ class WooClient:
                 if not isinstance(error, WooTransientError):
                     raise error
                 if response.status_code != 429 and not repeatable:
-                    raise error
+                    raise WooOutcomeUnknown(error.message, error.status, error.code, error.data)
             attempt += 1
             if attempt > MAX_RETRIES:
                 raise error

@@ -5,6 +5,8 @@ The error body is `{"code", "message", "data": {"status", ...}}`; hosts may answ
 
 from __future__ import annotations
 
+from integrations.base import OutcomeUnknown
+
 
 class WooError(Exception):
     """Any failed WooCommerce call; `status` is the HTTP status (None for a transport error)."""
@@ -28,3 +30,7 @@ class WooTransientError(WooError):
 
 class WooNotFound(WooRefusal):
     """404: the route or the resource does not exist (e.g. an extension's endpoint on a shop without it)."""
+
+
+class WooOutcomeUnknown(WooTransientError, OutcomeUnknown):
+    """A create (POST) got no usable answer after it left: the shop may have made it. It was not sent again."""
