@@ -66,6 +66,9 @@ class Connection(TenantOwned, Base):
     # WooCommerce: the consumer key (its secret is the access token) and the secret that signs its webhooks.
     api_key: Mapped[str | None] = mapped_column(EncryptedText)
     webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    # Set (and committed) before a single-use refresh token is spent, cleared when the new pair is stored: a value
+    # found later means a refresh was interrupted and its refresh token may already be spent.
+    refresh_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scopes: Mapped[str] = mapped_column(String(1000), default="")
     status: Mapped[str] = mapped_column(String(24), default="active")  # active | needs_reauth | uninstalled
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,7 +1,8 @@
 """Platform connections as Wholesync rows: Shopify installs and uninstalls, tokens kept fresh.
 
 Tokens are stored encrypted (Connection.access_token / refresh_token are EncryptedText). Refresh tokens are
-single use, so a refresh holds a per-connection Redis lock and re-reads the row before spending one.
+single use, so a refresh holds a per-connection Redis lock, re-reads the row, marks the refresh started before
+spending one and stores the new pair by a compare-and-set on the spent token (see fresh_access_token).
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Text, select, text, type_coerce, update
 
 from integrations.shopify import auth
+from portal.crypto import fernet
 from portal.extensions import db
 from portal.models import Connection, Organization, Partnership, utcnow
 from portal.redis_conn import get_redis
@@ -45,6 +47,7 @@ def store_tokens(conn: Connection, tokens: auth.Tokens) -> None:
     conn.scopes = tokens.scope
     conn.status = "active"
     conn.uninstalled_at = None
+    conn.refresh_started_at = None
 
 
 def install_store(shop: str, tokens: auth.Tokens) -> Connection:
@@ -72,14 +75,22 @@ def usable(conn: Connection | None) -> bool:
 def fresh_access_token(conn: Connection, margin: timedelta = auth.REFRESH_MARGIN) -> str:
     """The connection's access token, refreshed first when it expires within `margin` (REFRESH_MARGIN).
 
-    A failed refresh sets the connection to `needs_reauth` (the merchant reopens the app, which runs token
-    exchange again) and raises ShopifyAuthError.
+    Refresh tokens are single use, so the refresh is crash-safe: the caller's session is committed and a marker
+    (`refresh_started_at`) is committed before the refresh token is spent, and the new pair is stored by a
+    compare-and-set on the old refresh token's ciphertext right after Shopify answers. A marker found on the next
+    attempt means an earlier refresh died between spending the token and storing its answer: the token is tried
+    once more (the request may never have reached Shopify) and, if Shopify refuses it, the connection is set to
+    `needs_reauth` with a message saying why instead of being retried forever. A failed refresh sets the
+    connection to `needs_reauth` (the merchant reopens the app, which runs token exchange again) and raises
+    ShopifyAuthError.
     """
     fresh = not auth.needs_refresh(conn.token_expires_at, utcnow(), margin)
     if fresh and conn.status == "active" and conn.access_token:
         return conn.access_token
     lock = get_redis().lock(REFRESH_LOCK.format(conn.id), timeout=60, blocking_timeout=30)
     with lock:
+        # The caller's pending writes must not ride on (or be lost with) the commits that store the new pair.
+        db.session.commit()
         db.session.refresh(conn)  # another worker may have refreshed while we waited; its refresh token is now ours
         if conn.status != "active" or not conn.access_token:
             raise auth.ShopifyAuthError(f"{conn.address} must be reconnected ({conn.status}).", 401)
@@ -87,20 +98,71 @@ def fresh_access_token(conn: Connection, margin: timedelta = auth.REFRESH_MARGIN
             return conn.access_token
         if not conn.refresh_token:
             return _needs_reauth(conn, "the token expired and there is no refresh token")
+        interrupted = conn.refresh_started_at is not None
+        spent = conn.refresh_token
+        _mark_refresh_started(conn)
         try:
-            tokens = auth.refresh(
-                current_app.config, conn.address, conn.refresh_token, conn.refresh_token_expires_at, now=utcnow()
-            )
+            tokens = auth.refresh(current_app.config, conn.address, spent, conn.refresh_token_expires_at, now=utcnow())
         except auth.ShopifyAuthError as exc:
+            if interrupted:
+                why = (
+                    "an earlier token refresh was interrupted after Shopify may have answered it, and Shopify no "
+                    "longer accepts the refresh token"
+                )
+                return _needs_reauth(conn, why)
             return _needs_reauth(conn, exc.message)
-        store_tokens(conn, tokens)
-        db.session.commit()
+        _store_refreshed(conn, spent, tokens)
         current_app.logger.info("refreshed the Shopify token of connection %s", conn.id)
         return conn.access_token
 
 
+def _raw(conn_id: int, column: str) -> str | None:
+    """A connection's stored ciphertext, as it is in the database (not decrypted)."""
+    return db.session.execute(
+        text(f"SELECT {column} FROM connection WHERE id = :id"), {"id": conn_id}
+    ).scalar_one_or_none()
+
+
+def _mark_refresh_started(conn: Connection) -> None:
+    conn.refresh_started_at = utcnow()
+    db.session.commit()
+
+
+def _store_refreshed(conn: Connection, spent: str, tokens: auth.Tokens) -> None:
+    """Store the new pair at once, only over the refresh token we spent (compare-and-set on its ciphertext).
+
+    `flask tokens rotate` may re-encrypt the row between our read and our write (same plaintext, new ciphertext):
+    then the compare is retried on the new ciphertext. If the row holds another refresh token, another refresh won
+    and its pair stays.
+    """
+    table = Connection.__table__
+    stored = type_coerce(table.c.refresh_token, Text)  # compare ciphertexts, not re-encrypted plaintexts
+    for _attempt in range(5):
+        old_ciphertext = _raw(conn.id, "refresh_token")
+        if old_ciphertext is None or fernet().decrypt(old_ciphertext.encode()).decode() != spent:
+            break
+        done = db.session.execute(
+            update(table)
+            .where(table.c.id == conn.id, stored == old_ciphertext)
+            .values(
+                access_token=tokens.access_token,
+                refresh_token=tokens.refresh_token,
+                token_expires_at=tokens.expires_at,
+                refresh_token_expires_at=tokens.refresh_token_expires_at,
+                scopes=tokens.scope,
+                refresh_started_at=None,
+                status="active",
+            )
+        )
+        db.session.commit()
+        if done.rowcount == 1:
+            break
+    db.session.refresh(conn)
+
+
 def _needs_reauth(conn: Connection, why: str) -> str:
     conn.status = "needs_reauth"
+    conn.refresh_started_at = None  # nothing left to retry: reopening the app runs token exchange
     db.session.commit()
     raise auth.ShopifyAuthError(
         f"Wholesync lost access to {conn.address} ({why}). Open the Wholesync app in the Shopify admin again.",
@@ -113,7 +175,7 @@ def uninstall(shop: str) -> list[int]:
     paused = []
     for conn in shop_connections(shop):
         conn.access_token = conn.refresh_token = None
-        conn.token_expires_at = conn.refresh_token_expires_at = None
+        conn.token_expires_at = conn.refresh_token_expires_at = conn.refresh_started_at = None
         conn.status, conn.uninstalled_at = "uninstalled", utcnow()
         side = Partnership.retailer_id if conn.role == "store" else Partnership.wholesaler_id
         for p in db.session.execute(
