@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from integrations.base import (
+    ChangeRefused,
     CreatedOrder,
     OrderDraft,
     PlacedVariant,
@@ -208,6 +209,19 @@ class WooSystemOfRecord(WooShop):
                 created_at=gmt(order.get("date_completed_gmt")) or gmt(order.get("date_modified_gmt")),
             )
         ]
+
+    def cancel_order(self, remote_order_id: str, reason: str, note: str) -> bool:
+        """`cancelled` (WooCommerce restores the stock it reduced) with a private note saying why.
+
+        Refused once the order is completed (shipped), refunded, or already cancelled."""
+        order = self.client.get(f"orders/{remote_order_id}", {"_fields": "id,status"})
+        if order.get("status") in ("completed", "refunded", "cancelled", "trash"):
+            raise ChangeRefused(f"WooCommerce order {remote_order_id} is {order.get('status')}: not cancelled")
+        self.client.put(f"orders/{remote_order_id}", {"status": "cancelled"})
+        self.client.post(
+            f"orders/{remote_order_id}/notes", {"note": f"Cancelled ({reason}). {note}".strip(), "customer_note": False}
+        )
+        return True
 
 
 # ---------------------------------------------------------------- a retailer's store

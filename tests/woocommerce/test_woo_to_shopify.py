@@ -3,13 +3,16 @@ marker in order meta), shipment back with tracking; run by hand (`flask sync run
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from fakes.shopify.resolvers.orders import place_order
+from integrations.base import ChangeRefused
 from integrations.woocommerce.mapping import MARKER_KEY, meta
 from jobs.preview import dry_run
 from portal.extensions import db
 from portal.models import Order, Variant
+from portal.services.platforms import system_of_record
 
 WS = "acme-wholesale"
 RT = "corner-store.myshopify.com"
@@ -92,3 +95,19 @@ def test_dry_runs_read_woocommerce_and_write_nothing(woo_to_shopify):
     assert db.session.execute(select(Variant)).first() is None
     dry = dry_run("inventory.pull", f"connection:{world.sor.id}")
     assert dry.api_calls >= 0 and db.session.execute(select(Variant)).first() is None
+
+
+def test_cancelling_an_order_we_created_restores_woocommerce_stock_and_a_second_cancel_is_refused(woo_to_shopify):
+    world = woo_to_shopify
+    _catalog(world)
+    place_order(world.shopify.sandbox, RT, [("TOTE-1", 2)])
+    world.ok("orders.pull")
+    world.ok("orders.push")
+    order = db.session.execute(select(Order)).scalar_one()
+    tote = world.woo.store(WS).by_sku("TOTE-1")
+    assert tote["stock_quantity"] == 18  # processing reduced the wholesaler's stock
+    sor = system_of_record(world.sor)
+    assert sor.cancel_order(order.sor_remote_order_id, "customer", "Retailer cancelled") is True
+    assert tote["stock_quantity"] == 20
+    with pytest.raises(ChangeRefused):
+        sor.cancel_order(order.sor_remote_order_id, "customer", "again")
