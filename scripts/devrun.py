@@ -35,6 +35,9 @@ def _environment() -> tuple[dict[str, str], bool]:
         env["REDIS_URL"] = ensure_embedded_redis(INSTANCE / "redis")
     env.setdefault("SHOPIFY_ADMIN_BASE_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
     env.setdefault("SHOPIFY_APP_URL", f"http://localhost:{PORT}")
+    # The sandbox's admin pages frame the embedded app and stand in for App Bridge (fakes/shopify/admin/embedded.py).
+    env.setdefault("SHOPIFY_EXTRA_FRAME_ANCESTORS", f"http://127.0.0.1:{SANDBOX_PORT}")
+    env.setdefault("SHOPIFY_APP_BRIDGE_URL", f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/app-bridge.js")
     # The Stripe and Apruve fakes share the sandbox's port under a path prefix (fakes/serve.py).
     env.setdefault("STRIPE_API_BASE", f"http://127.0.0.1:{SANDBOX_PORT}/stripe")
     env.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_fake")

@@ -31,7 +31,10 @@ STATE_COOKIE = "shopify_oauth_state"
 
 
 def _frame_ancestors(shop: str) -> str:
-    return f"frame-ancestors https://{shop} https://admin.shopify.com;"
+    """Only the shop's admin may frame the app (plus SHOPIFY_EXTRA_FRAME_ANCESTORS: the local sandbox's admin pages
+    under `make run`, empty in production)."""
+    extra = " ".join(current_app.config.get("SHOPIFY_EXTRA_FRAME_ANCESTORS", "").split())
+    return f"frame-ancestors https://{shop} https://admin.shopify.com{' ' + extra if extra else ''};"
 
 
 def _lib_response(check: auth.SessionCheck):
@@ -87,11 +90,21 @@ def app_home():
             resp.headers["Content-Security-Policy"] = _frame_ancestors(check.shop)
             return resp
     g.org_id, g.shop, g.store = conn.organization_id, check.shop, conn
-    resp = make_response(render_template("shopify_app/home.html", notice=notice, **pages.partners_context()))
+    tab = request.args.get("tab") if request.args.get("tab") in HOME_TABS else "partners"
+    resp = make_response(render_template("shopify_app/home.html", notice=notice, tab=tab, **HOME_TABS[tab]()))
     for k, v in check.headers.items():
         resp.headers[k] = v
     resp.headers["Content-Security-Policy"] = _frame_ancestors(check.shop)
     return resp
+
+
+# The app's sections (App Bridge's navigation menu links `/shopify?tab=<key>`): what each one renders with.
+HOME_TABS = {
+    "partners": lambda: pages.partners_context(),
+    "catalog": lambda: pages.catalog_context(g.store.id, request.args.get("page", 1, type=int)),
+    "orders": lambda: pages.orders_context(request.args.get("page", 1, type=int)),
+    "sync": lambda: pages.sync_context(g.store.id, store_jobs()),
+}
 
 
 @bp.get(PATCH_PATH)
