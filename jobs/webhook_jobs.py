@@ -10,6 +10,9 @@ import json
 
 from sqlalchemy import or_, select
 
+from jobs import woocommerce_events
+from jobs.flows import catalog_events, order_changes, stock_events
+from jobs.flows.common import newer_delivery
 from jobs.runtime import request_run
 from portal.extensions import db
 from portal.models import Order, WebhookReceipt, utcnow
@@ -46,6 +49,9 @@ def orders_changed(receipt: WebhookReceipt) -> dict:
     conn = connections.store_connection(receipt.shop_domain or "")
     if conn is None or conn.status != "active":
         return {"ignored": f"no active store connection for {receipt.shop_domain}"}
+    newer = newer_delivery(receipt, ("orders/create", "orders/updated"))
+    if newer is not None:  # an older state delivered late: the newer delivery already asked for a pull
+        return {"stale": f"receipt {newer.id} already carried a newer state of this order", "newer_receipt": newer.id}
     run = request_run("orders.pull", f"connection:{conn.id}", trigger="webhook")
     return {"sync_run_id": run.id}
 
@@ -192,11 +198,18 @@ def shop_redact(receipt: WebhookReceipt) -> dict:
 
 
 HANDLERS = {
+    # The wholesaler's store only (its subscriptions are the only ones to these topics): deltas, not full passes.
+    "inventory_levels/update": stock_events.inventory_level_changed,
+    "products/create": catalog_events.product_changed,
+    "products/update": catalog_events.product_changed,
+    "products/delete": catalog_events.product_changed,
     "orders/create": orders_changed,
     "orders/updated": orders_changed,
+    "orders/cancelled": order_changes.retailer_order_cancelled,
     "app/uninstalled": app_uninstalled,
     "app/scopes_update": scopes_updated,
     "customers/data_request": customers_data_request,
     "customers/redact": customers_redact,
     "shop/redact": shop_redact,
 }
+HANDLERS.update(woocommerce_events.HANDLERS)  # topics prefixed "woocommerce/": no clash with Shopify's

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from integrations.shopify.catalog import CatalogSource, CatalogTarget
 from integrations.shopify.errors import ShopifyUserError
+from integrations.shopify.events import EventSubscriptions
 from integrations.shopify.fulfillment import ShipmentSource, ShipmentTarget
 from integrations.shopify.inventory import StockSource, StockTarget
 from integrations.shopify.orders import OrderSink, OrderSource
@@ -50,7 +51,7 @@ class ShopifyShop:
             after = data["pageInfo"]["endCursor"]
 
 
-class ShopifySystemOfRecord(CatalogSource, StockSource, OrderSink, ShipmentSource, ShopifyShop):
+class ShopifySystemOfRecord(CatalogSource, StockSource, EventSubscriptions, OrderSink, ShipmentSource, ShopifyShop):
     """A wholesaler's Shopify store used as its system of record."""
 
 

@@ -17,12 +17,27 @@ from integrations.timeutil import parse_iso
 BULK_POLL_SECONDS = 0.5
 BULK_TIMEOUT_SECONDS = 600
 
-PRODUCT_FIELDS = """
-id title handle descriptionHtml vendor productType tags updatedAt
-options { name values }
-variants(first: 50) {
-  nodes { id sku title price barcode inventoryQuantity selectedOptions { name value } inventoryItem { id } }
-}
+VARIANT_FIELDS = "id sku title price barcode inventoryQuantity selectedOptions { name value } inventoryItem { id }"
+
+PRODUCT_FIELDS = f"""
+id title handle status descriptionHtml vendor productType tags updatedAt
+options {{ name values }}
+variants(first: 50) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {VARIANT_FIELDS} }} }}
+"""
+
+PRODUCT_QUERY = f"""
+query SyncProduct($id: ID!) {{
+  product(id: $id) {{ {PRODUCT_FIELDS} }}
+}}
+"""
+
+# The rest of a large product's variants (up to 2,048), 250 a page.
+MORE_VARIANTS = f"""
+query SyncMoreVariants($id: ID!, $after: String) {{
+  product(id: $id) {{
+    variants(first: 250, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {VARIANT_FIELDS} }} }}
+  }}
+}}
 """
 
 PRODUCTS_QUERY = f"""
@@ -42,7 +57,7 @@ query SyncProductIds($after: String) {
 
 BULK_PRODUCTS = """
 { products { edges { node {
-  id title handle descriptionHtml vendor productType tags updatedAt options { name values }
+  id title handle status descriptionHtml vendor productType tags updatedAt options { name values }
   variants { edges { node { id sku title price barcode inventoryQuantity selectedOptions { name value }
     inventoryItem { id } } } }
 } } } }
@@ -129,6 +144,7 @@ def _product(node: dict, variants: list[dict]) -> RemoteProduct:
         tags=list(node.get("tags") or []),
         options=[{"name": o["name"], "values": list(o["values"])} for o in node.get("options") or []],
         variants=[_variant(v) for v in variants],
+        status=(node.get("status") or "ACTIVE").lower(),
     )
 
 
@@ -145,7 +161,24 @@ class CatalogSource:
             return
         query = f"updated_at:>='{updated_since.strftime('%Y-%m-%dT%H:%M:%SZ')}'" if updated_since else None
         for node in self.pages(PRODUCTS_QUERY, {"first": 5, "query": query}, "products"):
-            yield _product(node, node["variants"]["nodes"])
+            yield _product(node, self._all_variants(node))
+
+    def product(self, remote_id: str) -> RemoteProduct | None:
+        """One product with every variant (paged past the first 50), or None when it no longer exists."""
+        node = self.gql(PRODUCT_QUERY, {"id": remote_id}).get("product")
+        return _product(node, self._all_variants(node)) if node else None
+
+    def _all_variants(self, node: dict) -> list[dict]:
+        """A product's variants: the first page came with the product; a large product's others are paged."""
+        first = node["variants"]
+        variants = list(first["nodes"])
+        if first.get("pageInfo", {}).get("hasNextPage"):
+            after = first["pageInfo"]["endCursor"]
+            while after:
+                page = self.gql(MORE_VARIANTS, {"id": node["id"], "after": after})["product"]["variants"]
+                variants.extend(page["nodes"])
+                after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+        return variants
 
     def product_ids(self) -> set[str]:
         """Every product id the system of record has now (cheap: ids only), to notice deletions."""
@@ -234,6 +267,11 @@ class CatalogTarget:
             nodes = list(self.pages(PRODUCT_VARIANTS, {"id": payload["id"]}, "product", "variants"))
             payload = {**payload, "variants": {"nodes": nodes}}
         return payload["id"], _placed(payload)
+
+    def set_status(self, remote_product_id: str, status: str) -> None:
+        """Set a product's status (ACTIVE | DRAFT | ARCHIVED) and nothing else; never deletes it."""
+        data = {"status": status}
+        self.mutate(PRODUCT_SET, {"identifier": {"id": remote_product_id}, "input": data}, "productSet")
 
     def _set_prices(self, push: ProductPush) -> tuple[str, dict[str, PlacedVariant]]:
         variants = [{"id": v["variant_id"], "price": str(v["price"])} for v in push.variants if v.get("variant_id")]

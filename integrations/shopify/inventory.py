@@ -42,6 +42,13 @@ query SyncLevels($ids: [ID!]!) {
 """
 LEVELS_CHUNK = 50  # items per levels read (keeps the query under Shopify's 1,000-point limit)
 
+VARIANT_QUANTITIES = """
+query SyncVariantQuantities($ids: [ID!]!) {
+  nodes(ids: $ids) { ... on ProductVariant { id sku inventoryQuantity } }
+}
+"""
+VARIANTS_CHUNK = 100  # variants per quantities read (one object each: far under the 1,000-point limit)
+
 
 class StockSource:
     """The wholesaler side: every variant's available quantity."""
@@ -54,6 +61,17 @@ class StockSource:
             yield StockLevel(
                 variant_remote_id=node["id"], sku=node.get("sku") or "", quantity=node["inventoryQuantity"]
             )
+
+    def variant_levels(self, variant_remote_ids: list[str]) -> list[StockLevel]:
+        """The current stock of a few variants (after a stock event: the event's own figure may be stale, since
+        Shopify builds the payload at send time). Variants that no longer exist are left out."""
+        levels = []
+        for start in range(0, len(variant_remote_ids), VARIANTS_CHUNK):
+            ids = variant_remote_ids[start : start + VARIANTS_CHUNK]
+            for node in self.gql(VARIANT_QUANTITIES, {"ids": ids})["nodes"]:
+                if node and node.get("id"):
+                    levels.append(StockLevel(node["id"], node.get("sku") or "", node.get("inventoryQuantity") or 0))
+        return levels
 
 
 class StockTarget:

@@ -15,11 +15,19 @@ from portal.models import ListingVariant, Partnership, Variant
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 from portal.services.stock import retailer_quantities
+from portal.services.subscriptions import ensure_sor_subscriptions
 
 
 def pull(ctx: RunContext) -> None:
     """Read every variant's available quantity (a cheap query, not the catalog) and keep the ones that changed."""
     conn = ctx.target
+    try:  # the reconciliation of the event subscriptions too: Shopify drops them after repeated failures
+        created = ensure_sor_subscriptions(conn)
+        if created:
+            ctx.log("add", "connection", conn.id, f"event subscriptions restored: {', '.join(created)}",
+                    organization_id=conn.organization_id)  # fmt: skip
+    except Exception as exc:  # the stock pull must not depend on it
+        ctx.fail("event subscriptions", f"{type(exc).__name__}: {exc}")
     sor = system_of_record(conn, on_call=ctx.api_call)
     known = {
         remote_id: (variant_id, quantity)  # plain columns: comparing 10,000 levels must not build 10,000 objects
@@ -59,8 +67,21 @@ def push(ctx: RunContext) -> None:
     if store_conn is None or not partnership.placement:
         ctx.run.message = "Nothing placed in the retailer's store yet; products.push places the catalog first."
         return
-    changes = [level for level in retailer_quantities(partnership) if level.pushed_quantity != level.quantity]
-    ctx.set_total(len(changes))
+    send_levels(ctx, partnership, store_conn, retailer_quantities(partnership))
+
+
+def push_variants(ctx: RunContext, partnership: Partnership, variant_ids) -> None:
+    """Send the levels of these hub variants only (what an event changed), if they differ from what was pushed."""
+    store_conn = org_connection(partnership.retailer_id, "store")
+    if store_conn is None or not partnership.placement:
+        return
+    send_levels(ctx, partnership, store_conn, retailer_quantities(partnership, variant_ids))
+
+
+def send_levels(ctx: RunContext, partnership: Partnership, store_conn, levels) -> None:
+    """Send the levels that differ from what we last pushed, in batches the store takes, each call idempotent."""
+    changes = [level for level in levels if level.pushed_quantity != level.quantity]
+    ctx.set_total(ctx.run.total + len(changes))
     if not changes:
         return
     store = retailer_store(store_conn, on_call=ctx.api_call)

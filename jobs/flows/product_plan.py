@@ -18,13 +18,13 @@ from portal.services.pricing import compute_retail_price
 SKU_CHUNK = 40  # SKUs per "Get SKU by ID" search
 
 
-def wholesaler_catalog(partnership: Partnership) -> list[Product]:
-    """Every product of the wholesaler: live ones, and deleted ones still listed (to zero their stock)."""
-    return list(
-        db.session.execute(
-            select(Product).where(Product.wholesaler_id == partnership.wholesaler_id).order_by(Product.id)
-        ).scalars()
-    )
+def wholesaler_catalog(partnership: Partnership, only=None) -> list[Product]:
+    """Every product of the wholesaler (or those of `only`, hub ids): live ones, and deleted ones still listed (to
+    zero their stock)."""
+    query = select(Product).where(Product.wholesaler_id == partnership.wholesaler_id).order_by(Product.id)
+    if only is not None:
+        query = query.where(Product.id.in_(list(only)))
+    return list(db.session.execute(query).scalars())
 
 
 def partnership_listings(partnership: Partnership) -> dict[int, Listing]:
@@ -182,6 +182,13 @@ def _remove(ctx, partnership, store, listing: Listing) -> str:
 
     rows = [(lv, 0) for lv in listing.variants if lv.remote_inventory_item_id and lv.pushed_quantity != 0]
     set_levels(store, partnership, rows, f"remove-{listing.id}")
+    drafted = False
+    if listing.remote_product_id and not listing.matched_by_sku and hasattr(store, "set_status"):
+        # Our copy goes back to draft (off sale, kept with its sales history); a product linked by SKU is the
+        # retailer's own, so only its stock from us stops.
+        store.set_status(listing.remote_product_id, "DRAFT")
+        drafted = True
     listing.removed_at = now()
-    ctx.log("edit", "listing", listing.id, "removed by the wholesaler: stock set to zero at the retailer")
+    what = "back to draft with stock 0" if drafted else "stock set to zero"
+    ctx.log("edit", "listing", listing.id, f"removed by the wholesaler: {what} in the retailer's store")
     return "updated"

@@ -40,16 +40,17 @@ class Level:
     quantity: int
 
 
-def retailer_quantities(partnership: Partnership) -> list[Level]:
+def retailer_quantities(partnership: Partnership, variant_ids=None) -> list[Level]:
     """What the retailer should see for each placed variant: stock - in-flight orders - buffer (0 if removed).
 
     Contract: one Level per listing variant of the partnership that has been placed in the retailer's store (has a
     remote inventory item), ordered by listing variant id; `quantity` is never negative, and is 0 when the variant,
     its product or its listing is gone. Reads only; nothing is written or committed.
     Plain columns, not ORM objects: this runs over the whole catalog on every stock push and fetch_stock call.
+    `variant_ids` narrows it to those hub variants (a push of what an event changed reads only those rows).
     """
     in_flight = in_flight_by_sku(partnership.wholesaler_id)
-    rows = db.session.execute(
+    query = (
         select(
             ListingVariant.id,
             Variant.sku,
@@ -66,6 +67,9 @@ def retailer_quantities(partnership: Partnership) -> list[Level]:
         .where(Listing.partnership_id == partnership.id, ListingVariant.remote_inventory_item_id.is_not(None))
         .order_by(ListingVariant.id)
     )
+    if variant_ids is not None:
+        query = query.where(ListingVariant.variant_id.in_(list(variant_ids)))
+    rows = db.session.execute(query)
     result = []
     for lv_id, sku, item_id, pushed, stock, variant_gone, removed, product_gone in rows:
         gone = variant_gone or removed or product_gone

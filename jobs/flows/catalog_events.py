@@ -1,0 +1,73 @@
+"""Product events from the system of record: the one product is read again and, if what syncs changed, pushed to
+each partner retailer (coalesced with other changes of the same window by jobs.flows.stock_events).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from jobs.context import RunContext
+from jobs.flows import products
+from jobs.flows.common import partnerships_of
+from jobs.flows.stock_events import request_push, sor_connection, stock_partners
+from jobs.plan import get_job
+from jobs.runtime import new_run
+from portal.extensions import db
+from portal.models import Partnership, Product, Variant, WebhookReceipt, utcnow
+from portal.services.platforms import system_of_record
+
+
+def _remote_id(payload: dict) -> str | None:
+    if payload.get("admin_graphql_api_id"):
+        return payload["admin_graphql_api_id"]
+    return f"gid://shopify/Product/{payload['id']}" if payload.get("id") is not None else None
+
+
+def product_changed(receipt: WebhookReceipt) -> dict:
+    """products/create|update|delete: bring that product up to date in the hub and push it, and only it.
+
+    The payload is only a trigger (it lacks weight, per-location stock and more, and events arrive in no order):
+    the product is read as it is now. `products/update` also fires on every sale; an unchanged product costs one
+    read and no push."""
+    conn = sor_connection(receipt.shop_domain)
+    if conn is None:
+        return {"ignored": f"no active system of record for {receipt.shop_domain}"}
+    remote_id = _remote_id(receipt.payload or {})
+    if remote_id is None:
+        return {"ignored": "no product id in the payload"}
+    sor = system_of_record(conn)
+    remote = None if receipt.topic == "products/delete" else sor.product(remote_id)
+    run = new_run(get_job("products.pull"), f"connection:{conn.id}", "event")
+    run.status, run.started_at, run.attempts, run.total = "running", utcnow(), 1, 1
+    db.session.commit()
+    ctx = RunContext(run=run, target=conn)
+    moved = False
+    try:
+        if remote is None:
+            product = db.session.execute(
+                select(Product).where(Product.connection_id == conn.id, Product.remote_id == remote_id)
+            ).scalar_one_or_none()
+            outcome = products._leave_catalog(ctx, conn, product, "deleted")
+        else:
+            outcome, moved = products._upsert_product(ctx, conn, remote, reread=sor.product)
+    except products.CatalogRefused as exc:
+        ctx.fail(f"product {remote.title if remote else remote_id}", str(exc))
+        run.status, run.finished_at, run.message = "done", utcnow(), str(exc)
+        db.session.commit()
+        return {"refused": str(exc), "sync_run_id": run.id}
+    ctx.count(outcome)
+    run.status, run.finished_at = "done", utcnow()
+    db.session.commit()
+    product_id = db.session.execute(
+        select(Product.id).where(Product.connection_id == conn.id, Product.remote_id == remote_id)
+    ).scalar_one_or_none()
+    result = {"sync_run_id": run.id, "outcome": outcome}
+    if product_id is None:
+        return result
+    if outcome != "unchanged":
+        partners = partnerships_of(Partnership.wholesaler_id, conn.organization_id, "sync_products_to_retailer")
+        result["scheduled"] = request_push([p.id for p in partners], product_ids=[product_id])
+    elif moved:
+        variant_ids = list(db.session.execute(select(Variant.id).where(Variant.product_id == product_id)).scalars())
+        result["scheduled"] = request_push(stock_partners(conn.organization_id), variant_ids=variant_ids)
+    return result

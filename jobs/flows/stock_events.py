@@ -1,0 +1,212 @@
+"""Stock and catalog changes as deltas: what changed is noted per partnership, and one push per partnership and
+time window sends only those products and levels (a burst of events on one item becomes one push per retailer).
+
+The system of record's `inventory_levels/update` events, product events (jobs.flows.catalog_events) and retailers'
+new orders (stock reserved for one retailer is offered to the others at once) all come through `request_push`.
+The hourly and eight-hourly full passes stay as reconciliation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from flask import current_app
+from rq import Retry
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import select
+
+from jobs.context import RunContext
+from jobs.flows.common import now, partnerships_of
+from jobs.plan import get_job
+from jobs.runtime import connection, job_id, new_run, queue
+from portal.extensions import db
+from portal.models import ActivityLog, Connection, Partnership, Variant, WebhookReceipt, utcnow
+from portal.services.platforms import system_of_record
+
+log = logging.getLogger(__name__)
+
+PENDING = "wholesync:events:{kind}:{partnership}"  # Redis sets of hub ids waiting for the partnership's next push
+PENDING_TTL = 24 * 3600  # a set nobody drains (partnership gone) expires; the full passes cover what it held
+DEFAULT_WINDOW_SECONDS = 2.0
+EVENT_QUEUE = "webhooks"  # ahead of the whole-catalog passes on the `sync` queue, so events are not stuck behind them
+
+
+def window_seconds() -> float:
+    """How long events on one partnership are gathered before its push (0: push at once, no coalescing)."""
+    return float(current_app.config.get("STOCK_EVENT_WINDOW_SECONDS", DEFAULT_WINDOW_SECONDS))
+
+
+def request_push(partnership_ids, variant_ids=(), product_ids=()) -> list[str]:
+    """Note variants whose level and products whose content changed, and make sure one push per partnership runs
+    at the end of the current window; returns the job ids newly scheduled.
+
+    The ids are added to the partnership's pending sets before the window is read, so an event either lands in
+    the window whose push has not drained yet, or (read after that window ended) schedules the next window's push.
+    """
+    redis = connection()
+    window = window_seconds()
+    scheduled = []
+    for pid in partnership_ids:
+        pipe = redis.pipeline()
+        for kind, ids in (("variants", variant_ids), ("products", product_ids)):
+            if ids:
+                key = PENDING.format(kind=kind, partnership=pid)
+                pipe.sadd(key, *[str(i) for i in ids])
+                pipe.expire(key, PENDING_TTL)
+        pipe.execute()
+        if window > 0:
+            slot = int(time.time() // window)
+            rq_id = job_id("events", pid, slot)
+            at = datetime.fromtimestamp((slot + 1) * window, UTC)
+        else:
+            rq_id, at = job_id("events", pid, time.time_ns()), None
+        options = dict(
+            job_id=rq_id,
+            unique=True,
+            retry=_retry(),
+            result_ttl=600,
+            failure_ttl=7 * 24 * 3600,
+            job_timeout=current_app.config["RQ_JOB_TIMEOUT"],
+            description=f"changes to partnership {pid}",
+        )
+        try:
+            if at is None:
+                queue(EVENT_QUEUE).enqueue("jobs.flows.stock_events.push_partnership", pid, **options)
+            else:
+                queue(EVENT_QUEUE).enqueue_at(at, "jobs.flows.stock_events.push_partnership", pid, **options)
+        except DuplicateJobError:
+            continue  # this window's push is already scheduled: it will take these ids too
+        scheduled.append(rq_id)
+    return scheduled
+
+
+def _retry() -> Retry:
+    intervals = current_app.config["RQ_RETRY_INTERVALS"]
+    return Retry(max=len(intervals), interval=intervals)
+
+
+def _drain(pid: int) -> tuple[set[int], set[int]]:
+    """Take (and clear) the partnership's pending variant and product ids in one atomic step."""
+    pipe = connection().pipeline(transaction=True)
+    keys = [PENDING.format(kind=kind, partnership=pid) for kind in ("variants", "products")]
+    for key in keys:
+        pipe.smembers(key)
+    pipe.delete(*keys)
+    variants, products, _ = pipe.execute()
+    return {int(v) for v in variants}, {int(p) for p in products}
+
+
+def _give_back(pid: int, variant_ids: set[int], product_ids: set[int]) -> None:
+    """A failed push returns what it took, so the retry (or the next window) sends it."""
+    redis = connection()
+    for kind, ids in (("variants", variant_ids), ("products", product_ids)):
+        if ids:
+            redis.sadd(PENDING.format(kind=kind, partnership=pid), *[str(i) for i in ids])
+
+
+def push_partnership(partnership_id: int) -> dict:
+    """The window's push for one partnership: changed products first (their new variants), then changed levels."""
+    from jobs.flows import inventory, products  # the flows import this module to request pushes
+
+    variant_ids, product_ids = _drain(partnership_id)
+    partnership = db.session.get(Partnership, partnership_id)
+    if partnership is None or partnership.status != "active" or not (variant_ids or product_ids):
+        return {"skipped": True}
+    run = new_run(get_job("inventory.push"), f"partnership:{partnership_id}", "event")
+    run.status, run.started_at, run.attempts = "running", utcnow(), 1
+    db.session.commit()
+    ctx = RunContext(run=run, target=partnership)
+    try:
+        if product_ids and partnership.sync_products_to_retailer:
+            products.push_products(ctx, partnership, product_ids)
+            variant_ids |= set(
+                db.session.execute(select(Variant.id).where(Variant.product_id.in_(product_ids))).scalars()
+            )
+        if variant_ids and partnership.sync_inventory_to_retailer:
+            inventory.push_variants(ctx, partnership, variant_ids)
+    except Exception as exc:
+        db.session.rollback()
+        _give_back(partnership_id, variant_ids, product_ids)
+        run = db.session.get(type(run), run.id)
+        run.status, run.finished_at = "failed", utcnow()
+        run.message = f"{type(exc).__name__}: {exc}"[:2000]
+        db.session.commit()
+        raise
+    run.status, run.finished_at = "done", utcnow()
+    run.message = f"Changes from the wholesaler: {len(product_ids)} product(s), {len(variant_ids)} variant(s)."
+    db.session.commit()
+    return {"sync_run_id": run.id, "products": len(product_ids), "variants": len(variant_ids)}
+
+
+def sor_connection(shop: str | None) -> Connection | None:
+    """The active system-of-record connection of a shop (events from retailers' stores are not ours to mirror)."""
+    if not shop:
+        return None
+    return db.session.execute(
+        select(Connection).where(
+            Connection.address == shop, Connection.role == "system_of_record", Connection.status == "active"
+        )
+    ).scalar_one_or_none()
+
+
+def stock_partners(wholesaler_id: int) -> list[int]:
+    """The partnerships whose retailers receive this wholesaler's stock."""
+    return [p.id for p in partnerships_of(Partnership.wholesaler_id, wholesaler_id, "sync_inventory_to_retailer")]
+
+
+def inventory_level_changed(receipt: WebhookReceipt) -> dict:
+    """inventory_levels/update from a system of record: re-read that item's variants and push what moved.
+
+    The payload is only a trigger: Shopify builds it at send time (two quick changes can both say the last
+    figure) and it carries one location's `available`, while the hub keeps the variant's total, so the current
+    quantity is read back."""
+    conn = sor_connection(receipt.shop_domain)
+    if conn is None:
+        return {"ignored": f"no active system of record for {receipt.shop_domain}"}
+    item = (receipt.payload or {}).get("inventory_item_id")
+    if item is None:
+        return {"ignored": "no inventory item in the payload"}
+    item_gid = f"gid://shopify/InventoryItem/{item}"
+    rows = db.session.execute(
+        select(Variant).where(
+            Variant.connection_id == conn.id, Variant.inventory_item_remote_id == item_gid, Variant.deleted_at.is_(None)
+        )
+    ).scalars().all()  # fmt: skip
+    if not rows:
+        return {"ignored": f"{item_gid} is not in the hub yet (products.pull brings it with its stock)"}
+    levels = {
+        lv.variant_remote_id: lv.quantity for lv in system_of_record(conn).variant_levels([v.remote_id for v in rows])
+    }
+    moved = []
+    for variant in rows:
+        quantity = levels.get(variant.remote_id)
+        if quantity is None or quantity == variant.inventory_quantity:
+            continue
+        summary = f"{variant.sku}: stock {variant.inventory_quantity} -> {quantity}"
+        db.session.add(ActivityLog(organization_id=conn.organization_id, action="edit", record_type="variant",
+                                   record_id=str(variant.id), summary=summary))  # fmt: skip
+        variant.inventory_quantity, variant.inventory_updated_at = quantity, now()
+        moved.append(variant.id)
+    db.session.commit()
+    if not moved:
+        return {"unchanged": [v.id for v in rows]}
+    scheduled = request_push(stock_partners(conn.organization_id), variant_ids=moved)
+    return {"variants": moved, "scheduled": scheduled}
+
+
+def stock_reserved(wholesaler_id: int, skus) -> list[str]:
+    """A retailer's new order holds stock until the system of record has it: every retailer of the wholesaler is
+    offered the smaller figure at once (the ordering one too; its own store already counted the sale)."""
+    skus = [s for s in skus if s]
+    if not skus:
+        return []
+    variant_ids = list(
+        db.session.execute(
+            select(Variant.id).where(Variant.wholesaler_id == wholesaler_id, Variant.sku.in_(skus))
+        ).scalars()
+    )
+    if not variant_ids:
+        return []
+    return request_push(stock_partners(wholesaler_id), variant_ids=variant_ids)
