@@ -196,6 +196,14 @@ class PaymentGateway(Protocol):
         Moves no money, so each request may use a fresh key. Raises Unsupported where there is no such page.
         """
 
+    def owns_event(self, event: GatewayEvent) -> bool:
+        """True when `event` was sent for this gateway account (Stripe: the Connect account it names, none for a
+        direct key; Apruve: the merchant it names, when it names one).
+
+        A signature only proves the gateway sent the event, not for whom: callers also fetch the object back with
+        this account's credentials before changing anything.
+        """
+
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         """Verify a webhook's signature with the settings' webhook secret and read it as a GatewayEvent.
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import load_config
 from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
@@ -30,12 +31,82 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(Path(app.instance_path)))
     app.config.update(config or {})
     init_redis(app)
+    register_request_limits(app)  # first: before CSRF or the limiter read a body
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
     register_commands(app)
     return app
+
+
+def register_request_limits(app: Flask) -> None:
+    """Client addresses through trusted proxies, body sizes per kind of endpoint, and no control characters.
+
+    Behind Heroku's router (TRUSTED_PROXIES=1) the limiter must key on the client, not the router. A body larger
+    than its endpoint's limit is answered 413 by Werkzeug from Content-Length before a byte is read (a chunked
+    body is read through a limited stream that stops at the limit). Form fields and query strings holding a
+    control character are refused with 400 before any view sees them (PostgreSQL refuses NUL in text).
+    """
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    @app.before_request
+    def limit_body():
+        request.max_content_length = _body_limit(app.config)
+        if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+            _read_chunked_body()
+        if request.path.startswith("/webhooks/"):
+            return None  # signed bodies, read raw by their views; nothing here may parse them first
+        from portal.services.text import refused_field
+
+        problem = refused_field(request.args.lists()) or refused_field(request.form.lists())
+        if problem:
+            return _refuse(400, "Control characters are not accepted", problem)
+        return None
+
+    app.add_template_filter(_web_url, "web_url")
+
+
+def _read_chunked_body() -> None:
+    """Read a body sent without Content-Length up to the limit, 413 past it.
+
+    Werkzeug's limited stream raises 413 on a read past the limit, but `get_data()` stops silently at it and hands
+    the view a truncated body; reading here in chunks makes the overflow a 413 and leaves at most the limit in
+    memory, cached where get_data and the form parser look first.
+    """
+    body = bytearray()
+    while chunk := request.stream.read(64 * 1024):
+        body.extend(chunk)
+    request._cached_data = bytes(body)
+
+
+def _body_limit(config) -> int | None:
+    """The largest body this request may have: webhooks, file uploads and plain forms each have their own."""
+    ceiling = int(config.get("MAX_CONTENT_LENGTH") or 0) or None
+    if request.path.startswith("/webhooks/"):
+        wanted = config.get("WEBHOOK_MAX_BYTES")
+    elif request.mimetype == "multipart/form-data":
+        wanted = config.get("UPLOAD_MAX_BYTES")
+    elif request.mimetype == "application/x-www-form-urlencoded":
+        wanted = config.get("FORM_MAX_BYTES")
+    else:
+        wanted = ceiling
+    limits = [int(v) for v in (wanted, ceiling) if v]
+    return min(limits) if limits else None
+
+
+def _web_url(value):
+    from portal.services.text import web_url
+
+    return web_url(value)
+
+
+def _refuse(status: int, title: str, detail: str):
+    if _wants_json():
+        return jsonify(error=title, detail=detail), status
+    return render_template("error.html", status=status, title=title, detail=detail), status
 
 
 def register_extensions(app: Flask) -> None:

@@ -57,6 +57,15 @@ def load_config(instance_path: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "LOGIN_LIMIT_PER_IP": env("LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_EMAIL": env("LOGIN_LIMIT_PER_EMAIL", "5 per 10 minutes"),
+        "SIGNUP_LIMIT_PER_IP": env("SIGNUP_LIMIT_PER_IP", "10 per hour"),
+        # How many proxies in front of the app set X-Forwarded-For/-Proto: 0 on a laptop, 1 behind Heroku's router.
+        # Too high lets a client pick its own address for the rate limits; too low keys them all on the router.
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        # Request bodies: the largest anything may send (413 before the body is read), then per kind of endpoint.
+        "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH", str(5 * 1024 * 1024))),
+        "WEBHOOK_MAX_BYTES": int(env("WEBHOOK_MAX_BYTES", str(2 * 1024 * 1024))),
+        "UPLOAD_MAX_BYTES": int(env("UPLOAD_MAX_BYTES", str(5 * 1024 * 1024))),
+        "FORM_MAX_BYTES": int(env("FORM_MAX_BYTES", str(256 * 1024))),
         # RQ: a dead worker's job is noticed in about two minutes instead of seven (docs/ARCHITECTURE.md §5).
         "RQ_WORKER_TTL": int(env("RQ_WORKER_TTL", "30")),
         "RQ_MAINTENANCE_INTERVAL": int(env("RQ_MAINTENANCE_INTERVAL", "5")),

@@ -53,6 +53,7 @@ def event_from_apruve(body: dict) -> GatewayEvent:
         topic=str(body.get("event")),
         kind=INVOICE_STATUS if status else OTHER,
         happened_at=None,  # Apruve's payload carries no event time: the receiver stamps it
+        account=str(entity["merchant_id"]) if entity.get("merchant_id") else None,
         object_id=entity.get("id"),
         status=status,
     )
@@ -201,6 +202,10 @@ class ApruveGateway:
     ) -> str:
         """Apruve has no card page."""
         raise Unsupported("Apruve has no card setup page")
+
+    def owns_event(self, event: GatewayEvent) -> bool:
+        """An event naming a merchant must name ours; the invoice is then read back with this merchant's key."""
+        return event.account is None or event.account == self.merchant_id
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         """Check the shared-secret HMAC of the raw body (`X-Apruve-Signature`) and read the event."""

@@ -111,6 +111,7 @@ class StripeGateway:
         webhook_secret: str = "",
     ):
         self.webhook_secret = webhook_secret
+        self.account = account or None
         self.client = stripe.StripeClient(
             api_key,
             stripe_account=account or None,
@@ -249,6 +250,13 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe could not open the card page: {exc.user_message or exc}") from exc
         return session.to_dict()["url"]
+
+    def owns_event(self, event: GatewayEvent) -> bool:
+        """Events of a Connect account carry its id in `account`; a platform or direct-key event carries none.
+
+        One platform webhook secret signs the events of every connected account, so the account must match ours.
+        """
+        return (event.account or None) == self.account
 
     def parse_webhook(self, payload: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         """Check `Stripe-Signature` (at most 300 s old) with the webhook secret and read the event."""

@@ -38,7 +38,9 @@ def login():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_LIMIT_PER_IP"], methods=["POST"])
 def signup():
+    """Create a wholesaler organization and its first user; throttled per client address (no login needed)."""
     form = SignupForm()
     if form.validate_on_submit():
         try:

@@ -18,6 +18,7 @@ from portal.billing import bp
 from portal.extensions import csrf, db
 from portal.models import GatewayAccount, Invoice, Organization, Partnership
 from portal.services import billing as service
+from portal.services.billing.events import EventDeferred
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 GATEWAYS = ("stripe", "apruve")
@@ -154,12 +155,18 @@ def card_done(partnership_id: int):
 
 # --- webhooks (no login, no CSRF: the signature is the authentication) -------------------------------------------
 def _gateway_webhook(gateway: str):
-    """Verify the gateway's signature (forged, stale, unsigned -> 400, nothing stored), then apply once by event id."""
+    """Verify the gateway's signature (forged, stale, unsigned -> 400, nothing stored), then apply once by event id.
+
+    The body is read under the webhook size limit (413 beyond it, before it is buffered).
+    """
     try:
         event = service.parse_webhook(gateway, request.get_data(), request.headers)
     except service.WebhookRejected as exc:
         return {"error": str(exc)}, 400
-    return {"result": service.handle_event(event)}, 200
+    try:
+        return {"result": service.handle_event(event)}, 200
+    except EventDeferred:  # the gateway could not be asked: nothing recorded, its redelivery tries again
+        return {"error": "the gateway could not be reached; deliver again later"}, 503
 
 
 def stripe_webhook():

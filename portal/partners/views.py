@@ -70,8 +70,8 @@ def upload():
         flash("Choose a CSV file to upload.", "error")
         return index(status=400)
     result = import_partners(current_org_id(), file.read())
-    flash(f"Imported {result.imported} partner(s); {len(result.errors)} line(s) refused.", "info")
-    return index(errors=result.errors, status=200 if not result.errors else 422)
+    flash(result.summary(), "error" if result.file_error else "info")
+    return index(errors=result.errors, status=422 if result.file_error or result.errors else 200)
 
 
 @bp.get("/<int:partnership_id>")

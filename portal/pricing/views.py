@@ -110,8 +110,8 @@ def upload_items(price_list_id: int):
         flash("Choose a CSV file to upload.", "error")
         return show(price_list.id, status=400)
     result = import_items(price_list.id, file.read())
-    flash(f"Saved {result.saved} line(s); {len(result.errors)} refused.", "info")
-    return show(price_list.id, errors=result.errors, status=422 if result.errors else 200)
+    flash(result.summary(), "error" if result.file_error else "info")
+    return show(price_list.id, errors=result.errors, status=422 if result.file_error or result.errors else 200)
 
 
 @bp.get("/<int:price_list_id>/explain")

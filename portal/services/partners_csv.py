@@ -5,8 +5,6 @@ Columns (header row required): email, price_list (a price list name, optional), 
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
@@ -15,36 +13,39 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Partnership, PriceList
 from portal.services import partnerships
+from portal.services.text import CsvRefused, RowErrors, read_csv
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
 
 
+COLUMNS = ("email", "price_list", "force_overwrite")
+
+
 @dataclass
 class ImportResult:
-    """How many lines were imported, and each refused line with its number and reason."""
+    """How many lines were imported, the refused lines (capped, with their numbers), or why the file was refused."""
 
     imported: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    refused: RowErrors = field(default_factory=RowErrors)
+    file_error: str | None = None
 
+    @property
+    def errors(self) -> list[tuple[int, str]]:
+        """The listed refused lines as (line number, reason); at most text.MAX_LISTED_ERRORS."""
+        return self.refused.listed
 
-def read_rows(data: bytes) -> list[dict]:
-    """The CSV's rows as dicts with lower-case keys; UnicodeDecodeError / csv.Error propagate."""
-    text = data.decode("utf-8-sig")
-    return [
-        {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        for row in csv.DictReader(io.StringIO(text))
-    ]
+    def summary(self) -> str:
+        """One sentence for the page: what was imported and refused, or why nothing could be read."""
+        if self.file_error:
+            return f"Nothing imported: {self.file_error}."
+        more = f" (the first {len(self.errors)} are listed)" if self.refused.unlisted else ""
+        return f"Imported {self.imported} partner(s); {self.refused.count} line(s) refused{more}."
 
 
 def import_partners(wholesaler_id: int, data: bytes) -> ImportResult:
-    """Invite every retailer listed; each line is checked and committed on its own."""
+    """Invite every retailer listed; each line is checked and committed on its own, so bad lines stop nothing."""
     result = ImportResult()
-    try:
-        rows = read_rows(data)
-    except (UnicodeDecodeError, csv.Error) as err:
-        result.errors.append((1, f"not a readable UTF-8 CSV file: {err}"))
-        return result
     lists = {
         name.lower(): pid
         for pid, name in db.session.execute(
@@ -54,12 +55,15 @@ def import_partners(wholesaler_id: int, data: bytes) -> ImportResult:
     invited = set(
         db.session.execute(select(Partnership.invite_email).where(Partnership.wholesaler_id == wholesaler_id)).scalars()
     )
-    for line, row in enumerate(rows, start=2):  # line 1 is the header
-        error = _import_row(wholesaler_id, row, lists, invited)
-        if error:
-            result.errors.append((line, error))
-        else:
-            result.imported += 1
+    try:
+        for line, row in read_csv(data, COLUMNS, required=("email",)):
+            error = row if isinstance(row, str) else _import_row(wholesaler_id, row, lists, invited)
+            if error:
+                result.refused.add(line, error)
+            else:
+                result.imported += 1
+    except CsvRefused as err:
+        result.file_error = str(err)
     return result
 
 

@@ -5,8 +5,6 @@ Columns (header row required): sku, markup_kind (fixed | percent), markup_value 
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -15,16 +13,31 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import PriceListItem
 from portal.services.pricing import RATE_PLACES
+from portal.services.text import CsvRefused, RowErrors, read_csv
 
 KINDS = ("fixed", "percent")
+COLUMNS = ("sku", "markup_kind", "markup_value")
 
 
 @dataclass
 class ItemsResult:
-    """Lines saved (new or changed) and each refused line with its number and reason."""
+    """Lines saved (new or changed), the refused lines (capped, with their numbers), or why the file was refused."""
 
     saved: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    refused: RowErrors = field(default_factory=RowErrors)
+    file_error: str | None = None
+
+    @property
+    def errors(self) -> list[tuple[int, str]]:
+        """The listed refused lines as (line number, reason); at most text.MAX_LISTED_ERRORS."""
+        return self.refused.listed
+
+    def summary(self) -> str:
+        """One sentence for the page: what was saved and refused, or why nothing could be read."""
+        if self.file_error:
+            return f"Nothing saved: {self.file_error}."
+        more = f" (the first {len(self.errors)} are listed)" if self.refused.unlisted else ""
+        return f"Saved {self.saved} line(s); {self.refused.count} refused{more}."
 
 
 def _check(row: dict) -> tuple[str, str, Decimal] | str:
@@ -49,28 +62,28 @@ def _check(row: dict) -> tuple[str, str, Decimal] | str:
 def import_items(price_list_id: int, data: bytes) -> ItemsResult:
     """Upsert the per-SKU markups of one price list (the caller has checked the list is the tenant's)."""
     result = ItemsResult()
-    try:
-        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    except (UnicodeDecodeError, csv.Error) as err:
-        result.errors.append((1, f"not a readable UTF-8 CSV file: {err}"))
-        return result
     existing = {
         item.sku: item
         for item in db.session.execute(
             select(PriceListItem).where(PriceListItem.price_list_id == price_list_id)
         ).scalars()
     }
-    for line, raw in enumerate(rows, start=2):
-        row = {(k or "").strip().lower(): v for k, v in raw.items()}
-        checked = _check(row)
-        if isinstance(checked, str):
-            result.errors.append((line, checked))
-            continue
-        sku, kind, value = checked
-        item = existing.get(sku) or PriceListItem(price_list_id=price_list_id, sku=sku)
-        item.markup_kind, item.markup_value = kind, value
-        existing[sku] = item
-        db.session.add(item)
-        result.saved += 1
+    try:
+        for line, row in read_csv(data, COLUMNS, required=COLUMNS):
+            checked = row if isinstance(row, str) else _check(row)
+            if isinstance(checked, str):
+                result.refused.add(line, checked)
+                continue
+            sku, kind, value = checked
+            item = existing.get(sku) or PriceListItem(price_list_id=price_list_id, sku=sku)
+            item.markup_kind, item.markup_value = kind, value
+            existing[sku] = item
+            db.session.add(item)
+            result.saved += 1
+    except CsvRefused as err:
+        result.file_error = str(err)
+        result.saved = 0
+        db.session.rollback()
+        return result
     db.session.commit()
     return result
