@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from fakes.shopify.resolvers.fulfillments import ship
 from integrations.woocommerce.client import WooClient
 from integrations.woocommerce.mapping import PRODUCT_KEY, meta
+from jobs.preview import dry_run
 from portal.extensions import db
 from portal.models import Fulfillment, Order
 
@@ -87,3 +88,16 @@ def test_a_woocommerce_order_reaches_shopify_once_and_the_shipment_comes_back_on
     assert db.session.execute(select(func.count()).select_from(Fulfillment)).scalar_one() == 1
     db.session.refresh(order)
     assert order.status == "completed"
+
+
+def test_dry_runs_toward_a_woocommerce_retailer_count_what_would_be_sent_and_send_nothing(shopify_to_woo):
+    world = shopify_to_woo
+    world.ok("products.pull")
+    dry = dry_run("products.push", f"partnership:{world.partnership.id}")
+    assert dry.create == 2
+    assert world.woo.store(RT).products == {}
+    world.ok("products.push")
+    _place_woo_order(world, [("TOTE-1", 1)])
+    dry = dry_run("orders.pull", f"connection:{world.store.id}")
+    assert dry.create == 1
+    assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == 0
