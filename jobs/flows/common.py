@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from integrations.timeutil import parse_iso
 from portal.extensions import db
-from portal.models import Partnership, RecordFailure, SyncCursor, utcnow
+from portal.models import Partnership, RecordFailure, SyncCursor, WebhookReceipt, utcnow
 
+STALE_LOOKBACK = 500  # receipts of the same shop and topics compared with a delivery for "is there a newer one"
 OVERLAP = timedelta(minutes=10)  # incremental pulls re-read this much before the cursor (late commits, clock skew)
 
 
@@ -115,6 +117,44 @@ def chain_for_partnerships(ctx, job_name: str, partnerships: list[Partnership]) 
 
 def now() -> datetime:
     return utcnow()
+
+
+def delivery_version(receipt: WebhookReceipt) -> datetime | None:
+    """How new the state a delivery carries is: the object's `updated_at`, else Shopify's Triggered-At."""
+    payload = receipt.payload if isinstance(receipt.payload, dict) else {}
+    try:
+        return parse_iso(payload.get("updated_at")) or receipt.triggered_at
+    except (TypeError, ValueError):
+        return receipt.triggered_at
+
+
+def newer_delivery(receipt: WebhookReceipt, topics: tuple[str, ...]) -> WebhookReceipt | None:
+    """An already processed delivery about the same object (payload `id`) that carried a newer state, if any.
+
+    Deliveries are at-least-once and unordered: one older than what we already acted on must not act again (its
+    state is stale; the newer delivery's refetch already read the current one).
+    """
+    version = delivery_version(receipt)
+    object_id = (receipt.payload or {}).get("id") if isinstance(receipt.payload, dict) else None
+    if version is None or object_id is None:
+        return None
+    recent = db.session.execute(
+        select(WebhookReceipt)
+        .where(
+            WebhookReceipt.source == receipt.source,
+            WebhookReceipt.shop_domain == receipt.shop_domain,
+            WebhookReceipt.topic.in_(topics),
+            WebhookReceipt.id != receipt.id,
+            WebhookReceipt.processed_at.is_not(None),
+        )
+        .order_by(WebhookReceipt.id.desc())
+        .limit(STALE_LOOKBACK)
+    ).scalars()
+    for other in recent:
+        theirs = delivery_version(other)
+        if (other.payload or {}).get("id") == object_id and theirs is not None and theirs > version:
+            return other
+    return None
 
 
 class CallCounter:
