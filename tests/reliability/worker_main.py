@@ -4,7 +4,9 @@ Every attempt writes `attempt-<n>` (its pid) into TEST_MARKER_DIR and appends "s
 to `spans`, so a test can see which horse ran what, and when. TEST_FLOW picks what an attempt does:
 - "stall": attempt 1 sleeps 300 s (the test kills or pauses it), later attempts finish at once;
 - "stale": attempt 1 sleeps until `wake` exists, then logs an activity and commits; attempt 2 logs and commits;
-- "sleep": every attempt sleeps one second (concurrency measurements).
+- "sleep": every attempt sleeps one second (concurrency measurements);
+- "batch": every attempt writes a batch of 50 activity rows in one transaction; attempt 1 stops half-way until
+  `restarted` exists (the test restarts the database meanwhile), then commits.
 """
 
 import os
@@ -45,6 +47,16 @@ def scripted_push(ctx):
         db.session.commit()
     elif FLOW == "sleep":
         time.sleep(1)
+    elif FLOW == "batch":
+        for i in range(50):
+            ctx.log("add", "listing", i, f"batch row {i} of attempt {attempt}")
+            if i == 25:
+                db.session.flush()
+                if attempt == 1:
+                    _mark("mid-batch", "1")
+                    while not (MARKERS / "restarted").exists():
+                        time.sleep(0.1)
+        db.session.commit()
     ctx.count("created")
     _mark("spans", f"end {time.time()} {ctx.run.target_key}")
     _mark("completed", str(attempt))
