@@ -6,6 +6,7 @@ import pytest
 
 from integrations.registry import AdapterContext, Registry, UnknownPlatform, registry
 from integrations.shopify.adapters import ShopifyRetailerStore, ShopifySystemOfRecord
+from integrations.woocommerce.adapters import WooRetailerStore, WooSystemOfRecord
 from portal.models import Connection
 
 
@@ -23,8 +24,23 @@ def test_shopify_is_registered_for_both_sides():
 
 
 def test_an_unknown_platform_is_refused_with_the_known_ones_named():
-    with pytest.raises(UnknownPlatform, match=r"woocommerce.*registered: shopify"):
-        registry.system_of_record("woocommerce")
+    with pytest.raises(UnknownPlatform, match=r"magento.*registered: shopify, woocommerce"):
+        registry.system_of_record("magento")
+
+
+def test_woocommerce_is_registered_for_both_sides_with_its_own_http_client():
+    conn = Connection(platform="woocommerce", role="store", address="https://shop.example", api_key="ck_1")
+    context = AdapterContext(token=lambda: "cs_1", redis=None, settings={}, http=None)
+    store = registry.retailer_store("woocommerce")(conn, context)
+    sor = registry.system_of_record("woocommerce")(conn, context)
+    assert isinstance(store, WooRetailerStore) and isinstance(sor, WooSystemOfRecord)
+    assert (store.client.site, store.client.consumer_key, store.client.consumer_secret) == (
+        "https://shop.example",
+        "ck_1",
+        "cs_1",
+    )
+    assert store.client.secure  # https: Basic auth, not OAuth
+    assert registry.platform("woocommerce").http_client is not None
 
 
 def test_a_platform_registers_once_and_only_for_the_sides_it_serves():
