@@ -126,9 +126,22 @@ def test_a_scheduler_pass_after_redis_lost_its_data_puts_every_plan_entry_back(m
     app = private_app(server.url)
     scheduler = make_scheduler(app)
     scheduler.enqueue_jobs()
-    assert len(scheduler.get_jobs()) == len(SYNC_PLAN)
+    assert len(list(scheduler.get_jobs())) == len(SYNC_PLAN)
     server.kill()
     server.start()
-    assert scheduler.get_jobs() == []
+    assert list(scheduler.get_jobs()) == []
     scheduler.enqueue_jobs()  # the next pass of the running scheduler, no restart
-    assert len(scheduler.get_jobs()) == len(SYNC_PLAN)
+    assert len(list(scheduler.get_jobs())) == len(SYNC_PLAN)
+
+
+def test_in_production_a_redis_without_an_append_only_file_is_reported_degraded_and_warned_about_at_start(
+    make_redis, private_app, caplog
+):
+    lossy, durable = make_redis(appendonly=False, name="lossy"), make_redis(appendonly=True, name="durable")
+    with caplog.at_level("WARNING", logger="portal.redis_conn"):
+        app = private_app(lossy.url, WHOLESYNC_ENV="production")
+    assert "REDIS IS NOT SAFE FOR PRODUCTION: appendonly is off" in caplog.text
+    body = app.test_client().get("/healthz").get_json()
+    assert body["status"] == "degraded" and "appendonly is off" in body["redis_durability"]
+    durable_app = private_app(durable.url, WHOLESYNC_ENV="production")
+    assert durable_app.test_client().get("/healthz").get_json()["status"] == "ok"

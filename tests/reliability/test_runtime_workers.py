@@ -138,3 +138,25 @@ def test_ten_runs_on_one_shop_with_four_workers_never_run_more_than_the_shop_cap
     peak = _max_overlap(spans)
     print(f"\n10 runs on one shop, 4 workers, cap 2: at most {peak} at once")
     assert peak == 2
+
+
+def test_two_real_scheduler_processes_firing_every_second_run_each_target_once_per_slot(app, services, tmp_path):
+    _, _, _, _, _, p = factories.trading_pair()
+    _, _, _, _, _, q = factories.trading_pair()
+    env = worker_env(services, app, app.config["REDIS_URL"], TEST_MARKER_DIR=tmp_path, TEST_FLOW="sleep")
+    schedulers = [
+        subprocess.Popen([sys.executable, "-m", "tests.reliability.scheduler_main"], env=env, start_new_session=True)
+        for _ in range(2)
+    ]
+    workers = _workers(env, 2)
+    try:
+        assert wait_for(lambda: len(_lines(tmp_path / "passes")) >= 16, 90), "the schedulers did not run"
+        time.sleep(3)  # let the last fires reach the workers
+    finally:
+        _stop(schedulers + workers)
+    passes = _lines(tmp_path / "passes")
+    print(f"\ntwo schedulers: {len(passes)} passes by {len(set(passes))} processes")
+    runs = db.session.execute(select(SyncRun.target_key, SyncRun.status)).all()
+    # Every fire fell into one 8-hour slot: one run per target, whichever scheduler fired it and how often.
+    assert sorted(runs) == [(f"partnership:{p.id}", "done"), (f"partnership:{q.id}", "done")]
+    assert len(_lines(tmp_path / "completed")) == 2
