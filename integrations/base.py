@@ -19,6 +19,11 @@ class StaleQuantities(Exception):
     """A compare-and-set of stock found the store's quantities moved since we last set them; nothing was applied."""
 
 
+class ChangeRefused(Exception):
+    """The platform refused a change to an existing order (it has shipped, is already cancelled, ...); the message
+    says why in the platform's words. Nothing was changed; sending the same change again gets the same answer."""
+
+
 class OutcomeUnknown(Exception):
     """A write that is not safe to send twice (a create without platform idempotency) got no usable answer: a
     timeout, a dropped connection after the request left, or a 5xx. The platform may have committed it or not.
@@ -195,6 +200,13 @@ class SystemOfRecord(Protocol):
 
     def shipments(self, remote_order_id: str) -> list[Shipment]:
         """The shipments of an order we created, with tracking; [] when none. Read-only, safe to retry."""
+        ...
+
+    def cancel_order(self, remote_order_id: str, reason: str, note: str) -> bool:
+        """Cancel an order we created (restocking it); True once the platform reports the cancellation done.
+
+        `reason`: customer | declined | fraud | inventory | other | staff. Raises ChangeRefused when the platform
+        will not cancel (shipped, already cancelled). Safe to retry: a second call is refused as already cancelled."""
         ...
 
 

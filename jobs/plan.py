@@ -62,6 +62,11 @@ SYNC_PLAN: tuple[JobSpec, ...] = (
         True, "sor", "jobs.flows.orders:push", toggle="sync_orders_to_wholesaler",
     ),
     JobSpec(
+        "order_changes.push", "hub -> wholesaler system of record", HOUR,
+        "Cancel in the wholesaler's system of record the orders retailers cancelled, or say why it is too late.",
+        True, "sor", "jobs.flows.order_changes:push", toggle="sync_orders_to_wholesaler",
+    ),
+    JobSpec(
         "order_updates.pull", "wholesaler system of record -> hub", HOUR,
         "Fetch shipments and tracking numbers from the wholesaler's system of record for orders we sent.",
         True, "sor", "jobs.flows.order_updates:pull", toggle="sync_order_updates_from_wholesaler",
@@ -96,6 +101,11 @@ SYNC_PLAN: tuple[JobSpec, ...] = (
         "Invoice each retailer, or charge its card, for what shipped and is not yet billed, once a day.",
         False, "partnership", "jobs.flows.billing:run", queue="billing", tick_seconds=HOUR,
         manual_refusal=BILLING_REFUSAL, dispatch="jobs.flows.billing:due_days",
+    ),
+    JobSpec(
+        "alerts.scan", "hub -> people (e-mail)", 15 * 60,
+        "Find failed jobs, failing records, late orders, lost access and failed payments, and e-mail who asked.",
+        True, "partnership", "jobs.flows.alerts:scan", dispatch="jobs.flows.alerts:wholesaler_targets",
     ),
 )  # fmt: skip
 

@@ -8,10 +8,12 @@ and matches our marker in their custom attributes; only orders older than that w
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from integrations.base import CreatedOrder, OrderDraft, RemoteOrder, RemoteOrderLine
+from integrations.base import ChangeRefused, CreatedOrder, OrderDraft, RemoteOrder, RemoteOrderLine
+from integrations.shopify.errors import ShopifyUserError
 from integrations.timeutil import format_iso, parse_iso
 
 ORDERS_QUERY = """
@@ -61,6 +63,23 @@ mutation SyncOrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOp
   }
 }
 """
+
+# `orderCancel` runs as a job; its own error list (userErrors is deprecated) is read under the name `mutate` checks.
+ORDER_CANCEL = """
+mutation SyncOrderCancel($orderId: ID!, $reason: OrderCancelReason!, $restock: Boolean!, $staffNote: String) {
+  orderCancel(orderId: $orderId, reason: $reason, restock: $restock, notifyCustomer: false, staffNote: $staffNote) {
+    job { id done }
+    userErrors: orderCancelUserErrors { field message code }
+  }
+}
+"""
+
+JOB_DONE = """
+query SyncJobDone($id: ID!) { job(id: $id) { id done } }
+"""
+
+CANCEL_POLLS = 5  # orderCancel finishes in the background; a few looks, then the next run looks again
+STAFF_NOTE_LIMIT = 255
 
 ADDRESS_FIELDS = ("firstName", "lastName", "company", "address1", "address2", "city", "province", "zip", "country")
 
@@ -148,6 +167,27 @@ class OrderSink:
         options = {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY", "sendReceipt": False}
         payload = self.mutate(ORDER_CREATE, {"order": order, "options": options}, "orderCreate")
         return _created(payload["order"])
+
+    def cancel_order(self, remote_order_id: str, reason: str, note: str) -> bool:
+        """`orderCancel` with restock; True once its job is done. Shopify's refusal becomes ChangeRefused."""
+        variables = {
+            "orderId": remote_order_id,
+            "reason": reason.upper(),
+            "restock": True,
+            "staffNote": note[:STAFF_NOTE_LIMIT],
+        }
+        try:
+            payload = self.mutate(ORDER_CANCEL, variables, "orderCancel")
+        except ShopifyUserError as exc:
+            messages = "; ".join(e.get("message") or "" for e in exc.errors) or str(exc)
+            raise ChangeRefused(messages) from exc
+        job = payload.get("job") or {}
+        for attempt in range(CANCEL_POLLS):
+            if job.get("done"):
+                return True
+            time.sleep(0.5 * (attempt + 1))
+            job = self.gql(JOB_DONE, {"id": job["id"]}).get("job") or {}
+        return bool(job.get("done"))
 
 
 def _line_input(line: dict, currency: str) -> dict:

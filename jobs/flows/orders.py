@@ -19,10 +19,12 @@ from jobs.flows.common import (
     record_failed,
     record_synced,
 )
+from jobs.flows.order_changes import chain_cancellation
 from jobs.flows.stock_events import stock_reserved
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Connection, Order, OrderLine, Partnership, Variant
+from portal.services.orders import in_hold_window
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 
@@ -128,6 +130,7 @@ def _take_order(ctx, conn, remote: RemoteOrder, owners) -> tuple[str, set]:
                 order.status = "cancelled"
             ctx.log("edit", "order", order.id, f"{remote.name}: cancelled by the retailer",
                     organization_id=partnership.wholesaler_id, partnership_id=partnership.id)  # fmt: skip
+            chain_cancellation(ctx, order)
             outcome = "updated" if outcome != "created" else outcome
         db.session.flush()
     record_synced(ctx, remote.remote_id)
@@ -172,6 +175,11 @@ def _pushable(wholesaler_id: int):
     )  # fmt: skip
 
 
+def _held(order: Order) -> bool:
+    """Still inside its partnership's hold window: the order waits (a cancellation meanwhile means it never goes)."""
+    return in_hold_window(order, db.session.get(Partnership, order.partnership_id).hold_minutes)
+
+
 def marker(order: Order) -> str:
     """Our id on the order in the system of record: how a retry finds an order an earlier attempt created."""
     return f"wholesync-order-{order.id}"
@@ -180,7 +188,7 @@ def marker(order: Order) -> str:
 def push(ctx: RunContext) -> None:
     """Create each received order in the system of record exactly once; a failure stays on that order only."""
     conn = ctx.target
-    orders = list(db.session.execute(_pushable(conn.organization_id)).scalars())
+    orders = [o for o in db.session.execute(_pushable(conn.organization_id)).scalars() if not _held(o)]
     ctx.set_total(len(orders))
     if not orders:
         return
@@ -278,6 +286,9 @@ def preview_pull(target, dry: DryRun) -> DryRun:
 def preview_push(target, dry: DryRun) -> DryRun:
     """How many orders a push would create in the system of record (no remote call, no write)."""
     for order in db.session.execute(_pushable(target.organization_id)).scalars():
+        if _held(order):
+            dry.skip += 1
+            continue
         dry.create += 1
         if len(dry.sample) < 10:
             dry.sample.append(f"create {order.retailer_order_name} ({len(order.lines)} lines)")

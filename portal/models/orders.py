@@ -41,6 +41,9 @@ class Order(TenantOwned, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     billed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The cancellation carried into the wholesaler's system of record, or why it could not be (e.g. shipped).
+    sor_cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    change_note: Mapped[str | None] = mapped_column(Text)
 
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
     fulfillments: Mapped[list[Fulfillment]] = relationship(back_populates="order", order_by="Fulfillment.id")

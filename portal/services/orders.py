@@ -19,6 +19,24 @@ PROMISE = timedelta(hours=2)
 STATUSES = ("received", "sent", "partial", "shipped", "completed", "failed", "cancelled")
 # Not yet in the system of record: what the two-hour promise is waiting for.
 WAITING = ("received", "failed")
+# Something has left the wholesaler's warehouse: a cancellation can no longer be carried out.
+SHIPPED_STATUSES = ("partial", "shipped", "completed")
+
+
+def cancel_note_for_retailer(why: str) -> str:
+    """The sentence kept on an order whose cancellation could not be carried out, shown on both sides."""
+    return f"The cancellation could not be passed on to the wholesaler: {why}."
+
+
+def hold_ends_at(order: Order, hold_minutes: int) -> datetime:
+    """When an order received under a partnership's hold window may go to the wholesaler."""
+    return order.received_at + timedelta(minutes=hold_minutes or 0)
+
+
+def in_hold_window(order: Order, hold_minutes: int, at: datetime | None = None) -> bool:
+    """Whether the order is still held back (a cancellation within the window means it never reaches the
+    wholesaler); a hold of 0 minutes never holds."""
+    return bool(hold_minutes) and (at or _now()) < hold_ends_at(order, hold_minutes)
 
 
 def list_query(args: dict) -> Select:
@@ -75,14 +93,24 @@ def timeline(order: Order) -> list[Step]:
     """placed -> hub -> system of record -> shipped -> tracking at retailer -> invoiced."""
     shipped = [f.shipped_at for f in order.fulfillments if f.shipped_at]
     pushed = [f.pushed_at for f in order.fulfillments if f.pushed_at]
-    return [
+    steps = [
         Step("Placed at the retailer's store", order.placed_at),
         Step("Received by Wholesync", order.received_at),
         Step("In the wholesaler's system of record", order.sent_to_sor_at),
+    ]
+    if order.cancelled_at is not None:
+        # A cancelled order's journey ends with the cancellation on both sides (or the reason it could not be).
+        steps.append(Step("Cancelled by the retailer", order.cancelled_at))
+        if order.sent_to_sor_at is not None:
+            steps.append(Step("Cancelled in the wholesaler's system of record", order.sor_cancelled_at))
+        if order.change_note is None:
+            return steps  # nothing more will happen to it; a refused cancellation goes on to ship
+    steps.extend([
         Step("Shipped", order.shipped_at or (min(shipped) if shipped else None)),
         Step("Tracking sent to the retailer's store", min(pushed) if pushed else None),
         Step("Invoiced", order.billed_at),
-    ]
+    ])  # fmt: skip
+    return steps
 
 
 def promise(order: Order, now: datetime | None = None) -> Promise:
