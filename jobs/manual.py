@@ -39,13 +39,19 @@ class JobRow:
         return self.spec.manual and bool(self.targets)
 
 
+# Jobs a wholesaler may also start on its partners' stores: the retailers' orders are what it has to fulfil.
+ON_PARTNER_STORES = ("orders.pull",)
+
+
 def org_targets(spec: JobSpec, org_id: int) -> list[str]:
-    """Targets of `spec` this organization may start: in its partnerships AND owned by it (so it sees the run)."""
+    """Targets of `spec` this organization may start: in its partnerships AND owned by it (so it sees the run), or,
+    for a wholesaler, its active partners' stores for the jobs in ON_PARTNER_STORES."""
     keys: list[str] = []
     for partnership in sync.org_partnerships(org_id, spec):
+        partner_store = spec.name in ON_PARTNER_STORES and partnership.wholesaler_id == org_id
         for key in targets_for(spec, partnership.id):
             row = load_target(key)
-            if key not in keys and row is not None and owner_org_id(row) == org_id:
+            if key not in keys and row is not None and (owner_org_id(row) == org_id or partner_store):
                 keys.append(key)
     return keys
 

@@ -70,10 +70,17 @@ def preview():
 def run_now():
     """Run now: one run per target; htmx gets the live panels, a plain form post goes back to the page."""
     spec = _manual_spec(request.form.get("job"))
-    runs = start_manual_run(spec.name, current_org_id())
+    started = start_manual_run(spec.name, current_org_id())
+    # A run on a partner's store (a wholesaler pulling its retailers' orders) belongs to the retailer: its panel
+    # would show the store's other suppliers' orders, so only a line says it started; the orders appear as usual.
+    runs = [r for r in started if r.organization_id == current_org_id()]
+    on_partners = len(started) - len(runs)
     if htmx:
-        return render_template("sync/_run_panels.html", runs=runs, spec=spec)
-    flash(f"{spec.name}: started {len(runs)} run(s)." if runs else f"{spec.name}: nothing to run on.", "info")
+        return render_template("sync/_run_panels.html", runs=runs, spec=spec, on_partners=on_partners)
+    message = f"{spec.name}: started {len(started)} run(s)." if started else f"{spec.name}: nothing to run on."
+    if on_partners:
+        message += f" {on_partners} on partners' stores: new orders appear under Orders."
+    flash(message, "info")
     return redirect(url_for("sync.index"))
 
 
