@@ -46,7 +46,7 @@ class RunContext:
         self.run.failed += 1
         if len(self.run.failures or []) < MAX_FAILURES_KEPT:
             self.run.failures = [*(self.run.failures or []), {"record": record, "reason": reason[:500]}]
-        self.flush()
+        self.flush(force=True)  # a later record's rollback must not take this failure with it
 
     def api_call(self, waited_seconds: float = 0.0) -> None:
         """Called by integration clients for every platform call and every wait for API budget."""

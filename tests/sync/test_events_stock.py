@@ -29,13 +29,17 @@ SET_STOCK = (
 )
 
 
-@pytest.fixture
-def events(world, app):
+def placed_and_subscribed(world, app):
     """The world with its catalog placed, the wholesaler's store subscribed, and a short coalescing window."""
     app.config["STOCK_EVENT_WINDOW_SECONDS"] = WINDOW
     world.sync_catalog()
     ensure_sor_subscriptions(world.sor)
     return world
+
+
+@pytest.fixture
+def events(world, app):
+    return placed_and_subscribed(world, app)
 
 
 def set_sor_stock(world, sku: str, quantity: int) -> None:
