@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -62,11 +63,19 @@ class Browser:
             raise RuntimeError(f"saving the Stripe account answered {resp.status_code}")
 
 
+def cli(cluster: Cluster, *args: str, attempts: int = 5) -> str:
+    """Run `flask ARGS` as an operator would, again after a failure (SQLite refuses writers while the workers
+    write: "database is locked"); returns its last output line."""
+    for attempt in range(attempts):
+        done = cluster.flask(*args, check=False)
+        if done.returncode == 0:
+            return done.stdout.strip().splitlines()[-1]
+        time.sleep(1 + attempt)
+    raise RuntimeError(f"flask {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+
+
 def cli_json(cluster: Cluster, *args: str) -> dict:
-    done = cluster.flask(*args, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(cli(cluster, *args))
 
 
 def add_retailer(cluster: Cluster, reader, shop: str, wholesaler_id: int, price_list_id: int) -> int:
@@ -84,12 +93,9 @@ def add_retailer(cluster: Cluster, reader, shop: str, wholesaler_id: int, price_
 
 def save_card(cluster: Cluster, partnership_id: int) -> None:
     """The retailer follows the card link to Stripe's hosted page and saves a card (Stripe tells us by webhook)."""
-    done = cluster.flask("partners", "card-link", str(partnership_id), check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"card-link failed: {done.stderr.strip()[-500:]}")
-    page = urlsplit(done.stdout.strip().splitlines()[-1])
+    page = urlsplit(cli(cluster, "partners", "card-link", str(partnership_id)))
     url = f"{cluster.sandbox_url}{page.path}"
-    httpx.get(url, timeout=10).raise_for_status()
-    saved = httpx.post(url, data={"number": "4242424242424242"}, timeout=10)
+    httpx.get(url, timeout=60).raise_for_status()
+    saved = httpx.post(url, data={"number": "4242424242424242"}, timeout=60)
     if saved.status_code != 303:
         raise RuntimeError(f"Stripe's hosted page answered {saved.status_code}")

@@ -19,7 +19,6 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from fakes.shopify.context import Context
-from fakes.shopify.http_common import host_shop
 from fakes.shopify.state import gid, iso, now
 
 ROUTES = (
@@ -54,7 +53,6 @@ class SoakControls:
         self.stats: dict[str, int] = defaultdict(int)
         self._send = sandbox.outbox.send
         sandbox.outbox.send = self.send
-        self._graphql = None  # the GraphQL endpoint this wraps (set by install)
 
     # ---- webhooks --------------------------------------------------------------------------------------------
     def send(self, delivery):
@@ -85,26 +83,29 @@ class SoakControls:
             self._send(delivery)
 
     # ---- late answers ----------------------------------------------------------------------------------------
-    def graphql(self, sandbox, request: Request, version: str) -> Response:
-        domain = host_shop(request)
-        with self.lock:
-            delay = self.late[domain].pop(0) if self.late.get(domain) else None
-        response = self._graphql(sandbox, request, version)
-        if delay:
-            time.sleep(delay)  # the store has committed; the answer arrives after the client gave up
-        return response
+    def wrap(self, app):
+        """The sandbox's WSGI app, with GraphQL answers held back for shops owed a late answer."""
+
+        def late_app(environ, start_response):
+            delay = None
+            if environ.get("PATH_INFO", "").endswith("/graphql.json"):
+                host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST") or ""
+                with self.lock:
+                    owed = self.late.get(host.split(":")[0].lower())
+                    delay = owed.pop(0) if owed else None
+            body = list(app(environ, start_response))  # runs and commits the request
+            if delay:
+                time.sleep(delay)  # the store has committed; the answer arrives after the client gave up
+            return body
+
+        return late_app
 
 
 def install(sandbox) -> SoakControls:
     """Add the soak routes to `sandbox`'s url_map (endpoints called as `endpoint(sandbox, request, **values)`) and
-    wrap its GraphQL endpoint for late answers; returns the controls."""
-    from fakes.shopify.http_graphql import graphql_endpoint
-
+    hold back GraphQL answers owed late; returns the controls."""
     controls = SoakControls(sandbox)
-    for rule in sandbox.url_map.iter_rules():
-        if rule.endpoint is graphql_endpoint:
-            controls._graphql = rule.endpoint
-            rule.endpoint = controls.graphql
+    sandbox.wsgi_app = controls.wrap(sandbox.wsgi_app)
     for path, name, method in ROUTES:
         handler = globals()[f"_{name}"]
         sandbox.url_map.add(Rule(path, endpoint=_bound(handler, controls), methods=[method]))
