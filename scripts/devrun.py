@@ -24,6 +24,8 @@ from portal.embedded_redis import ensure_embedded_redis, stop_embedded_redis  # 
 
 PORT = int(os.environ.get("PORT", "5000"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "5001"))
+MAIL_PAGE_PORT = int(os.environ.get("MAIL_PAGE_PORT", "5002"))
+SMTP_PORT = int(os.environ.get("MAIL_CATCHER_SMTP_PORT", "1025"))
 BIN = Path(sys.executable).parent
 INSTANCE = Path(os.environ.get("WHOLESYNC_INSTANCE_PATH", ROOT / "instance"))
 
@@ -43,6 +45,9 @@ def _environment() -> tuple[dict[str, str], bool]:
     env.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_fake")
     env.setdefault("APRUVE_API_BASE", f"http://127.0.0.1:{SANDBOX_PORT}/apruve/api/v4")
     env.setdefault("APRUVE_WEBHOOK_SECRET", "apruve-fake-secret")
+    # Alerts and invitations go to the local mail catcher (fakes/mail.py), whose page shows what was sent.
+    env.setdefault("MAIL_SERVER", "127.0.0.1")
+    env.setdefault("MAIL_PORT", str(SMTP_PORT))
     return env, embedded
 
 
@@ -57,6 +62,15 @@ def _processes(env: dict[str, str]) -> dict[str, list[str]]:
             str(SANDBOX_PORT),
             "--app-url",
             env["SHOPIFY_APP_URL"],
+        ],
+        "mail": [
+            sys.executable,
+            "-m",
+            "fakes.mail",
+            "--port",
+            str(MAIL_PAGE_PORT),
+            "--smtp-port",
+            str(SMTP_PORT),
         ],
         "web": [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{PORT}", "--workers", "2", "--threads", "4", "wsgi:app"],
         "worker": [*flask, "worker"],
@@ -100,6 +114,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     print(f"\n  Wholesync is running at http://localhost:{PORT}\n  Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
     print(f"  Sandbox shop pages (place orders, ship them) at {env['SHOPIFY_ADMIN_BASE_URL']}/_sandbox/admin/")
+    print(f"  E-mails sent (alerts, invitations) at http://127.0.0.1:{MAIL_PAGE_PORT}/")
     print("  Press Ctrl-C to stop everything.\n", flush=True)
     try:
         while not stopping:

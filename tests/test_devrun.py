@@ -37,9 +37,10 @@ def _wait_for_login_page(base: str, proc: subprocess.Popen, timeout: float = 90)
 
 
 def test_make_run_serves_the_demo_and_ctrl_c_leaves_nothing_behind(tmp_path):
-    port, sandbox_port = _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    port, sandbox_port, mail_port, smtp_port = _free_port(), _free_port(), _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER", "MAIL_PORT")}
     env |= {"WHOLESYNC_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "SANDBOX_PORT": str(sandbox_port)}
+    env |= {"MAIL_PAGE_PORT": str(mail_port), "MAIL_CATCHER_SMTP_PORT": str(smtp_port)}
     env["SESSION_COOKIE_SECURE"] = "0"  # httpx, unlike a browser, keeps no Secure cookie for http://localhost
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "devrun.py")], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -57,15 +58,18 @@ def test_make_run_serves_the_demo_and_ctrl_c_leaves_nothing_behind(tmp_path):
         assert f"http://127.0.0.1:{sandbox_port}/_sandbox/admin/" in dashboard.text  # "Local sandbox shops"
         shops = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/admin/", timeout=10)
         assert shops.status_code == 200 and "demo-retailer-1.myshopify.com" in shops.text
+        mail_page = httpx.get(f"http://127.0.0.1:{mail_port}/", timeout=10)  # the local mail catcher
+        assert mail_page.status_code == 200 and "Local sandbox" in mail_page.text
         parent = psutil.Process(proc.pid)
         tree = [parent, *parent.children(recursive=True)]
-        assert len(tree) >= 5  # devrun + sandbox + web + worker + scheduler (and gunicorn's workers)
+        assert len(tree) >= 6  # devrun + sandbox + mail + web + worker + scheduler (and gunicorn's workers)
         redis_pid = int((tmp_path / "redis" / "redis.pid").read_text())
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         output, _ = proc.communicate(timeout=60)
     assert "Log in as demo@example.com / demo-wholesaler" in output
     assert f"http://127.0.0.1:{sandbox_port}/_sandbox/admin/" in output  # the sandbox shop pages
+    assert f"http://127.0.0.1:{mail_port}/" in output  # the mail catcher's page
     time.sleep(1)
     survivors = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert survivors == [], f"left behind: {[p.cmdline() for p in survivors]}"

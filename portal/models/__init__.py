@@ -1,6 +1,7 @@
 """The domain model (ARCHITECTURE §4); importing this package registers every table."""
 
 from portal.models.accounts import Connection, GatewayAccount, Organization, User
+from portal.models.alerts import Alert, AlertSetting
 from portal.models.base import utcnow
 from portal.models.billing import Invoice, InvoiceLine
 from portal.models.catalog import Listing, ListingVariant, Product, Variant
@@ -11,6 +12,8 @@ from portal.models.sync import ActivityLog, OutboxMessage, RecordFailure, SyncCu
 __all__ = [
     "SYNC_TOGGLES",
     "ActivityLog",
+    "Alert",
+    "AlertSetting",
     "Connection",
     "Fulfillment",
     "GatewayAccount",
