@@ -94,6 +94,8 @@ class Partnership(TenantOwned, Base):
     bill_shipping: Mapped[bool] = mapped_column(Boolean, default=False)
     # Minutes a received order waits before it goes to the wholesaler, so an order cancelled at once never reaches it.
     hold_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Credit owed to the retailer beyond its last invoice (an invoice is never negative): applied to the next one.
+    credit_balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default="0")
     gateway_customer_ref: Mapped[str | None] = mapped_column(String(255))
     # What the retailer's platform needs to place this wholesaler's goods, as its store adapter's prepare() returned
     # it (Shopify: the fulfillment service and its location); None until the first products.push.

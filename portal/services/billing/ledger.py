@@ -31,6 +31,11 @@ CATCHUP_DAYS = 7
 FINAL_STATUSES = ("paid", "void", "uncollectible")
 DONE_STATUSES = (*FINAL_STATUSES, "sent", "payment_failed")
 CENT = Decimal("0.01")
+ZERO = Decimal("0")
+# Lines that lower an invoice: credits for order lines, and credit brought forward from an earlier invoice.
+CREDIT_KINDS = ("credit", "brought_forward")
+# Ledger lines about the partnership's credit balance, not about an order line.
+BALANCE_KINDS = ("brought_forward", "carried_forward")
 
 
 class BillingNotReady(RuntimeError):
@@ -56,7 +61,7 @@ class DraftLine:
 
     @property
     def amount(self) -> Decimal:
-        sign = -1 if self.kind == "credit" else 1
+        sign = -1 if self.kind in CREDIT_KINDS else 1
         return (sign * self.quantity * self.unit_price).quantize(CENT)
 
 
@@ -173,11 +178,12 @@ def claim(partnership: Partnership, billing_date: date) -> Invoice | None:
     db.session.add(invoice)
     try:
         db.session.flush()
+        drafts, carried = _settle_credit(partnership, drafts)
         for draft in drafts:
             _claim_line(invoice, draft)
-        invoice.subtotal = sum((d.amount for d in drafts if d.kind == "charge"), Decimal("0"))
-        invoice.shipping = sum((d.amount for d in drafts if d.kind == "shipping"), Decimal("0"))
-        invoice.credits = -sum((d.amount for d in drafts if d.kind == "credit"), Decimal("0"))
+        invoice.subtotal = sum((d.amount for d in drafts if d.kind == "charge"), ZERO)
+        invoice.shipping = sum((d.amount for d in drafts if d.kind == "shipping"), ZERO)
+        invoice.credits = -sum((d.amount for d in drafts if d.kind in CREDIT_KINDS), ZERO) - carried
         invoice.total = invoice.subtotal + invoice.shipping - invoice.credits
         db.session.commit()
     except IntegrityError:
@@ -189,6 +195,32 @@ def claim(partnership: Partnership, billing_date: date) -> Invoice | None:
     return invoice
 
 
+def _settle_credit(partnership: Partnership, drafts: list[DraftLine]) -> tuple[list[DraftLine], Decimal]:
+    """Apply credit up to what the invoice charges, never below zero (Apruve refuses a negative invoice): the
+    partnership's balance brought forward first, then this invoice's credits; what is left is carried forward.
+
+    Returns the lines (with a "brought forward" and a "carried forward" line when they apply) and the amount
+    carried forward; the balance moves in this transaction, guarded on the value read (a concurrent claim of the
+    same balance makes it match no row and the claim is retried)."""
+    brought = (partnership.credit_balance or ZERO).quantize(CENT)
+    lines = list(drafts)
+    if brought > 0:
+        lines.append(DraftLine("brought_forward", None, 0, "Credit brought forward from earlier invoices", 1, brought))
+    charged = sum((d.amount for d in lines if d.amount > 0), ZERO)
+    credited = -sum((d.amount for d in lines if d.kind in CREDIT_KINDS), ZERO)
+    carried = max(credited - charged, ZERO)
+    if carried > 0:
+        lines.append(DraftLine("carried_forward", None, 0, "Credit carried forward to the next invoice", 1, carried))
+    result = db.session.execute(
+        update(Partnership)
+        .where(Partnership.id == partnership.id, Partnership.credit_balance == partnership.credit_balance)
+        .values(credit_balance=carried)
+    )
+    if result.rowcount != 1:
+        raise LineClaimConflict(f"the credit balance of partnership {partnership.id} changed while billing")
+    return lines, carried
+
+
 def _claim_line(invoice: Invoice, draft: DraftLine) -> None:
     invoice.lines.append(
         InvoiceLine(
@@ -196,6 +228,8 @@ def _claim_line(invoice: Invoice, draft: DraftLine) -> None:
             quantity=draft.quantity, unit_price=draft.unit_price, amount=draft.amount,
         )
     )  # fmt: skip
+    if draft.kind in BALANCE_KINDS:
+        return  # the partnership's balance was moved by _settle_credit
     if draft.kind == "shipping":
         result = db.session.execute(
             update(Order).where(Order.id == draft.order_id, Order.billed_at.is_(None)).values(billed_at=utcnow())
