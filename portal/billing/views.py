@@ -19,6 +19,7 @@ from portal.extensions import csrf, db
 from portal.models import GatewayAccount, Invoice, Organization, Partnership
 from portal.services import billing as service
 from portal.services.billing.events import EventDeferred
+from portal.services.billing.ledger import card_updated
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 GATEWAYS = ("stripe", "apruve")
@@ -147,8 +148,10 @@ def add_card(partnership_id: int):
 @bp.get("/partnerships/<int:partnership_id>/card/done")
 @login_required
 def card_done(partnership_id: int):
-    """Where Stripe sends the retailer back after saving a card."""
-    get_owned_or_404(Partnership, partnership_id)
+    """Where Stripe sends the retailer back after saving a card; declined invoices are charged again next run."""
+    partnership = get_owned_or_404(Partnership, partnership_id)
+    if partnership.retailer_id == current_org_id():
+        card_updated(partnership)
     flash("Card saved with Stripe. Your wholesaler will charge it once a day for what shipped.", "success")
     return redirect(url_for("billing.index"))
 

@@ -20,13 +20,16 @@ from integrations.payments import (
     PaymentGateway,
 )
 from portal.extensions import db
-from portal.models import GatewayAccount, Invoice, Organization, Partnership, utcnow
+from portal.models import ActivityLog, GatewayAccount, Invoice, Organization, Partnership, utcnow
 from portal.services.billing.ledger import (
     DONE_STATUSES,
     FINAL_STATUSES,
     BillingNotReady,
     claim,
     gateway_account,
+    next_payment_retry,
+    payment_attempts,
+    retry_due,
 )
 
 # Stripe keeps idempotency keys at least 24 h; past this age a retry looks the object up instead of trusting the key.
@@ -112,8 +115,9 @@ def _draft(invoice: Invoice, partnership: Partnership, customer: str | None) -> 
 
 
 def collect(invoice: Invoice) -> Invoice:
-    """Drive a claimed invoice through its gateway, resuming after the last recorded step."""
-    if invoice.status in DONE_STATUSES:
+    """Drive a claimed invoice through its gateway, resuming after the last recorded step; a declined card is
+    charged again only when the dunning schedule (or a newly saved card) says so."""
+    if invoice.status in DONE_STATUSES and not retry_due(invoice):
         return invoice
     partnership = db.session.get(Partnership, invoice.partnership_id)
     account = gateway_account(partnership)
@@ -179,20 +183,40 @@ def _collect(invoice: Invoice, partnership: Partnership, gateway: PaymentGateway
         _set_status(invoice, "sent")
         return
 
-    if "paid" not in invoice.steps:
+    attempts = payment_attempts(invoice)
+    if "paid" not in invoice.steps or (invoice.steps.get("paid") is False and retry_due(invoice)):
+        # Each attempt has its own key: the same key would only replay the earlier decline.
+        key = f"ws-pay-{invoice.id}" if attempts == 0 else f"ws-pay-{invoice.id}-{attempts + 1}"
         try:
-            remote = gateway.charge(remote_id, f"ws-pay-{invoice.id}")
+            remote = gateway.charge(remote_id, key)
         except PaymentDeclined as exc:
-            _record(invoice, "paid", False)
-            invoice.status, invoice.last_error = "payment_failed", f"Card declined: {exc}"
-            db.session.commit()
+            _declined(invoice, partnership, attempts + 1, str(exc))
             return
         after_gateway_call("paid")
         _record(invoice, "paid", remote.status == "paid")
     if invoice.steps.get("paid"):
         if invoice.paid_at is None:
             invoice.paid_at = utcnow()
+            db.session.commit()  # before _set_status re-reads the row
         _set_status(invoice, "paid")
+
+
+def _declined(invoice: Invoice, partnership: Partnership, attempts: int, reason: str) -> None:
+    """Record a declined charge and tell the retailer (its activity) when the next attempt is."""
+    steps = {k: v for k, v in (invoice.steps or {}).items() if k != "card_updated_at"}
+    invoice.steps = {**steps, "paid": False, "payment_attempts": attempts, "payment_failed_at": utcnow().isoformat()}
+    invoice.status, invoice.last_error = "payment_failed", f"Card declined: {reason}"
+    retry = next_payment_retry(invoice)
+    when = f"We will try again on {retry:%Y-%m-%d}" if retry else "No further attempts will be made"
+    db.session.add(
+        ActivityLog(
+            organization_id=partnership.retailer_id, partnership_id=partnership.id, action="edit",
+            record_type="invoice", record_id=str(invoice.id),
+            summary=f"Card payment for the invoice of {invoice.billing_date} was declined ({reason}). {when}; "
+            "save a new card under Billing to be charged at the next daily run.",
+        )
+    )  # fmt: skip
+    db.session.commit()
 
 
 def bill(partnership: Partnership, billing_date: date) -> Invoice | None:

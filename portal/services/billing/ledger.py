@@ -36,6 +36,8 @@ ZERO = Decimal("0")
 CREDIT_KINDS = ("credit", "brought_forward")
 # Ledger lines about the partnership's credit balance, not about an order line.
 BALANCE_KINDS = ("brought_forward", "carried_forward")
+# Days after a declined card payment when the daily job tries again (after the 1st, 2nd and 3rd decline).
+DUNNING_DAYS = (1, 3, 7)
 
 
 class BillingNotReady(RuntimeError):
@@ -250,6 +252,46 @@ def _claim_line(invoice: Invoice, draft: DraftLine) -> None:
         raise LineClaimConflict(f"order line {draft.order_line_id} changed while billing; retrying")
 
 
+# --- dunning: a declined card is tried again -------------------------------------------------------------------
+def payment_attempts(invoice: Invoice) -> int:
+    """How many times the card was charged for this invoice and declined."""
+    return int((invoice.steps or {}).get("payment_attempts", 0))
+
+
+def next_payment_retry(invoice: Invoice) -> datetime | None:
+    """When the daily job charges a declined invoice again: on the dunning schedule after the last decline, or at
+    once after the retailer saved a new card; None when it is not declined or the schedule is used up."""
+    steps = invoice.steps or {}
+    if invoice.status != "payment_failed" or not steps.get("payment_failed_at"):
+        return None
+    failed_at = datetime.fromisoformat(steps["payment_failed_at"])
+    if steps.get("card_updated_at") and datetime.fromisoformat(steps["card_updated_at"]) > failed_at:
+        return datetime.fromisoformat(steps["card_updated_at"])
+    attempts = payment_attempts(invoice)
+    if attempts == 0 or attempts > len(DUNNING_DAYS):
+        return None
+    return failed_at + timedelta(days=DUNNING_DAYS[attempts - 1])
+
+
+def retry_due(invoice: Invoice, now: datetime | None = None) -> bool:
+    """Whether a declined invoice is to be charged again now."""
+    at = next_payment_retry(invoice)
+    return at is not None and (now or utcnow()) >= at
+
+
+def card_updated(partnership: Partnership) -> int:
+    """The retailer saved a new card: its declined invoices are charged again by the next daily run."""
+    declined = db.session.execute(
+        select(Invoice).where(Invoice.partnership_id == partnership.id, Invoice.status == "payment_failed")
+    ).scalars()
+    count = 0
+    for invoice in declined:
+        invoice.steps = {**(invoice.steps or {}), "card_updated_at": utcnow().isoformat()}
+        count += 1
+    db.session.commit()
+    return count
+
+
 # --- which days are owed ---------------------------------------------------------------------------------------
 def dates_to_bill(partnership: Partnership, through: date) -> list[date]:
     """Billing dates up to `through` that may still need work: unfinished invoices, then days after the last one."""
@@ -274,4 +316,8 @@ def dates_to_bill(partnership: Partnership, through: date) -> list[date]:
     if first is not None:
         start = max(start, first)
     days = {start + timedelta(days=i) for i in range((through - start).days + 1)} if start <= through else set()
-    return sorted(days | set(unfinished))
+    declined = db.session.execute(
+        select(Invoice).where(Invoice.partnership_id == partnership.id, Invoice.status == "payment_failed")
+    ).scalars()
+    retries = {invoice.billing_date for invoice in declined if retry_due(invoice)}
+    return sorted(days | set(unfinished) | retries)
