@@ -1,5 +1,6 @@
-"""Shopify orders: read a retailer's orders incrementally by updated_at, and create orders in a wholesaler's store
-with `orderCreate` — which is not idempotent, so each order carries our marker and is looked up first.
+"""Shopify orders: read a retailer's orders incrementally by updated_at, create orders in a wholesaler's store
+with `orderCreate` — which is not idempotent, so each order carries our marker and is looked up first — and cancel
+them there with `orderCancel` (a background job, polled until done).
 
 The lookup does not trust the search index (it lags by an undocumented delay, so "not found by search" does not
 mean "not created"): it first lists the shop's most recently created orders, newest first, without a search query,

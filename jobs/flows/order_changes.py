@@ -1,5 +1,5 @@
 """Changes to orders after they were received: a retailer's cancellation carried into the wholesaler's system of
-record (restocked there), or the reason it could not be (already shipped) told to both sides, and the hold window.
+record (restocked there), or the reason it could not be (already shipped) told to both sides.
 
 The retailer's `orders/cancelled` webhook (or the next orders.pull) marks the hub order cancelled; an order not yet
 sent never reaches the wholesaler, one already sent is cancelled there by `order_changes.push`.
