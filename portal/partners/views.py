@@ -7,7 +7,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import SYNC_TOGGLES, Organization, Partnership, PriceList
 from portal.partners import bp
-from portal.services import partnerships
+from portal.services import invitations, partnerships
 from portal.services.partners_csv import import_partners
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
@@ -57,8 +57,20 @@ def invite():
     except partnerships.PartnershipError as err:
         flash(str(err), "error")
         return index(status=400)
-    flash(f"Invited {email}; their invitation code is {partnership.invite_code}.", "info")
+    _send(partnership)
     return redirect(url_for("partners.index"))
+
+
+def _send(partnership: Partnership) -> None:
+    """E-mail the invitation and say so; when it cannot go, say why and give the link to pass on by hand."""
+    try:
+        flash(f"Invitation sent to {invitations.send_invitation(partnership)}.", "info")
+    except invitations.InvitationNotSent as err:
+        flash(
+            f"Invitation for {partnership.invite_email} created, but not sent: {err}. "
+            f"Give them this link: {invitations.join_url(partnership)}",
+            "error",
+        )
 
 
 @bp.post("/upload")
@@ -82,7 +94,8 @@ def show(partnership_id: int):
     retailer = db.session.get(Organization, partnership.retailer_id) if partnership.retailer_id else None
     transitions = sorted(partnerships.TRANSITIONS.get(partnership.status, ()))
     return render_template("partners/show.html", p=partnership, retailer=retailer, price_lists=_price_lists(),
-                           toggles=SYNC_TOGGLES, transitions=transitions)  # fmt: skip
+                           toggles=SYNC_TOGGLES, transitions=transitions,
+                           invitation_link=invitations.join_url(partnership))  # fmt: skip
 
 
 @bp.post("/<int:partnership_id>")
@@ -104,6 +117,28 @@ def update(partnership_id: int):
     partnership.billing_enabled = "billing_enabled" in form
     db.session.commit()
     flash("Saved.", "info")
+    return redirect(url_for("partners.show", partnership_id=partnership.id))
+
+
+@bp.post("/<int:partnership_id>/resend")
+@login_required
+def resend(partnership_id: int):
+    """Send the invitation e-mail again, with the same code."""
+    partnership = _own(partnership_id)
+    _send(partnership)
+    return redirect(url_for("partners.show", partnership_id=partnership.id))
+
+
+@bp.post("/<int:partnership_id>/revoke")
+@login_required
+def revoke(partnership_id: int):
+    """Withdraw an invitation not yet accepted: its link and code stop working."""
+    partnership = _own(partnership_id)
+    if partnership.status != "invited":
+        flash("Only an invitation not yet accepted can be revoked.", "error")
+    else:
+        partnerships.set_status(partnership.id, "ended")
+        flash(f"Invitation for {partnership.invite_email or 'this retailer'} revoked.", "info")
     return redirect(url_for("partners.show", partnership_id=partnership.id))
 
 

@@ -11,20 +11,25 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Listing, ListingVariant, Order, Organization, Partnership, Product, SyncRun
+from portal.services import invitations
 from portal.tenancy import current_org_id, scoped
 
 PER_PAGE = 50
 
 
-def partners_context() -> dict:
-    """The retailer's partnerships with their wholesalers' names."""
+def partners_context(shop: str | None = None) -> dict:
+    """The retailer's partnerships with their wholesalers' names, and the invitation the shop came with, if any."""
     rows = db.session.execute(
         scoped(Partnership)
         .add_columns(Organization.name)
         .join(Organization, Organization.id == Partnership.wholesaler_id)
         .order_by(Partnership.id)
     ).all()
-    return {"partners": [{"partnership": p, "wholesaler": name} for p, name in rows]}
+    pending = invitations.pending_for_shop(shop) if shop else None
+    return {
+        "partners": [{"partnership": p, "wholesaler": name} for p, name in rows],
+        "pending": {"code": pending[0].invite_code, "wholesaler": pending[1].name} if pending else None,
+    }
 
 
 def catalog_context(store_id: int, page: int) -> dict:

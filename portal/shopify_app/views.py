@@ -22,7 +22,7 @@ from portal.extensions import csrf, db
 from portal.models import Connection, SyncRun, utcnow
 from portal.services import connections as service
 from portal.services import embedded as pages
-from portal.services import partnerships
+from portal.services import invitations, partnerships
 from portal.shopify_app import bp
 from portal.tenancy import get_owned_or_404, scoped
 
@@ -82,6 +82,12 @@ def app_home():
             service.fresh_access_token(conn)
         except auth.ShopifyAuthError:
             notice = "Wholesync lost access to your store and reconnected it."
+    elif conn is not None and conn.status == "needs_reauth":
+        # Shopify rejected the stored token (or its refresh): this document load's session token is the way back.
+        notice = (
+            "Wholesync lost access to your store and reconnected it; orders placed meanwhile come in with the next "
+            "sync."
+        )
     if not service.usable(conn):
         try:
             conn = service.install_store(check.shop, auth.exchange_id_token(current_app.config, check))
@@ -100,7 +106,7 @@ def app_home():
 
 # The app's sections (App Bridge's navigation menu links `/shopify?tab=<key>`): what each one renders with.
 HOME_TABS = {
-    "partners": lambda: pages.partners_context(),
+    "partners": lambda: pages.partners_context(g.shop),
     "catalog": lambda: pages.catalog_context(g.store.id, request.args.get("page", 1, type=int)),
     "orders": lambda: pages.orders_context(request.args.get("page", 1, type=int)),
     "sync": lambda: pages.sync_context(g.store.id, store_jobs()),
@@ -127,7 +133,7 @@ def patch_id_token():
 @embedded
 def partners():
     """The retailer's wholesalers, and the form to enter an invitation code."""
-    return render_template("shopify_app/_partners.html", **pages.partners_context())
+    return render_template("shopify_app/_partners.html", **pages.partners_context(g.shop))
 
 
 @bp.post("/shopify/partners/accept")
@@ -138,11 +144,12 @@ def accept_invite():
     error = None
     try:
         partnerships.accept(code, g.org_id)
+        invitations.forget_for_shop(g.shop)
     except partnerships.PartnershipError as exc:
         error = str(exc)
     status = 422 if error else 200
     return render_template(
-        "shopify_app/_partners.html", error=error, accepted=not error, **pages.partners_context()
+        "shopify_app/_partners.html", error=error, accepted=not error, **pages.partners_context(g.shop)
     ), status
 
 
