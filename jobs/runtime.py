@@ -19,6 +19,7 @@ from rq.job import Job
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from integrations.base import AccessRevoked
 from jobs import clock, outbox
 from jobs.context import RunContext
 from jobs.outbox import connection, queue
@@ -201,6 +202,7 @@ class Lease:
         self.owner = rq_id
         self.value = f"{rq_id} {run_id} {time.time_ns()}"
         self.ttl = max(int(current_app.config.get("RQ_LEASE_SECONDS", 60)), 2)
+        self.conn = connection()  # the heartbeat thread has no app context: it keeps this client
         self.held: list[str] = []
         self.lost = False
         self._stop = threading.Event()
@@ -228,7 +230,7 @@ class Lease:
         while not self._stop.wait(self.ttl / 3):
             try:
                 for key in list(self.held):
-                    if not connection().eval(_RENEW, 1, key, self.value, self.ttl):
+                    if not self.conn.eval(_RENEW, 1, key, self.value, self.ttl):
                         self.lost = True
             except Exception as exc:  # Redis briefly away: the next beat tries again before the TTL runs out
                 log.warning("lease heartbeat failed: %s", exc)
@@ -375,6 +377,14 @@ def _execute_fenced(spec: JobSpec, run: SyncRun, target: str, session) -> dict:
             _load_flow(spec)(ctx)
     except StaleLease:
         raise
+    except AccessRevoked as exc:
+        # Retrying cannot help until a person reconnects the store: the run ends failed now, without RQ retries.
+        db.session.rollback()
+        run.status, run.finished_at = "failed", utcnow()
+        run.message = f"Attempt {run.attempts} failed: {exc}"[:2000]
+        _close_outbox(run)
+        db.session.commit()
+        return summary(run)
     except Exception as exc:
         db.session.rollback()
         job = get_current_job()
