@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 
 from benchmarks.chaos.invariants import (
+    access_kept,
     billed_once,
     catalog_matches,
     check_all,
@@ -57,6 +58,10 @@ def _world() -> dict:
         ],
         "lines": [{"id": 1, "shipped": 2, "charged": 2, "credited": 0, "billing_on": True}],
         "gateway_charges": {"1": 1},
+        "connections": [
+            {"address": "w.myshopify.com", "role": "source", "status": "active"},
+            {"address": "r1.myshopify.com", "role": "store", "status": "active"},
+        ],
     }
 
 
@@ -132,3 +137,12 @@ def test_a_deliberately_broken_stock_check_is_caught_by_the_crafted_world():
     world = _world()
     assert stock_matches(world) == []
     assert broken(world) == ["TEE-S", "MUG-WHT"]
+
+
+def test_a_store_connection_left_needing_reauthorization_is_lost_access():
+    world = _world()
+    assert access_kept(world) == []
+    world["connections"][1]["status"] = "needs_reauth"
+    found = check_all(world)
+    assert [(v.kind, v.detail) for v in found] == [("lost_access", "r1.myshopify.com (store) is needs_reauth")]
+    assert tally(found)["lost_access"] == 1

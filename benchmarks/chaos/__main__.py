@@ -69,11 +69,17 @@ def _setup(cluster: Cluster, retailers_wanted: int) -> tuple[list[str], list[str
     retailers = [p["shop"] for p in partnerships]
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        stocked = [any(v["service_available"] for v in reader.dump(shop)["variants"]) for shop in retailers]
-        if all(stocked):
+        bare = [shop for shop in retailers if not any(v["service_available"] for v in reader.dump(shop)["variants"])]
+        if not bare:
             return retailers, expiring
         time.sleep(2)
-    raise TimeoutError("the retailers' stores never received the catalog; see " + str(cluster.logs))
+    # Trade goes on without them: the invariants report what they lack (and lost_access says why, if it is that).
+    statuses = dict(reader.sql("SELECT address, status FROM connection WHERE role = 'store'"))
+    print(f"chaos: SETUP: no catalog reached {', '.join(f'{s} (connection {statuses.get(s)})' for s in bare)} "
+          f"within 180 s; see {cluster.logs}", flush=True)  # fmt: skip
+    if len(bare) == len(retailers):
+        raise TimeoutError("no retailer's store received the catalog; see " + str(cluster.logs))
+    return retailers, expiring
 
 
 def _settle(reader: Reader, cluster: Cluster, bound: float) -> tuple[float, list]:
@@ -164,7 +170,8 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
         f"chaos: seed {seed} {seconds:g} s: {result['orders']} orders, {result['shipments']} shipments, "
         f"{result['stock_changes']} stock changes, {sum(injector.counts.values())} faults; lost {counts['lost']}, "
         f"duplicated {counts['duplicated']}, double_billed {counts['double_billed']}, stock_mismatches "
-        f"{counts['stock_mismatches']}, catalog_mismatches {counts['catalog_mismatches']}; settled in "
+        f"{counts['stock_mismatches']}, catalog_mismatches {counts['catalog_mismatches']}, lost_access "
+        f"{counts['lost_access']}; settled in "
         f"{settle_seconds} s; {len(retailers)} retailers, invoices {billing['invoices']}"
     )
     if violations:

@@ -15,7 +15,8 @@ MARKER_PREFIX = "wholesync-order-"  # the tag the hub puts on each order it crea
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken invariant: kind is lost | duplicated | double_billed | stock_mismatch | catalog_mismatch."""
+    """One broken invariant: kind is lost | duplicated | double_billed | stock_mismatch | catalog_mismatch |
+    lost_access."""
 
     kind: str
     detail: str
@@ -175,7 +176,17 @@ def billed_once(snap: dict) -> list[Violation]:
     return out
 
 
-CHECKS = (orders_exactly_once, shipments_exactly_once, stock_matches, catalog_matches, billed_once)
+def access_kept(snap: dict) -> list[Violation]:
+    """Every store connection still works after the faults stop: an expired or refused token is renewed by the
+    hub (refresh) or by the merchant reopening the app, which the soak does after each expired-token fault.
+
+    snap: connections [{"address", "role", "status"}].
+    """
+    return [Violation("lost_access", f"{c['address']} ({c['role']}) is {c['status']}")
+            for c in snap.get("connections", []) if c["status"] != "active"]  # fmt: skip
+
+
+CHECKS = (orders_exactly_once, shipments_exactly_once, stock_matches, catalog_matches, billed_once, access_kept)
 
 
 def check_all(snap: dict) -> list[Violation]:
@@ -192,4 +203,5 @@ def tally(violations: list[Violation]) -> dict[str, int]:
         "double_billed": kinds["double_billed"],
         "stock_mismatches": kinds["stock_mismatch"],
         "catalog_mismatches": kinds["catalog_mismatch"],
+        "lost_access": kinds["lost_access"],
     }

@@ -120,7 +120,9 @@ class Reader:
             "partnerships": out_partnerships,
             "lines": lines,
             "gateway_charges": self.gateway_charges(),
-        }
+            "connections": [{"address": a, "role": r, "status": st} for a, r, st in
+                            self.sql("SELECT address, role, status FROM connection WHERE platform = 'shopify'")],
+        }  # fmt: skip
 
     def _shipped_by_hub_line(self, ws: dict) -> dict[int, int]:
         """Units shipped in the wholesaler's store, per hub order line (matched by hub order and SKU)."""
