@@ -114,3 +114,24 @@ def test_a_chained_follow_up_survives_a_work_horse_that_dies_right_after_the_run
     make_worker(app).work(burst=True)
     push = db.session.execute(select(SyncRun).where(SyncRun.job_name == "products.push")).scalar_one()
     assert (push.trigger, push.status) == ("chain", "done") and pushed.read_text() == str(p.id)
+
+
+def test_a_run_longer_than_its_lease_keeps_it_through_the_heartbeat(app, monkeypatch):
+    import time
+
+    from jobs.runtime import LOCK_PREFIX, connection
+
+    _, _, _, _, _, p = factories.trading_pair()
+    target = f"partnership:{p.id}"
+    app.config["RQ_LEASE_SECONDS"] = 2
+    seen = []
+
+    def slow(ctx):
+        time.sleep(3.5)  # longer than the lease: only renewals keep it
+        seen.append(connection().get(f"{LOCK_PREFIX}products.push:{target}"))
+        ctx.count("created")
+
+    monkeypatch.setattr(products_flow, "push", slow)
+    result = run_job("products.push", target, "manual")
+    assert result["status"] == "done" and seen[0] is not None
+    assert connection().get(f"{LOCK_PREFIX}products.push:{target}") is None  # released at the end
