@@ -72,6 +72,12 @@ def load_config(instance_path: Path) -> dict:
         "RQ_JOB_TIMEOUT": int(env("RQ_JOB_TIMEOUT", "3600")),
         "RQ_RETRY_INTERVALS": [int(s) for s in env("RQ_RETRY_INTERVALS", "10,60,300").split(",")],
         "SCHEDULER_INTERVAL": int(env("SCHEDULER_INTERVAL", "30")),
+        # A run's lease on (job, target): renewed by a heartbeat, so a dead work-horse frees it within this time.
+        "RQ_LEASE_SECONDS": int(env("RQ_LEASE_SECONDS", "60")),
+        # At most this many runs touch one shop (connection) at once, whatever the number of workers.
+        "SYNC_SHOP_CONCURRENCY": int(env("SYNC_SHOP_CONCURRENCY", "2")),
+        # The web's Redis socket timeouts (seconds): a hung Redis costs a request at most about this long.
+        "REDIS_SOCKET_TIMEOUT": float(env("REDIS_SOCKET_TIMEOUT", "1")),
         "SHOPIFY_API_KEY": env("SHOPIFY_API_KEY", "wholesync-dev-client-id"),
         "SHOPIFY_API_SECRET": env("SHOPIFY_API_SECRET", "wholesync-dev-client-secret"),
         # During a client-secret rotation Shopify signs with either secret for a while; empty once it is over.
