@@ -105,6 +105,14 @@ def seed_cmd() -> None:
     click.echo(seed())
 
 
+@demo.command("billing")
+def billing_cmd() -> None:
+    """Bill the demo retailers by card through the local Stripe fake: account, card saved on its hosted page."""
+    from portal.demo import setup_billing
+
+    click.echo(setup_billing())
+
+
 @tokens.command("rotate")
 def rotate_cmd() -> None:
     """Re-encrypt every stored platform secret under the newest TOKEN_ENCRYPTION_KEYS key."""

@@ -1,20 +1,29 @@
-"""Demo data for `make run`: a wholesaler with a login, two retailers, partnerships and sandbox shops."""
+"""Demo data for `make run`: a wholesaler with a login, two retailers, partnerships and sandbox shops, and money:
+the retailers billed by card through the local Stripe fake, the day closing a few minutes after the first start."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 
+import httpx
+from flask import current_app
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Connection, Organization, Partnership, PriceList, User, utcnow
+from portal.models import Connection, GatewayAccount, Organization, Partnership, PriceList, User, utcnow
+from portal.services import partnerships
 from portal.services.accounts import create_wholesaler
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-wholesaler"
 WHOLESALER_SHOP = "demo-wholesaler.myshopify.com"
 RETAILER_SHOPS = ("demo-retailer-1.myshopify.com", "demo-retailer-2.myshopify.com")
+# The demo's day closes this long after the data is first seeded (UTC), so the first invoice comes during the tour.
+DEMO_BILLING_DELAY = timedelta(minutes=20)
+DEMO_STRIPE_KEY = "sk_test_wholesync_demo"  # the local Stripe fake's key for the demo wholesaler's account
+DEMO_CARD = "4242424242424242"  # Stripe's test card
 
 
 # The wholesaler's catalog in the sandbox for `make run`: 12 products, 30 variants (title, [(sku, price, stock)]).
@@ -55,6 +64,8 @@ def seed() -> str:
     if db.session.execute(select(User).where(User.email == DEMO_EMAIL)).scalar_one_or_none():
         return f"demo data present; log in as {DEMO_EMAIL} / {DEMO_PASSWORD}"
     wholesaler = create_wholesaler("Demo Wholesale Co.", DEMO_EMAIL, DEMO_PASSWORD).organization
+    closes = utcnow() + DEMO_BILLING_DELAY
+    wholesaler.timezone, wholesaler.billing_time = "UTC", closes.time().replace(second=0, microsecond=0)
     db.session.add(
         Connection(
             organization=wholesaler, role="system_of_record", address=WHOLESALER_SHOP,
@@ -67,9 +78,7 @@ def seed() -> str:
     for number, shop in enumerate(RETAILER_SHOPS, start=1):
         retailer = Organization(kind="retailer", name=f"Demo Retailer {number}")
         db.session.add(retailer)
-        db.session.add(
-            Connection(organization=retailer, role="store", address=shop, access_token=sandbox_token(shop))
-        )
+        db.session.add(Connection(organization=retailer, role="store", address=shop, access_token=sandbox_token(shop)))
         db.session.flush()
         db.session.add(
             Partnership(
@@ -79,3 +88,50 @@ def seed() -> str:
         )  # fmt: skip
     db.session.commit()
     return f"demo data created; log in as {DEMO_EMAIL} / {DEMO_PASSWORD}"
+
+
+def setup_billing() -> str:
+    """Bill the demo retailers daily by card through the local Stripe fake, as a wholesaler and its retailers would:
+    the wholesaler's Stripe account, billing switched on, and each retailer saving the test card on the card page
+    the product links it to (Stripe then tells the product by webhook, which makes the card the one charged).
+
+    Run once the web and the fake are up (`make run` does); a partnership that already has a customer is left alone.
+    """
+    from portal.services.billing.collect import card_setup_url
+
+    if not current_app.config.get("STRIPE_API_BASE"):
+        return "STRIPE_API_BASE is not set: demo billing needs the local Stripe fake"
+    user = db.session.execute(select(User).where(User.email == DEMO_EMAIL)).scalar_one_or_none()
+    if user is None:
+        return "no demo data; run `flask demo seed` first"
+    wholesaler_id = user.organization_id
+    account = db.session.execute(
+        select(GatewayAccount).where(
+            GatewayAccount.organization_id == wholesaler_id, GatewayAccount.gateway == "stripe"
+        )
+    ).scalar_one_or_none()
+    if account is None:
+        db.session.add(GatewayAccount(organization_id=wholesaler_id, gateway="stripe", secret=DEMO_STRIPE_KEY))
+        db.session.commit()
+    rows = db.session.execute(
+        select(Partnership).where(Partnership.wholesaler_id == wholesaler_id, Partnership.status == "active")
+    ).scalars()
+    base = str(current_app.config.get("SHOPIFY_APP_URL") or "").rstrip("/")
+    saved = 0
+    for partnership in rows:
+        if partnership.gateway_customer_ref:
+            continue
+        partnerships.set_billing(partnership.id, "stripe", "card")
+        page = card_setup_url(
+            partnership,
+            f"{base}/billing/partnerships/{partnership.id}/card/done",
+            f"{base}/billing/",
+            f"ws-setup-{partnership.id}-demo",
+        )
+        # The retailer on the card page: it opens the page and saves the test card.
+        httpx.get(page, timeout=30).raise_for_status()
+        answer = httpx.post(page, data={"number": DEMO_CARD}, timeout=30)
+        if answer.status_code != 303:
+            raise RuntimeError(f"the card page answered {answer.status_code}")
+        saved += 1
+    return f"demo billing: {saved} retailer card(s) saved through the Stripe fake"

@@ -11,9 +11,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +98,29 @@ def _stop(children: dict[str, subprocess.Popen]) -> None:
             p.kill()
 
 
+helpers: list[subprocess.Popen] = []  # short-lived commands run beside the processes (stopped with them)
+
+
+def _demo_billing(env: dict[str, str], flask: list[str]) -> None:
+    """Once the web and the sandbox answer, the demo retailers save a card on the Stripe fake's page (the fake tells
+    the web by webhook), so the demo bills by card; in a thread, so Ctrl-C is never held up by it."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{PORT}/login", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    proc = subprocess.Popen(
+        [*flask, "demo", "billing"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    helpers.append(proc)
+    out, _ = proc.communicate()
+    lines = (out or "").strip().splitlines() or ["demo billing: no output"]
+    print(f"  {lines[-1]}", flush=True)
+
+
 def main() -> int:
     env, embedded = _environment()
     flask = [str(BIN / "flask"), "--app", "wsgi"]
@@ -104,6 +129,7 @@ def main() -> int:
     children = {
         name: subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True) for name, cmd in _processes(env).items()
     }
+    threading.Thread(target=_demo_billing, args=(env, flask), daemon=True).start()
     stopping = False
 
     def on_signal(signum, frame):
@@ -124,6 +150,9 @@ def main() -> int:
                 break
             time.sleep(0.5)
     finally:
+        for proc in helpers:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
         _stop(children)
         if embedded:
             stop_embedded_redis(INSTANCE / "redis")
