@@ -24,6 +24,31 @@ class ChangeRefused(Exception):
     says why in the platform's words. Nothing was changed; sending the same change again gets the same answer."""
 
 
+class AccessRevoked(Exception):
+    """The platform refused our credentials for a store (Shopify: HTTP 401) and they could not be renewed: there is
+    no refresh token, the platform refused the refresh, or it refused the renewed token too. The message says so in
+    words a merchant can act on.
+
+    Nothing more was sent to that store after the refusal. By the time an adapter raises it, the application's
+    token source (`RenewableToken.rejected`) has marked the connection as needing to be reconnected; with a fixed
+    token it is raised at once. Retrying cannot help until a person reconnects the store (reopening the app, or the
+    grant again), so a run that meets it ends failed at once instead of being retried."""
+
+
+class RenewableToken(Protocol):
+    """An access-token source an adapter may ask for a new token after the platform rejected the current one."""
+
+    def __call__(self) -> str:
+        """The access token to send now; raises AccessRevoked once access is known to be lost."""
+        ...
+
+    def rejected(self, token: str) -> str:
+        """The platform answered 401 to `token`: return a token worth one more try (renewed at most once per
+        source, or the one another worker renewed meanwhile), or raise AccessRevoked after marking the connection
+        as needing to be reconnected."""
+        ...
+
+
 class OutcomeUnknown(Exception):
     """A write that is not safe to send twice (a create without platform idempotency) got no usable answer: a
     timeout, a dropped connection after the request left, or a 5xx. The platform may have committed it or not.

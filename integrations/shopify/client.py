@@ -7,6 +7,8 @@ THROTTLED, 429 (Retry-After, fractional seconds included), 5xx and timeouts are 
 except that a mutation without `@idempotent` (orderCreate, fulfillmentCreate, fulfillmentServiceCreate...) is never
 resent once it may have reached Shopify: after a timeout or a 5xx it raises ShopifyOutcomeUnknown and the caller
 looks the object up by its marker. THROTTLED and 429 are refusals before execution, so those are resent.
+A 401 is never retried blindly: a renewable token source (integrations.base.RenewableToken) is told once, and the
+call is sent once more with the token it gives; otherwise ShopifyAccessRevoked ends the call.
 
 Requests are sent with our own httpx client rather than `shopify_app.admin_graphql_request`: on an HTTP 200 with
 `errors` (THROTTLED included) that function returns no `data` and no `extensions`, so a partial answer and the
@@ -26,7 +28,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from integrations.base import AccessRevoked
 from integrations.shopify.errors import (
+    ShopifyAccessRevoked,
     ShopifyAuthError,
     ShopifyError,
     ShopifyGraphQLError,
@@ -35,7 +39,9 @@ from integrations.shopify.errors import (
     ShopifyTransientError,
 )
 
-TokenSource = Callable[[], str]  # returns an access token that is valid now (refreshing it first if need be)
+# Returns an access token that is valid now (refreshing it first if need be); one with a `rejected(token)` method
+# (integrations.base.RenewableToken) can also renew a token Shopify answered 401 to.
+TokenSource = Callable[[], str]
 USER_AGENT = "Wholesync"
 
 # Used only until the first answer tells us the shop's real bucket (then `throttleStatus` wins).
@@ -210,7 +216,9 @@ class ShopifyClient:
     """An Admin GraphQL client for one shop. `query()` returns `data`; errors raise `ShopifyError` subclasses.
 
     `token` is a token source called before every request (so a long run never sends a token that lapsed
-    meanwhile), or a fixed access token.
+    meanwhile), or a fixed access token. A source with `rejected(token)` (RenewableToken) is told about a 401 and
+    the call is sent once more with its answer; a second 401, or one with nothing to renew, raises
+    ShopifyAccessRevoked.
     """
 
     def __init__(
@@ -226,6 +234,7 @@ class ShopifyClient:
     ):
         self.shop = shop if "." in shop else f"{shop}.myshopify.com"
         self.token: TokenSource = token if callable(token) else (lambda: token)
+        self.renew: Callable[[str], str] | None = getattr(token, "rejected", None)
         self.api_version = api_version
         self.redis = redis
         self.http = http
@@ -253,13 +262,20 @@ class ShopifyClient:
         safe = resend_safe(document) if resendable is None else resendable
         tries = dict.fromkeys(RETRY_LIMITS, 0)
         waited = 0.0  # budget waits and retry delays, reported with the next call
+        renewed = False
         while True:
+            token = self._current_token()  # before reserving: a lost store costs no budget and sends nothing
             waited += self.bucket.acquire(cost)
-            token = self.token()
             status, body, headers = self._send(document, variables, token, cost)
             if self.on_call:
                 self.on_call(waited)
             waited = 0.0
+            if status == 401:
+                # Rejected before execution (never charged, so resending is safe even for a create): renew once.
+                self.bucket.release(cost)
+                self._rejected(token, body, renewed)
+                renewed = True
+                continue
             if not safe and (status == 0 or status >= 500):
                 if status >= 500:
                     self.bucket.release(cost)
@@ -281,6 +297,31 @@ class ShopifyClient:
                     self.sleep(delay)
                     waited += delay
 
+    def _current_token(self) -> str:
+        try:
+            return self.token()
+        except AccessRevoked as exc:
+            if isinstance(exc, ShopifyError):
+                raise
+            raise ShopifyAccessRevoked(str(exc), status=401) from exc
+
+    def _rejected(self, token: str, body: dict, renewed: bool) -> None:
+        """Shopify answered 401 to `token`: tell a renewable source (which renews or marks the connection lost);
+        raise ShopifyAccessRevoked unless the call is worth one more try."""
+        message = f"Shopify answered 401 for {self.shop}: it no longer accepts the access token"
+        if self.renew is None:
+            raise ShopifyAccessRevoked(message, status=401, errors=body)
+        try:
+            fresh = self.renew(token)
+        except AccessRevoked as exc:
+            if isinstance(exc, ShopifyError):
+                raise
+            raise ShopifyAccessRevoked(str(exc), status=401, errors=body) from exc
+        if renewed or not fresh or fresh == token:
+            # The source gave no new token, or the renewed one was refused too and the source did not give up:
+            # one retry per call is all a 401 earns (a later call may try the next token).
+            raise ShopifyAuthError(message, status=401, errors=body)
+
     def _send(self, document: str, variables: dict | None, token: str, cost: int) -> tuple[int, dict, httpx.Headers]:
         """POST the document; (status, JSON body, headers), status 0 when no answer came back."""
         payload: dict = {"query": document}
@@ -301,7 +342,7 @@ class ShopifyClient:
 
     def _answer(self, status: int, body: dict, headers: httpx.Headers, key: str, cost: int) -> dict:
         """The body of a usable answer; raises `_Retry` for one worth resending, a `ShopifyError` otherwise."""
-        if status in (401, 403):
+        if status == 403:  # a missing scope: the token is valid, so there is nothing to renew
             raise ShopifyAuthError(f"Shopify answered {status} for {self.shop}", status=status, errors=body)
         if status == 429 or status >= 500 or status in (0, NOT_SENT):
             if status > 0:  # 429/5xx were not charged (a failed send released its own reservation)

@@ -5,7 +5,7 @@ Callers catch `ShopifyError`; `ShopifyAuthError` means the token is invalid or r
 
 from __future__ import annotations
 
-from integrations.base import OutcomeUnknown
+from integrations.base import AccessRevoked, OutcomeUnknown
 
 
 class ShopifyError(Exception):
@@ -29,6 +29,11 @@ class ShopifyError(Exception):
 
 class ShopifyAuthError(ShopifyError):
     """HTTP 401 (or 403): the access token is invalid, expired or revoked, or lacks the scope."""
+
+
+class ShopifyAccessRevoked(ShopifyAuthError, AccessRevoked):
+    """Shopify answered 401 and the token could not be renewed (see integrations.base.AccessRevoked): the store
+    must be reconnected; retrying the call cannot help."""
 
 
 class ShopifyGraphQLError(ShopifyError):

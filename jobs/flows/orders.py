@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from integrations.base import OrderDraft, OutcomeUnknown, RemoteOrder
+from integrations.base import AccessRevoked, OrderDraft, OutcomeUnknown, RemoteOrder
 from jobs.context import RunContext
 from jobs.flows.common import (
     advance_cursor,
@@ -202,6 +202,8 @@ def push(ctx: RunContext) -> None:
             _record_sent(ctx, order, created)
             record_synced(ctx, f"order:{order.id}")
             db.session.commit()
+        except AccessRevoked:
+            raise  # the store shut us out: no other order can go either, and the run ends failed saying why
         except Exception as exc:  # visible on the order and as a failed record; the others go on
             db.session.rollback()
             order.status, order.last_error = "failed", f"{type(exc).__name__}: {exc}"[:2000]

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from portal.dashboard import bp
 from portal.services import dashboard
+from portal.services.connections import lost_access
 from portal.services.orders import count_stuck
 from portal.tenancy import current_org_id
 
@@ -27,5 +28,5 @@ def overview():
     failed_count, failed_records = dashboard.failed_records(org_id)
     return render_template(
         "dashboard/overview.html", health=dashboard.overview(org_id), stuck=count_stuck(),
-        failed_count=failed_count, failed_records=failed_records,
+        failed_count=failed_count, failed_records=failed_records, reconnect=lost_access(org_id),
     )  # fmt: skip

@@ -2,16 +2,19 @@
 
 Tokens are stored encrypted (Connection.access_token / refresh_token are EncryptedText). Refresh tokens are
 single use, so a refresh holds a per-connection Redis lock, re-reads the row, marks the refresh started before
-spending one and stores the new pair by a compare-and-set on the spent token (see fresh_access_token).
+spending one and stores the new pair by a compare-and-set on the spent token (see fresh_access_token). A token
+Shopify rejects (401) is renewed once by the same refresh, else the connection is marked `needs_reauth` (StoreAccess).
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import Text, select, text, type_coerce, update
 
+from integrations.base import AccessRevoked
 from integrations.shopify import auth
 from portal.crypto import fernet
 from portal.extensions import db
@@ -98,22 +101,105 @@ def fresh_access_token(conn: Connection, margin: timedelta = auth.REFRESH_MARGIN
             return conn.access_token
         if not conn.refresh_token:
             return _needs_reauth(conn, "the token expired and there is no refresh token")
-        interrupted = conn.refresh_started_at is not None
-        spent = conn.refresh_token
-        _mark_refresh_started(conn)
+        return _spend_refresh(conn)
+
+
+def recover_access(conn: Connection, rejected: str) -> str:
+    """Shopify answered 401 to `rejected`, the connection's access token: a new one by one crash-safe refresh.
+
+    The stored expiry cannot be trusted here (Shopify may revoke or expire a token early), so the refresh is not
+    gated on it. If another worker already stored a different token, that one is returned without a refresh.
+    Without a refresh token (the authorization-code grant's non-expiring token), or when Shopify refuses the
+    refresh, the connection is set to `needs_reauth` and auth.ShopifyAuthError says what to do.
+    """
+    lock = get_redis().lock(REFRESH_LOCK.format(conn.id), timeout=60, blocking_timeout=30)
+    with lock:
+        db.session.commit()  # as in fresh_access_token: the caller's writes are not tied to the token's commits
+        db.session.refresh(conn)
+        if conn.status != "active" or not conn.access_token:
+            raise auth.ShopifyAuthError(_lost_message(conn, f"it is {conn.status.replace('_', ' ')}"), 401)
+        if conn.access_token != rejected:
+            return conn.access_token
+        if not conn.refresh_token:
+            return _needs_reauth(conn, "Shopify no longer accepts its access token")
+        return _spend_refresh(conn)
+
+
+def _spend_refresh(conn: Connection) -> str:
+    """Spend the refresh token (marker committed first) and store the new pair; needs_reauth when refused."""
+    interrupted = conn.refresh_started_at is not None
+    spent = conn.refresh_token
+    _mark_refresh_started(conn)
+    try:
+        tokens = auth.refresh(current_app.config, conn.address, spent, conn.refresh_token_expires_at, now=utcnow())
+    except auth.ShopifyAuthError as exc:
+        if interrupted:
+            why = (
+                "an earlier token refresh was interrupted after Shopify may have answered it, and Shopify no "
+                "longer accepts the refresh token"
+            )
+            return _needs_reauth(conn, why)
+        return _needs_reauth(conn, exc.message)
+    _store_refreshed(conn, spent, tokens)
+    current_app.logger.info("refreshed the Shopify token of connection %s", conn.id)
+    return conn.access_token
+
+
+class StoreAccess:
+    """The token source adapters get for one Shopify connection (integrations.base.RenewableToken).
+
+    The token is made fresh when the source is built, in the thread that builds the adapter. When Shopify rejects
+    it (401), `rejected` renews it once per source through `recover_access`; a second rejection, or a refused
+    renewal, marks the connection `needs_reauth` and every later call raises AccessRevoked at once, so a run stops
+    sending to a store that has shut us out. A flow's worker threads may report a rejection: they renew in an app
+    context of their own (the building thread's session is not theirs to use).
+    """
+
+    def __init__(self, conn: Connection):
+        self.app = current_app._get_current_object()
+        self.connection = conn
+        self.connection_id = conn.id
+        self.owner = threading.get_ident()
+        self.lock = threading.Lock()
+        self.renewed = False
+        self.lost: str | None = None
         try:
-            tokens = auth.refresh(current_app.config, conn.address, spent, conn.refresh_token_expires_at, now=utcnow())
+            self.token = fresh_access_token(conn)
         except auth.ShopifyAuthError as exc:
-            if interrupted:
-                why = (
-                    "an earlier token refresh was interrupted after Shopify may have answered it, and Shopify no "
-                    "longer accepts the refresh token"
-                )
-                return _needs_reauth(conn, why)
-            return _needs_reauth(conn, exc.message)
-        _store_refreshed(conn, spent, tokens)
-        current_app.logger.info("refreshed the Shopify token of connection %s", conn.id)
-        return conn.access_token
+            raise AccessRevoked(exc.message) from None
+
+    def __call__(self) -> str:
+        """The access token to send now; AccessRevoked once the store has shut us out."""
+        with self.lock:
+            if self.lost:
+                raise AccessRevoked(self.lost)
+            return self.token
+
+    def rejected(self, token: str) -> str:
+        """Shopify answered 401 to `token`: a token worth one more try, or AccessRevoked (connection marked)."""
+        with self.lock:
+            if self.lost:
+                raise AccessRevoked(self.lost)
+            if token != self.token:
+                return self.token  # another thread of this run renewed it already
+            try:
+                if threading.get_ident() == self.owner:
+                    self.token = self._renew(self.connection, token)
+                else:
+                    with self.app.app_context():
+                        self.token = self._renew(db.session.get(Connection, self.connection_id), token)
+            except auth.ShopifyAuthError as exc:
+                self.lost = exc.message
+                raise AccessRevoked(exc.message) from None
+            self.renewed = True
+            return self.token
+
+    def _renew(self, conn: Connection, token: str) -> str:
+        if self.renewed:  # the token the refresh gave was rejected too: another refresh would not help
+            db.session.refresh(conn)
+            if conn.status == "active" and conn.access_token == token:
+                return _needs_reauth(conn, "Shopify refused its access token again right after a refresh")
+        return recover_access(conn, token)
 
 
 def _raw(conn_id: int, column: str) -> str | None:
@@ -160,13 +246,33 @@ def _store_refreshed(conn: Connection, spent: str, tokens: auth.Tokens) -> None:
     db.session.refresh(conn)
 
 
+def _lost_message(conn: Connection, why: str) -> str:
+    """What a person must do to restore access: a retailer reopens the app, a wholesaler runs the grant again."""
+    if conn.role == "store":
+        then = "Open the Wholesync app in the Shopify admin again."
+    else:
+        then = "Reconnect your Shopify store from Wholesync (Connect your Shopify store)."
+    return f"Wholesync lost access to {conn.address} ({why}). {then}"
+
+
 def _needs_reauth(conn: Connection, why: str) -> str:
     conn.status = "needs_reauth"
     conn.refresh_started_at = None  # nothing left to retry: reopening the app runs token exchange
     db.session.commit()
-    raise auth.ShopifyAuthError(
-        f"Wholesync lost access to {conn.address} ({why}). Open the Wholesync app in the Shopify admin again.",
-        401,
+    current_app.logger.warning("connection %s needs to be reconnected: %s", conn.id, why)
+    raise auth.ShopifyAuthError(_lost_message(conn, why), 401)
+
+
+def lost_access(org_id: int) -> list[Connection]:
+    """The organization's own Shopify connections that must be reconnected (shown with the grant link)."""
+    return list(
+        db.session.execute(
+            select(Connection).where(
+                Connection.organization_id == org_id,
+                Connection.platform == "shopify",
+                Connection.status == "needs_reauth",
+            )
+        ).scalars()
     )
 
 

@@ -17,7 +17,7 @@ from integrations.base import OnCall, RetailerStore, SystemOfRecord
 from integrations.registry import AdapterContext, registry
 from integrations.shopify.transport import build_http_client
 from portal.redis_conn import get_redis
-from portal.services.connections import fresh_access_token
+from portal.services.connections import StoreAccess
 
 HTTP_CLIENT_KEY = "wholesync_shopify_http"
 
@@ -40,10 +40,10 @@ def token_source(connection) -> Callable[[], str]:
     """A callable giving the connection's access token, made fresh (refreshed if it is about to expire) now.
 
     The refresh happens here, in the thread that builds the adapter: the adapter's calls may run on a flow's worker
-    threads, which must not touch the database session or the app context that a refresh needs.
+    threads, which must not touch this thread's database session. A token the platform rejects is renewed once, or
+    the connection marked `needs_reauth`, by its `rejected` method (see StoreAccess).
     """
-    token = fresh_access_token(connection)
-    return lambda: token
+    return StoreAccess(connection)
 
 
 def adapter_context(connection, on_call: OnCall | None = None) -> AdapterContext:
