@@ -1,17 +1,22 @@
-"""The sync engine against the sandbox: a 10,000-variant catalog push at Standard limits x10, the no-op re-push,
-and order / stock latency with one worker running.
+"""The sync engine against the sandbox at 10,000 and 100,000 variants: the catalog push at Standard limits x10, the
+no-op re-push, order latency, and stock latency from the real event (stock changed in the wholesaler's store, its
+inventory_levels/update webhook, until the retailer's level matches), with one worker running.
 
 Numbers: `catalog_push_ceiling_fraction` (cost spent / (restore rate x push time), bucket starting empty),
-`noop_push_mutations`, `order_latency_p95_s`, `stock_latency_p95_s`, `push_peak_rss_mb` (the work-horse's peak).
-Run with `python -m benchmarks bench_sync`; BENCH_SYNC_PRODUCTS / BENCH_SYNC_VARIANTS shrink it.
+`noop_push_mutations`, `order_latency_p95_s`, `stock_latency_p95_s`, `push_peak_rss_mb` (the work-horse's peak),
+and at 100,000 variants `stock_latency_p95_s_100k`, `order_latency_p95_s_100k`, `push_peak_rss_mb_100k`,
+`pull_seconds_100k`, `push_seconds_100k`. Run with `python -m benchmarks bench_sync`; BENCH_SYNC_PRODUCTS /
+BENCH_SYNC_VARIANTS shrink the first size, BENCH_SYNC_LARGE_PRODUCTS the second (0 skips it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import resource
+import signal
 import statistics
 import tempfile
 import threading
@@ -104,13 +109,24 @@ def _serve_worker(app) -> multiprocessing.Process:
         from jobs.worker import make_worker
         from portal.extensions import db
 
+        os.setsid()  # its own process group: stopping it stops the scheduler process it starts too
         with app.app_context():
             db.engine.dispose(close=False)
-        make_worker(app).work(logging_level="WARNING")
+        make_worker(app).work(logging_level="WARNING", with_scheduler=True)  # event pushes run at their window end
 
-    proc = multiprocessing.get_context("fork").Process(target=work, daemon=True)
+    # Not a daemon: the worker's scheduler is a child process of its own.
+    proc = multiprocessing.get_context("fork").Process(target=work)
     proc.start()
     return proc
+
+
+def _stop_worker(proc: multiprocessing.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    proc.join(timeout=30)
+    if proc.is_alive():
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.join(timeout=10)
 
 
 def _p95(samples: list[float]) -> float:
@@ -144,9 +160,18 @@ def _order_latency(sandbox) -> list[float]:
     return samples
 
 
-def _stock_latency(sandbox, sor_id: int, location_gid: str) -> list[float]:
-    """Stock changed in the system of record (an inventory webhook asks for inventory.pull) -> retailer level."""
-    from jobs.runtime import request_run
+SET_STOCK = (
+    "mutation($i: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities(input: $i) "
+    "@idempotent(key: $k) { userErrors { message } } }"
+)
+
+
+def _stock_latency(sandbox, location_gid: str) -> list[float]:
+    """Stock set in the wholesaler's store through its GraphQL API (as its admin does): the store sends
+    inventory_levels/update to the app, whose worker pushes the new level -> the retailer's level matches."""
+    import uuid
+
+    from fakes.shopify.state import gid
 
     ws, rt = sandbox.shop(WS_SHOP), sandbox.shop(RT_SHOP)
     location = int(location_gid.rsplit("/", 1)[1])
@@ -154,20 +179,24 @@ def _stock_latency(sandbox, sor_id: int, location_gid: str) -> list[float]:
     variants = list(ws.variants.values())
     middle = len(variants) // 2  # away from the SKUs the order-latency samples ordered
     for n, variant in enumerate(variants[middle : middle + LATENCY_SAMPLES]):
-        item = ws.inventory_items[variant.inventory_item_id]
         wanted = 500 + n
-        with ws.lock:
-            item.levels[ws.primary_location.id]["available"] = wanted
+        quantities = [{"inventoryItemId": gid("InventoryItem", variant.inventory_item_id),
+                       "locationId": gid("Location", ws.primary_location.id), "quantity": wanted,
+                       "changeFromQuantity": None}]  # fmt: skip
         start = time.monotonic()
-        request_run("inventory.pull", f"connection:{sor_id}", trigger="webhook")
+        body = sandbox.run(ws, SET_STOCK, {"i": {"name": "available", "reason": "correction", "quantities": quantities},
+                                           "k": str(uuid.uuid4())}, charge=False)  # fmt: skip
+        assert not body.get("errors"), body
         target = rt.variant_by_sku(variant.sku)
-        if not _wait(lambda t=target, w=wanted: rt.available(t.inventory_item_id, location) == w):
+        if not _wait(lambda t=target, w=wanted: rt.available(t.inventory_item_id, location) == w, timeout=120):
             raise TimeoutError("a stock change never reached the retailer")
         samples.append(time.monotonic() - start)
+        time.sleep(0.3)  # separate events, not one burst: each sample is one change's own latency
     return samples
 
 
-def main() -> dict:
+def _scenario(products: int, variants: int, noop: bool = True) -> dict:
+    """One fresh world (database, Redis, sandbox) of `products` x `variants`: pull, push, latencies."""
     from cryptography.fernet import Fernet
     from werkzeug.serving import make_server
 
@@ -177,27 +206,24 @@ def main() -> dict:
     from portal.embedded_redis import ensure_embedded_redis, stop_embedded_redis
     from portal.extensions import db
     from portal.redis_conn import get_redis
+    from portal.services.subscriptions import ensure_sor_subscriptions
 
-    products = int(os.environ.get("BENCH_SYNC_PRODUCTS", 2000))
-    variants = int(os.environ.get("BENCH_SYNC_VARIANTS", 5))
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     redis_url = os.environ.get("REDIS_URL") or ensure_embedded_redis(tmp / "redis")
     app = create_app({
         "TESTING": True, "INSTANCE_PATH": str(tmp), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
         "REDIS_URL": redis_url, "SECRET_KEY": "bench", "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "RQ_RETRY_INTERVALS": [0, 0],
+        "RQ_RETRY_INTERVALS": [0, 0], "RQ_JOB_TIMEOUT": 3600,
     })  # fmt: skip
     config = SandboxConfig(client_id=app.config["SHOPIFY_API_KEY"], client_secret=app.config["SHOPIFY_API_SECRET"],
                            maximum_available=MAXIMUM, restore_rate=RESTORE)  # fmt: skip
 
-    def sink(url: str, headers: dict, body: bytes) -> int:  # callbacks to the app, in this process
+    def sink(url: str, headers: dict, body: bytes) -> int:  # callbacks and webhooks to the app, in this process
         base = app.config["SHOPIFY_APP_URL"]
-        return (
-            app.test_client().post(url[len(base) :], headers=headers, data=body).status_code
-            if url.startswith(base)
-            else 404
-        )
+        if not url.startswith(base):
+            return 404
+        with app.app_context():
+            return app.test_client().post(url[len(base) :], headers=headers, data=body).status_code
 
     sandbox = Sandbox(config, sink=sink, auto_deliver=True)
     server = make_server("127.0.0.1", 0, sandbox, threaded=True)
@@ -209,46 +235,80 @@ def main() -> dict:
         get_redis().flushdb()
         try:
             sor, _store, partnership = _world(app, sandbox, products, variants)
+            ensure_sor_subscriptions(sor)  # what connecting the wholesaler's store does
             start = time.monotonic()
             pulled = run_now("products.pull")[0]
             pull_seconds = round(time.monotonic() - start, 2)
             first = _push_once(app, sandbox, partnership.id)
             peak_rss_mb = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
-            again = _push_once(app, sandbox, partnership.id)
+            again = _push_once(app, sandbox, partnership.id) if noop else None
             db.session.refresh(partnership)
+            get_redis().delete(*(get_redis().keys("wholesync:events:*") or ["-"]))  # the load's own stock events
             worker = _serve_worker(app)
             orders = _order_latency(sandbox)
-            stock = _stock_latency(sandbox, sor.id, partnership.placement["location_id"])
+            stock = _stock_latency(sandbox, partnership.placement["location_id"])
         finally:
             if worker is not None:
-                worker.terminate()
-                worker.join(timeout=30)
+                _stop_worker(worker)
             server.shutdown()
             if not os.environ.get("REDIS_URL"):
                 stop_embedded_redis(tmp / "redis")
+    return {"products": products, "variants": products * variants, "pull_seconds": pull_seconds,
+            "pull_created": pulled["created"], "first_push": first, "noop_push": again, "peak_rss_mb": peak_rss_mb,
+            "orders": orders, "stock": stock}  # fmt: skip
+
+
+def main() -> dict:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    products = int(os.environ.get("BENCH_SYNC_PRODUCTS", 2000))
+    variants = int(os.environ.get("BENCH_SYNC_VARIANTS", 5))
+    large = int(os.environ.get("BENCH_SYNC_LARGE_PRODUCTS", 20000))
+    small = _scenario(products, variants)
+    first, again = small["first_push"], small["noop_push"]
     out = {
         "catalog_push_ceiling_fraction": first["ceiling_fraction"],
         "noop_push_mutations": again["mutations"],
-        "order_latency_p95_s": _p95(orders),
-        "stock_latency_p95_s": _p95(stock),
-        "push_peak_rss_mb": peak_rss_mb,
+        "order_latency_p95_s": _p95(small["orders"]),
+        "stock_latency_p95_s": _p95(small["stock"]),
+        "push_peak_rss_mb": small["peak_rss_mb"],
         "sync": {
             "products": products, "variants": products * variants, "restore_rate": RESTORE,
-            "pull_seconds": pull_seconds, "pull_created": pulled["created"], "first_push": first,
-            "noop_push": again, "order_latency_samples_s": [round(s, 3) for s in orders],
-            "stock_latency_samples_s": [round(s, 3) for s in stock],
+            "pull_seconds": small["pull_seconds"], "pull_created": small["pull_created"], "first_push": first,
+            "noop_push": again, "order_latency_samples_s": [round(s, 3) for s in small["orders"]],
+            "stock_latency_samples_s": [round(s, 3) for s in small["stock"]],
+            "stock_latency_from": "inventorySetQuantities in the wholesaler's store -> its webhook -> retailer level",
         },
     }  # fmt: skip
     print(
-        f"sync: pull of {products * variants} variants / {products} products in {pull_seconds} s; "
+        f"sync: pull of {products * variants} variants / {products} products in {small['pull_seconds']} s; "
         f"push {first['created']} created in {first['seconds']} s, {first['cost_spent']} points, "
         f"{first['throttled_answers']} THROTTLED answers, {first['failed']} failed -> "
-        f"{first['ceiling_fraction']:.1%} of the {RESTORE:g} points/s ceiling; peak work-horse RSS {peak_rss_mb} MB"
+        f"{first['ceiling_fraction']:.1%} of the {RESTORE:g} points/s ceiling; peak work-horse RSS "
+        f"{small['peak_rss_mb']} MB"
     )
     print(
         f"sync: no-op re-push {again['mutations']} mutations in {again['seconds']} s; order latency p95 "
         f"{out['order_latency_p95_s']} s; stock latency p95 {out['stock_latency_p95_s']} s"
     )
+    if large:
+        big = _scenario(large, variants, noop=False)
+        out |= {
+            "stock_latency_p95_s_100k": _p95(big["stock"]),
+            "order_latency_p95_s_100k": _p95(big["orders"]),
+            "push_peak_rss_mb_100k": big["peak_rss_mb"],
+            "pull_seconds_100k": big["pull_seconds"],
+            "push_seconds_100k": big["first_push"]["seconds"],
+        }
+        out["sync"]["large"] = {
+            "products": large, "variants": large * variants, "pull_created": big["pull_created"],
+            "first_push": big["first_push"], "order_latency_samples_s": [round(s, 3) for s in big["orders"]],
+            "stock_latency_samples_s": [round(s, 3) for s in big["stock"]],
+        }  # fmt: skip
+        print(
+            f"sync at {large * variants} variants: pull {big['pull_seconds']} s, push {big['first_push']['seconds']} s "
+            f"({big['first_push']['failed']} failed), peak work-horse RSS {big['peak_rss_mb']} MB; order latency p95 "
+            f"{out['order_latency_p95_s_100k']} s; stock latency p95 {out['stock_latency_p95_s_100k']} s"
+        )
     return out
 
 

@@ -211,10 +211,11 @@ class CatalogSource:
             raise RuntimeError(f"bulk operation {operation['status']}: {operation.get('errorCode')}")
         if not operation.get("url"):
             return
-        body = self.client.http.get(operation["url"], timeout=60).text  # the shared transport (sandbox-aware)
-        for line in body.splitlines():
-            if line.strip():
-                yield json.loads(line)
+        # Streamed line by line through the shared (sandbox-aware) transport: memory stays flat at any catalog size.
+        with self.client.http.stream("GET", operation["url"], timeout=60) as answer:
+            for line in answer.iter_lines():
+                if line.strip():
+                    yield json.loads(line)
 
 
 class CatalogTarget:
