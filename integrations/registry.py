@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from integrations.base import OnCall, RetailerStore, SystemOfRecord
 
 # Each package exposes `register(registry)`; they are imported on the first lookup, in this order.
-PLATFORM_PACKAGES = ("integrations.shopify", "integrations.woocommerce")
+PLATFORM_PACKAGES = ("integrations.shopify", "integrations.woocommerce", "integrations.feeds")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class AdapterContext:
     http: object  # the process's HTTP client for this platform, with its timeouts and transport
     on_call: OnCall | None = None  # counts every platform call and every wait for budget
     sleep: Callable[[float], None] = field(default=time.sleep)
+    # Reports a record the platform's data could not be read into, as (where, why): a feed file's bad row as
+    # ("catalog.csv line 7", "price 'abc' is not an amount"). The run counts it failed and goes on.
+    on_rejected: Callable[[str, str], None] | None = None
 
 
 SystemOfRecordFactory = Callable[[object, AdapterContext], SystemOfRecord]
@@ -47,6 +50,7 @@ class Platform:
     system_of_record: SystemOfRecordFactory | None = None
     retailer_store: RetailerStoreFactory | None = None
     http_client: HttpClientFactory | None = None  # None: the application's default (Shopify's) client
+    token_source: bool = True  # False: the adapter reads its credentials from the connection (no token to renew)
 
 
 class Registry:
@@ -64,11 +68,12 @@ class Registry:
         system_of_record: SystemOfRecordFactory | None = None,
         retailer_store: RetailerStoreFactory | None = None,
         http_client: HttpClientFactory | None = None,
+        token_source: bool = True,
     ) -> Platform:
         """Record a platform's factories; registering a name twice is a mistake, not an override."""
         if name in self._platforms:
             raise ValueError(f"platform {name!r} is already registered")
-        platform = Platform(name, system_of_record, retailer_store, http_client)
+        platform = Platform(name, system_of_record, retailer_store, http_client, token_source)
         self._platforms[name] = platform
         return platform
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Time, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.crypto import EncryptedText
@@ -66,6 +66,8 @@ class Connection(TenantOwned, Base):
     # WooCommerce: the consumer key (its secret is the access token) and the secret that signs its webhooks.
     api_key: Mapped[str | None] = mapped_column(EncryptedText)
     webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    # Non-secret settings of a platform that has no API to ask (a file feed's server, folders, column mapping).
+    settings: Mapped[dict | None] = mapped_column(JSON)
     # Set (and committed) before a single-use refresh token is spent, cleared when the new pair is stored: a value
     # found later means a refresh was interrupted and its refresh token may already be spent.
     refresh_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -49,14 +49,21 @@ def token_source(connection) -> Callable[[], str]:
 def adapter_context(connection, on_call: OnCall | None = None) -> AdapterContext:
     """What an adapter needs from this application, for one connection."""
     app = current_app._get_current_object()
+    renewable = registry.platform(connection.platform).token_source
     return AdapterContext(
-        token=token_source(connection),
+        token=token_source(connection) if renewable else _no_token,
         redis=get_redis(app),
         settings=app.config,
         http=http_client(app, connection.platform),
         on_call=on_call,
         sleep=time.sleep,
+        on_rejected=getattr(getattr(on_call, "__self__", None), "fail", None),  # the run counting the calls
     )
+
+
+def _no_token() -> str:
+    """The token source of a platform whose adapter reads its credentials from the connection itself."""
+    raise LookupError("this platform's adapter takes its credentials from the connection, not a token source")
 
 
 def system_of_record(connection, on_call: OnCall | None = None) -> SystemOfRecord:
