@@ -114,7 +114,10 @@ def main() -> int:
     settle_bound = float(os.environ.get("CHAOS_SETTLE_SECONDS", "240"))
     scale = float(os.environ.get("CHAOS_CLOCK_SCALE", "240"))
     postgres = bool(os.environ.get("DATABASE_URL")) and os.environ.get("CHAOS_RESTART_POSTGRES") == "1"
-    replay = f"CHAOS_SEED={seed} CHAOS_SECONDS={seconds:g} make chaos"
+    # The replay names every setting that shapes the run (the database server's address is the caller's own).
+    where = "DATABASE_URL=... " if os.environ.get("DATABASE_URL") else ""
+    where += "CHAOS_RESTART_POSTGRES=1 " if postgres else ""
+    replay = f"{where}CHAOS_SEED={seed} CHAOS_SECONDS={seconds:g} CHAOS_CLOCK_SCALE={scale:g} make chaos"
     print(f"chaos: seed {seed}, {seconds:g} s, clock x{scale:g}, database "
           f"{'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'}; replay: {replay}", flush=True)  # fmt: skip
     with scratch_database(os.environ.get("DATABASE_URL")) as database_url:
