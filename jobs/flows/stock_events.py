@@ -18,6 +18,7 @@ from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
 
 from jobs.context import RunContext
+from jobs.flows import inventory, products
 from jobs.flows.common import now, partnerships_of
 from jobs.plan import get_job
 from jobs.runtime import connection, job_id, new_run, queue
@@ -108,8 +109,6 @@ def _give_back(pid: int, variant_ids: set[int], product_ids: set[int]) -> None:
 
 def push_partnership(partnership_id: int) -> dict:
     """The window's push for one partnership: changed products first (their new variants), then changed levels."""
-    from jobs.flows import inventory, products  # the flows import this module to request pushes
-
     variant_ids, product_ids = _drain(partnership_id)
     partnership = db.session.get(Partnership, partnership_id)
     if partnership is None or partnership.status != "active" or not (variant_ids or product_ids):

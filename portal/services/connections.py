@@ -305,9 +305,6 @@ def connect_wholesaler_shop(org_id: int, shop: str, tokens: auth.Tokens) -> Conn
         db.session.add(conn)
     store_tokens(conn, tokens)
     db.session.commit()
-    from portal.services.subscriptions import subscribe_after_connect  # it builds adapters, which import this module
-
-    subscribe_after_connect(conn)
     return conn
 
 

@@ -22,7 +22,7 @@ from portal.extensions import csrf, db
 from portal.models import Connection, SyncRun, utcnow
 from portal.services import connections as service
 from portal.services import embedded as pages
-from portal.services import invitations, partnerships
+from portal.services import invitations, partnerships, subscriptions
 from portal.shopify_app import bp
 from portal.tenancy import get_owned_or_404, scoped
 
@@ -259,7 +259,8 @@ def oauth_callback():
     try:
         shop = auth.verify_callback(current_app.config, params, bound.get("state"), bound.get("shop"), now=utcnow())
         tokens = auth.exchange_code(current_app.config, shop, params.get("code", ""), now=utcnow())
-        service.connect_wholesaler_shop(current_user.organization_id, shop, tokens)
+        conn = service.connect_wholesaler_shop(current_user.organization_id, shop, tokens)
+        subscriptions.subscribe_after_connect(conn)  # stock and product events from the wholesaler's store
     except auth.ShopifyAuthError as exc:
         db.session.rollback()
         resp = make_response(
