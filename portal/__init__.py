@@ -125,7 +125,7 @@ def register_extensions(app: Flask) -> None:
 BLUEPRINTS = (
     "auth", "dashboard", "health", "sync", "partners", "pricing", "catalog", "orders", "activity", "ops",
     "billing", "shopify_app", "webhooks", "fulfillment_service", "woocommerce", "retailers",
-    "alerts", "invitations",
+    "alerts", "invitations", "feeds",
 )  # fmt: skip
 
 

@@ -68,6 +68,17 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
+def catalog_row_problem(settings: FeedSettings, row: dict) -> str | None:
+    """Why a catalog row (our fields -> cells) would be refused, or None: what the settings preview shows."""
+    reader = FeedSystemOfRecord(settings, files=None)
+    try:
+        reader._product(row.get("product_id") or row.get("sku", ""), row, datetime.now(UTC))
+        reader._variant(row, {})
+    except RowRefused as exc:
+        return str(exc)
+    return None
+
+
 class FeedSystemOfRecord:
     """The SystemOfRecord of a wholesaler whose ERP trades in files. One instance reads each file once."""
 
