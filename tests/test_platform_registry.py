@@ -24,7 +24,7 @@ def test_shopify_is_registered_for_both_sides():
 
 
 def test_an_unknown_platform_is_refused_with_the_known_ones_named():
-    with pytest.raises(UnknownPlatform, match=r"magento.*registered: shopify, woocommerce"):
+    with pytest.raises(UnknownPlatform, match=r"magento.*registered: csv, shopify, woocommerce"):
         registry.system_of_record("magento")
 
 
