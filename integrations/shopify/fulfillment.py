@@ -1,5 +1,8 @@
 """Shopify fulfillment: the per-partnership fulfillment service in a retailer's store, accepting its fulfillment
 requests, reading shipments from a wholesaler's store and creating them (with tracking) in the retailer's store.
+
+Lines of products linked by SKU are not routed to our fulfillment service: they sit in fulfillment orders at the
+retailer's own (merchant-managed) locations, and their shipments are created there with the same tracking.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ query SyncFulfillmentOrders($id: ID!) {
   order(id: $id) {
     fulfillmentOrders(first: 5) {
       nodes {
-        id status requestStatus assignedLocation { location { id } }
+        id status requestStatus assignedLocation { location { id fulfillmentService { id } } }
         lineItems(first: 50) { nodes { id remainingQuantity lineItem { id } } }
       }
     }
@@ -108,13 +111,28 @@ class ShipmentTarget:
         service = created["fulfillmentService"]
         return {"fulfillment_service_id": service["id"], "location_id": service["location"]["id"]}
 
-    def _fulfillment_orders(self, order_id: str, location_id: str) -> list[dict]:
+    def _all_fulfillment_orders(self, order_id: str) -> list[dict]:
         order = self.gql(ORDER_FULFILLMENT_ORDERS, {"id": order_id})["order"]
-        nodes = order["fulfillmentOrders"]["nodes"] if order else []
-        return [n for n in nodes if ((n["assignedLocation"] or {}).get("location") or {}).get("id") == location_id]
+        return order["fulfillmentOrders"]["nodes"] if order else []
 
-    def accept_fulfillment_requests(self, remote_order_id: str, placement: dict) -> int:
-        """Accept the submitted fulfillment requests of this order at our location; returns how many."""
+    def _fulfillment_orders(self, order_id: str, location_id: str) -> list[dict]:
+        nodes = self._all_fulfillment_orders(order_id)
+        return [n for n in nodes if _location(n).get("id") == location_id]
+
+    def _shippable_fulfillment_orders(self, order_id: str, placement: dict | None) -> list[dict]:
+        """Our service's fulfillment orders first, then those at the retailer's own locations (SKU-linked lines);
+        never another service's (another app or partnership fulfils those)."""
+        ours = (placement or {}).get("location_id")
+        nodes = self._all_fulfillment_orders(order_id)
+        at_ours = [n for n in nodes if ours and _location(n).get("id") == ours]
+        merchant = [n for n in nodes if not _location(n).get("fulfillmentService")]
+        return at_ours + merchant
+
+    def accept_fulfillment_requests(self, remote_order_id: str, placement: dict | None) -> int:
+        """Accept the submitted fulfillment requests of this order at our location; returns how many (none
+        without a placement: SKU-linked lines are fulfilled by the merchant's own locations, no request to accept)."""
+        if not placement:
+            return 0
         accepted = 0
         for fo in self._fulfillment_orders(remote_order_id, placement["location_id"]):
             if fo["requestStatus"] == "SUBMITTED":
@@ -129,11 +147,13 @@ class ShipmentTarget:
     def shipments(self, remote_order_id: str) -> list[Shipment]:
         return _shipments(self.gql, remote_order_id)
 
-    def create_shipment(self, remote_order_id: str, placement: dict, shipment: Shipment) -> str:
-        """fulfillmentCreate on our fulfillment orders for these (retailer line id, quantity) pairs."""
+    def create_shipment(self, remote_order_id: str, placement: dict | None, shipment: Shipment) -> str:
+        """fulfillmentCreate for these (retailer line id, quantity) pairs on our fulfillment orders or, for lines
+        linked by SKU, on those at the retailer's own locations. Shopify takes one location per fulfillment, so
+        lines split across locations become one fulfillment each (same tracking); the first one's id is returned."""
         wanted = dict(shipment.lines)
-        groups = []
-        for fo in self._fulfillment_orders(remote_order_id, placement["location_id"]):
+        by_location: dict[str, list[dict]] = {}
+        for fo in self._shippable_fulfillment_orders(remote_order_id, placement):
             if fo["status"] not in OPEN_STATUSES:
                 continue
             items = []
@@ -144,9 +164,18 @@ class ShipmentTarget:
                     items.append({"id": item["id"], "quantity": take})
                     wanted[line_id] -= take
             if items:
-                groups.append({"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items})
-        if not groups:
-            raise RuntimeError("no open fulfillment order at our location has these lines left to fulfil")
+                group = {"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items}
+                by_location.setdefault(_location(fo).get("id") or "", []).append(group)
+        if not by_location:
+            raise RuntimeError("no open fulfillment order of this order has these lines left to fulfil")
         tracking = {"company": shipment.carrier, "numbers": shipment.tracking_numbers, "urls": shipment.tracking_urls}
-        fulfillment = {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": True, "trackingInfo": tracking}
-        return self.mutate(FULFILLMENT_CREATE, {"fulfillment": fulfillment}, "fulfillmentCreate")["fulfillment"]["id"]
+        created = []
+        for groups in by_location.values():
+            fulfillment = {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": True, "trackingInfo": tracking}
+            payload = self.mutate(FULFILLMENT_CREATE, {"fulfillment": fulfillment}, "fulfillmentCreate")
+            created.append(payload["fulfillment"]["id"])
+        return created[0]
+
+
+def _location(fulfillment_order: dict) -> dict:
+    return (fulfillment_order.get("assignedLocation") or {}).get("location") or {}

@@ -108,10 +108,10 @@ def push(ctx: RunContext) -> None:
     fulfillments = list(db.session.execute(_unpushed(partnership.id)).scalars())
     ctx.set_total(len(fulfillments))
     store_conn = org_connection(partnership.retailer_id, "store")
-    if not fulfillments or store_conn is None or not partnership.placement:
+    if not fulfillments or store_conn is None:
         return
     store = retailer_store(store_conn, on_call=ctx.api_call)
-    placement = partnership.placement
+    placement = partnership.placement or {}  # empty when every product is linked by SKU (the merchant's locations)
     for fulfillment in fulfillments:
         order = fulfillment.order
         try:
