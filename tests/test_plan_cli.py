@@ -9,6 +9,7 @@ from tests.support import factories
 EXPECTED_INTERVALS = {
     "orders.pull": 3600, "orders.push": 3600, "order_updates.pull": 3600, "order_updates.push": 3600,
     "products.pull": 8 * 3600, "products.push": 8 * 3600, "inventory.pull": 3600, "inventory.push": 3600,
+    "order_changes.push": 3600,
     "billing.run": 24 * 3600, "alerts.scan": 15 * 60,
 }  # fmt: skip
 
