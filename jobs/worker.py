@@ -1,17 +1,22 @@
 """The worker process: an RQ worker whose jobs run inside the Flask app context.
 
-Between jobs (RQ's maintenance, every RQ_MAINTENANCE_INTERVAL seconds) it also drains the outbox, so work the web
-could not enqueue reaches RQ even when no scheduler runs.
+Between jobs (RQ's maintenance, every RQ_MAINTENANCE_INTERVAL seconds) one worker of the fleet at a time also
+drains the outbox, so work the web could not enqueue reaches RQ even when no scheduler runs.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask
 from rq import Queue, Worker
+from rq.utils import now
 
 from jobs.plan import QUEUES
 from portal.extensions import db
 from portal.redis_conn import worker_redis
+
+DRAIN_KEY = "wholesync:outbox:drainer"
 
 
 class AppWorker(Worker):
@@ -31,17 +36,40 @@ class AppWorker(Worker):
         super().run_maintenance_tasks()
         from jobs.runtime import drain_outbox
 
-        with self.app.app_context():
-            try:
-                drain_outbox()
-            except Exception:  # the database may be restarting; the next maintenance pass tries again
-                self.log.exception("outbox drain failed")
-            finally:
-                db.session.remove()
+        try:
+            # One drain per interval for the whole fleet, counted from the end of the last one: N workers draining
+            # the same rows only add contention.
+            interval = max(int(self.maintenance_interval), 1)
+            if not self.connection.set(DRAIN_KEY, self.name, nx=True, ex=interval):
+                return
+            with self.app.app_context():
+                try:
+                    drain_outbox()
+                finally:
+                    db.session.remove()
+                    self.connection.set(DRAIN_KEY, self.name, ex=interval)
+        except Exception:  # the database or Redis may be restarting; the next maintenance pass tries again
+            self.log.exception("outbox drain failed")
+        finally:
+            # RQ stamps the pass before the drain; counting from its end keeps a slow drain from running back to
+            # back with itself and leaving queued jobs untouched between passes.
+            self.last_cleaned_at = now()
+
+
+def preload() -> None:
+    """Import every job's code in the worker itself, so a forked work-horse does not import it again for each job."""
+    from jobs.outbox import FUNCS
+    from jobs.plan import PLAN_BY_NAME
+
+    modules = {func.rpartition(".")[0] for func in FUNCS.values()}
+    modules |= {spec.flow.partition(":")[0] for spec in PLAN_BY_NAME.values()}
+    for module in sorted(modules):
+        importlib.import_module(module)
 
 
 def make_worker(app: Flask, queues: tuple[str, ...] = QUEUES, name: str | None = None) -> AppWorker:
     """A worker on the named queues (priority order), with the recovery timings from the config."""
+    preload()
     conn = worker_redis(app)
     worker = AppWorker(
         [Queue(q, connection=conn) for q in queues],

@@ -72,9 +72,11 @@ def shopify():
 def accept_receipt(receipt: WebhookReceipt, description: str):
     """Record a verified delivery once and hand it to the `webhooks` queue through the outbox; answers 200.
 
-    The receipt and its outbox row commit together, then the enqueue is tried at once; if Redis is down the
-    outbox keeps it and a drainer enqueues it later, so the answer is still 200 and nothing is lost. A redelivery
-    of a receipt whose job failed for good is published again instead of being answered "duplicate" and dropped.
+    The receipt and its outbox row commit together in the request's only write, then the enqueue is tried at once
+    with a short Redis timeout and nothing more is written (the drainer marks the row sent when it sees the job);
+    if Redis is down the outbox keeps it and a drainer enqueues it later, so the answer is still 200 and nothing
+    is lost. A redelivery of a receipt whose job failed for good is published again instead of being answered
+    "duplicate" and dropped.
     """
     db.session.add(receipt)
     try:
@@ -88,7 +90,7 @@ def accept_receipt(receipt: WebhookReceipt, description: str):
     except IntegrityError:
         db.session.rollback()
         return _redelivered(receipt.source, receipt.event_id)
-    outbox.publish_now([msg])
+    outbox.enqueue_now([msg])
     return jsonify(status="accepted", receipt=receipt.id), 200
 
 
