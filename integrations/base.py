@@ -123,6 +123,20 @@ class RemoteOrder:
     customer_name: str | None = None
     shipping_address: dict | None = None
     lines: list[RemoteOrderLine] = field(default_factory=list)
+    phone: str | None = None
+    note: str | None = None  # the order note (often a gift message)
+    attributes: list[dict] = field(default_factory=list)  # [{"key", "value"}]: checkout fields such as gift notes
+    shipping: OrderShipping | None = None
+
+
+@dataclass
+class OrderShipping:
+    """The shipping the customer chose at the retailer: method (service level), its code and what was charged."""
+
+    title: str
+    code: str | None = None
+    source: str | None = None
+    price: Decimal = Decimal("0")
 
 
 @dataclass
@@ -136,6 +150,9 @@ class OrderDraft:
     shipping_address: dict | None
     lines: list[dict]  # [{"sku", "quantity", "price": Decimal, "title", "variant_remote_id"}]
     note: str = ""
+    phone: str | None = None
+    attributes: list[dict] = field(default_factory=list)  # shown to the wholesaler: retailer order, gift notes
+    shipping: OrderShipping | None = None  # price is what the partnership's terms pass on (0 when they do not)
 
 
 @dataclass

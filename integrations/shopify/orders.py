@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
-from integrations.base import ChangeRefused, CreatedOrder, OrderDraft, RemoteOrder, RemoteOrderLine
+from integrations.base import ChangeRefused, CreatedOrder, OrderDraft, OrderShipping, RemoteOrder, RemoteOrderLine
 from integrations.shopify.errors import ShopifyUserError
 from integrations.timeutil import format_iso, parse_iso
 
@@ -22,7 +23,9 @@ query SyncOrders($after: String, $query: String) {
   orders(first: 10, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes {
-      id name createdAt updatedAt cancelledAt currencyCode email
+      id name createdAt updatedAt cancelledAt currencyCode email phone note
+      customAttributes { key value }
+      shippingLine { title code source originalPriceSet { shopMoney { amount } } }
       shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country
         countryCodeV2 phone }
       lineItems(first: 50) { nodes { id sku quantity title } }
@@ -107,6 +110,10 @@ class OrderSource:
                 email=node.get("email"),
                 customer_name=(address or {}).get("name"),
                 shipping_address=address,
+                phone=node.get("phone") or (address or {}).get("phone"),
+                note=node.get("note") or None,
+                attributes=[a for a in node.get("customAttributes") or [] if a.get("key")],
+                shipping=_shipping(node.get("shippingLine")),
                 lines=[
                     RemoteOrderLine(
                         remote_id=li["id"],
@@ -160,11 +167,25 @@ class OrderSink:
             "customAttributes": [
                 {"key": MARKER_ATTRIBUTE, "value": draft.marker},
                 {"key": "retailer_order", "value": draft.name},
+                *({"key": a["key"], "value": a.get("value")} for a in draft.attributes
+                  if a["key"] not in (MARKER_ATTRIBUTE, "retailer_order")),
             ],
             "lineItems": [_line_input(line, draft.currency) for line in draft.lines],
-        }
+        }  # fmt: skip
         if address:
             order["shippingAddress"] = address
+        if draft.phone:
+            order["phone"] = draft.phone
+        if draft.shipping is not None:
+            shipping = {
+                "title": draft.shipping.title,
+                "priceSet": {"shopMoney": {"amount": str(draft.shipping.price), "currencyCode": draft.currency}},
+            }
+            if draft.shipping.code:
+                shipping["code"] = draft.shipping.code
+            if draft.shipping.source:
+                shipping["source"] = draft.shipping.source
+            order["shippingLines"] = [shipping]
         options = {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY", "sendReceipt": False}
         payload = self.mutate(ORDER_CREATE, {"order": order, "options": options}, "orderCreate")
         return _created(payload["order"])
@@ -189,6 +210,16 @@ class OrderSink:
             time.sleep(0.5 * (attempt + 1))
             job = self.gql(JOB_DONE, {"id": job["id"]}).get("job") or {}
         return bool(job.get("done"))
+
+
+def _shipping(node: dict | None) -> OrderShipping | None:
+    """The customer's shipping choice, with what it was charged in the shop's currency."""
+    if not node or not node.get("title"):
+        return None
+    amount = ((node.get("originalPriceSet") or {}).get("shopMoney") or {}).get("amount")
+    return OrderShipping(
+        title=node["title"], code=node.get("code"), source=node.get("source"), price=Decimal(str(amount or "0"))
+    )
 
 
 def _line_input(line: dict, currency: str) -> dict:

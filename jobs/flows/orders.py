@@ -24,7 +24,7 @@ from jobs.flows.stock_events import stock_reserved
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Connection, Order, OrderLine, Partnership, Variant
-from portal.services.orders import in_hold_window
+from portal.services.orders import draft_details, in_hold_window, order_details_from
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 
@@ -146,6 +146,7 @@ def _new_order(conn, partnership: Partnership, remote: RemoteOrder, lines) -> Or
         shipping_address=remote.shipping_address, status="received", placed_at=remote.created_at,
         remote_updated_at=remote.updated_at, cancelled_at=remote.cancelled_at,
     )  # fmt: skip
+    order_details_from(order, remote)
     if remote.cancelled_at:
         order.status = "cancelled"
     db.session.add(order)
@@ -236,7 +237,7 @@ def _draft(order: Order) -> OrderDraft:
     return OrderDraft(
         marker=marker(order), name=order.retailer_order_name, currency=order.currency, email=order.email,
         shipping_address=order.shipping_address, lines=lines,
-        note=f"Retailer order {order.retailer_order_name} via Wholesync",
+        **draft_details(order, db.session.get(Partnership, order.partnership_id)),
     )  # fmt: skip
 
 

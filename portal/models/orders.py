@@ -44,6 +44,12 @@ class Order(TenantOwned, Base):
     # The cancellation carried into the wholesaler's system of record, or why it could not be (e.g. shipped).
     sor_cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     change_note: Mapped[str | None] = mapped_column(Text)
+    # What the wholesaler needs to fulfil it, as the retailer's customer gave it.
+    phone: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    note_attributes: Mapped[list | None] = mapped_column(JSON)  # [{"key", "value"}], e.g. a gift message
+    shipping_method: Mapped[str | None] = mapped_column(String(255))
+    shipping_code: Mapped[str | None] = mapped_column(String(255))
 
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
     fulfillments: Mapped[list[Fulfillment]] = relationship(back_populates="order", order_by="Fulfillment.id")

@@ -28,4 +28,5 @@ def index():
 def show(order_id: int):
     """The order's journey from the retailer's checkout to the invoice, and its two-hour promise."""
     order = get_owned_or_404(Order, order_id)
-    return render_template("orders/show.html", order=order, steps=orders.timeline(order), promise=orders.promise(order))
+    return render_template("orders/show.html", order=order, steps=orders.timeline(order), promise=orders.promise(order),
+                           details=orders.details(order))  # fmt: skip

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import Select, func
 
+from integrations.base import OrderShipping, RemoteOrder
 from portal.extensions import db
-from portal.models import Fulfillment, Order
+from portal.models import Fulfillment, Order, Partnership
 from portal.tenancy import current_org_id, scoped
 
 PROMISE = timedelta(hours=2)
@@ -37,6 +39,47 @@ def in_hold_window(order: Order, hold_minutes: int, at: datetime | None = None) 
     """Whether the order is still held back (a cancellation within the window means it never reaches the
     wholesaler); a hold of 0 minutes never holds."""
     return bool(hold_minutes) and (at or _now()) < hold_ends_at(order, hold_minutes)
+
+
+def order_details_from(order: Order, remote: RemoteOrder) -> None:
+    """Keep what the wholesaler needs to fulfil the order: phone, note, checkout attributes, shipping chosen."""
+    order.phone = (remote.phone or "")[:64] or None
+    order.note = remote.note or None
+    order.note_attributes = [{"key": a["key"], "value": a.get("value")} for a in remote.attributes] or None
+    if remote.shipping is not None:
+        order.shipping_method = remote.shipping.title[:255]
+        order.shipping_code = (remote.shipping.code or "")[:255] or None
+        order.shipping_amount = remote.shipping.price
+
+
+def draft_details(order: Order, partnership: Partnership) -> dict:
+    """The OrderDraft fields that carry those details to the wholesaler; the shipping charged is passed on only
+    when the partnership's terms bill shipping (otherwise the method goes with a zero price)."""
+    note = f"Retailer order {order.retailer_order_name} via Wholesync"
+    if order.note:
+        note += f"\nCustomer note: {order.note}"
+    shipping = None
+    if order.shipping_method:
+        price = order.shipping_amount if partnership.bill_shipping else Decimal("0")
+        shipping = OrderShipping(title=order.shipping_method, code=order.shipping_code, price=price or Decimal("0"))
+    return {"note": note, "phone": order.phone, "attributes": list(order.note_attributes or []), "shipping": shipping}
+
+
+def details(order: Order) -> list[tuple[str, str]]:
+    """What the order timeline page shows for fulfilling it, as (label, value) pairs, empty ones left out."""
+    shipping = order.shipping_method
+    if shipping and order.shipping_amount:
+        shipping = f"{shipping} ({order.shipping_amount:.2f} {order.currency} charged)"
+    pairs = [
+        ("Retailer's order (packing slip)", order.retailer_order_name),
+        ("Shipping method", shipping),
+        ("Customer", order.customer_name),
+        ("Phone", order.phone),
+        ("E-mail", order.email),
+        ("Order note", order.note),
+    ]
+    pairs += [(a["key"], a.get("value")) for a in order.note_attributes or []]
+    return [(label, str(value)) for label, value in pairs if value]
 
 
 def list_query(args: dict) -> Select:

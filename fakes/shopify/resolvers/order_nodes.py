@@ -55,13 +55,23 @@ def order_node(ctx: Context, order: Order) -> dict:
 
     address = data.get("shipping_address")
     total = sum(Decimal(str(li["price"])) * li["quantity"] for li in data["line_items"])
+    shipping = sum((Decimal(str(s.get("price") or "0")) for s in data.get("shipping_lines") or []), Decimal("0"))
+    total += shipping
     return {
         "__typename": "Order",
         "id": gid("Order", order.id),
         "legacyResourceId": str(order.id),
         "name": order.name,
         "email": data.get("email"),
+        "phone": data.get("phone"),
         "note": data.get("note"),
+        "shippingLine": _shipping_line_node(data["shipping_lines"][0], currency)
+        if data.get("shipping_lines")
+        else None,
+        "totalShippingPriceSet": {
+            "shopMoney": money(shipping, currency),
+            "presentmentMoney": money(shipping, currency),
+        },
         "poNumber": data.get("po_number"),
         "createdAt": iso(order.created_at),
         "updatedAt": iso(order.updated_at),
@@ -77,6 +87,20 @@ def order_node(ctx: Context, order: Order) -> dict:
         "lineItems": line_items,
         "fulfillmentOrders": fulfillment_orders,
         "fulfillments": fulfillments,
+    }
+
+
+def _shipping_line_node(line: dict, currency: str) -> dict:
+    """A ShippingLine: the method the customer chose and what it cost (no shipping discounts in the sandbox)."""
+    price = money(Decimal(str(line.get("price") or "0")), currency)
+    return {
+        "__typename": "ShippingLine",
+        "title": line["title"],
+        "code": line.get("code"),
+        "source": line.get("source"),
+        "carrierIdentifier": None,
+        "originalPriceSet": {"shopMoney": price, "presentmentMoney": price},
+        "discountedPriceSet": {"shopMoney": price, "presentmentMoney": price},
     }
 
 

@@ -88,6 +88,8 @@ def create_order(
     custom_attributes=(),
     note=None,
     po_number=None,
+    phone=None,
+    shipping_lines=(),
     decrement: bool = True,
 ) -> Order:
     """Store an order, take its stock and route its lines to fulfillment orders (one per location)."""
@@ -101,6 +103,8 @@ def create_order(
         "note": note,
         "shipping_address": shipping_address,
         "po_number": po_number,
+        "phone": phone,
+        "shipping_lines": [dict(s) for s in shipping_lines],
     }
     shop.orders[order_.id] = order_
     by_location: dict[int, list[dict]] = {}
@@ -144,6 +148,13 @@ def _route(ctx: Context, li: dict) -> int:
     return shop.primary_location.id
 
 
+def _shipping_line(given: dict) -> dict:
+    """An `OrderCreateShippingLineInput` as the order keeps it (title, code, source, shop-money price)."""
+    money_ = (given.get("priceSet") or {}).get("shopMoney") or {}
+    return {"title": given["title"], "code": given.get("code"), "source": given.get("source"),
+            "price": str(money_.get("amount") or "0")}  # fmt: skip
+
+
 @registry.mutation("orderCreate")
 def order_create(ctx: Context, order, options=None):
     lines, errors = _resolve_lines(ctx, order.get("lineItems") or [])
@@ -162,6 +173,8 @@ def order_create(ctx: Context, order, options=None):
         custom_attributes=order.get("customAttributes") or [],
         note=order.get("note"),
         po_number=order.get("poNumber"),
+        phone=order.get("phone"),
+        shipping_lines=[_shipping_line(s) for s in order.get("shippingLines") or []],
         decrement=behaviour != "BYPASS",
     )
     ctx.emit("orders/create", order_webhook_payload(ctx, created))
@@ -178,10 +191,15 @@ def place_order(
     *,
     email: str = "customer@example.com",
     address: dict | None = None,
+    phone: str | None = None,
+    note: str | None = None,
+    attributes: list[dict] | tuple = (),
+    shipping: dict | None = None,
 ) -> dict:
     """A customer orders (sku, quantity) pairs in `domain`'s store. Lines of products stocked at a fulfillment
     service go to a fulfillment order SUBMITTED to that service, and its callback is notified (as Shopify does);
-    `orders/create` is sent to the app. Returns {"id": gid, "name": "#1001"}."""
+    `orders/create` is sent to the app. `shipping` is the chosen method: {"title", "code", "price"}.
+    Returns {"id": gid, "name": "#1001"}."""
     shop = sandbox.shop(domain)
     ctx = Context(sandbox=sandbox, shop=shop, api_version=sandbox.api_version, base_url="")
     with shop.lock:
@@ -200,14 +218,28 @@ def place_order(
                     "price": v.price,
                 }
             )
-        created = checkout(ctx, resolved, email=email, address=address)
+        created = checkout(ctx, resolved, email=email, address=address, phone=phone, note=note, attributes=attributes,
+                           shipping=shipping)  # fmt: skip
     ctx.flush()
     return {"id": gid("Order", created.id), "name": created.name}
 
 
-def checkout(ctx: Context, lines: list[dict], *, email: str | None, address: dict | None = None) -> Order:
+def checkout(
+    ctx: Context,
+    lines: list[dict],
+    *,
+    email: str | None,
+    address: dict | None = None,
+    phone: str | None = None,
+    note: str | None = None,
+    attributes: list[dict] | tuple = (),
+    shipping: dict | None = None,
+) -> Order:
     """A customer's checkout: the order takes stock and is routed like any other (`create_order`), then
     `orders/create` is queued. Used by `place_order` and the sandbox admin pages."""
-    created = create_order(ctx, lines, email=email, shipping_address=address or dict(DEFAULT_ADDRESS))
+    created = create_order(
+        ctx, lines, email=email, shipping_address=address or dict(DEFAULT_ADDRESS), phone=phone, note=note,
+        custom_attributes=list(attributes), shipping_lines=[shipping] if shipping else (),
+    )  # fmt: skip
     ctx.emit("orders/create", order_webhook_payload(ctx, created))
     return created
