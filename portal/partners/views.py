@@ -12,6 +12,17 @@ from portal.services.partners_csv import import_partners
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 PER_PAGE = 50
+MAX_HOLD_MINUTES = 1440  # a day: longer would break the two-hour promise many times over
+
+
+def _hold_minutes(raw: str | None) -> int:
+    """The hold window typed on the partner page, in whole minutes from 0 to a day; anything else is refused."""
+    text = (raw or "0").strip() or "0"
+    if not text.isdigit() or int(text) > MAX_HOLD_MINUTES:
+        raise partnerships.PartnershipError(
+            f"The hold window must be a whole number of minutes from 0 to {MAX_HOLD_MINUTES}; nothing was saved."
+        )
+    return int(text)
 
 
 def _own(partnership_id: int) -> Partnership:
@@ -101,10 +112,11 @@ def show(partnership_id: int):
 @bp.post("/<int:partnership_id>")
 @login_required
 def update(partnership_id: int):
-    """Save the price list, force overwrite, billing flag, stock buffer and the eight toggles."""
+    """Save the price list, force overwrite, billing flag, stock buffer, hold window and the eight toggles."""
     partnership = _own(partnership_id)
     form = request.form
     try:
+        hold_minutes = _hold_minutes(form.get("hold_minutes"))  # checked first: a refusal saves nothing
         partnerships.set_price_list(partnership.id, _price_list_id(form.get("price_list")))
         partnerships.set_force_overwrite(partnership.id, "force_overwrite" in form)
         partnerships.set_stock_buffer(partnership.id, form.get("stock_buffer", 0, type=int) or 0)
@@ -115,6 +127,7 @@ def update(partnership_id: int):
         return redirect(url_for("partners.show", partnership_id=partnership.id))
     # The billing flag only says whether the daily billing job may bill this retailer; it never starts billing.
     partnership.billing_enabled = "billing_enabled" in form
+    partnership.hold_minutes = hold_minutes
     db.session.commit()
     flash("Saved.", "info")
     return redirect(url_for("partners.show", partnership_id=partnership.id))
