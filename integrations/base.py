@@ -69,6 +69,9 @@ class RemoteVariant:
     barcode: str | None = None
     weight_grams: int | None = None
     retail_price: Decimal | None = None
+    compare_at_price: Decimal | None = None
+    taxable: bool = True
+    requires_shipping: bool = True
     inventory_item_id: str | None = None
     quantity: int = 0
 
@@ -85,6 +88,7 @@ class RemoteProduct:
     product_type: str = ""
     tags: list[str] = field(default_factory=list)
     image_urls: list[str] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)  # [{"url", "alt"}] in display order (image_urls: their urls)
     options: list[dict] = field(default_factory=list)  # [{"name": "Size", "values": ["S", "M"]}]
     variants: list[RemoteVariant] = field(default_factory=list)
     status: str = "active"  # active | draft | archived | unlisted: archived products leave retailers' catalogs
@@ -200,6 +204,9 @@ class ProductPush:
     remote_product_id: str | None = None
     placement: dict | None = None
     full: bool = True
+    # [{"url", "id"}]: the store's media ids of the images last placed; a full push keeps these and sends only new
+    # images, and the store writes back here what it now holds (the same shape) for the hub to record.
+    remote_media: list[dict] | None = None
 
 
 @dataclass

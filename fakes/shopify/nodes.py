@@ -11,6 +11,7 @@ from fakes.shopify.state import (
     BulkOperation,
     InventoryItem,
     Location,
+    Media,
     Product,
     Publication,
     Variant,
@@ -103,7 +104,11 @@ def inventory_item(ctx: Context, item: InventoryItem) -> dict:
         "legacyResourceId": str(item.id),
         "sku": item.sku,
         "tracked": item.tracked,
-        "requiresShipping": True,
+        "requiresShipping": item.requires_shipping,
+        "measurement": {
+            "id": gid("InventoryItemMeasurement", item.id),
+            "weight": dict(item.weight) if item.weight else {"unit": "GRAMS", "value": 0.0},
+        },
         "createdAt": iso(item.created_at),
         "updatedAt": iso(item.updated_at),
         "locationsCount": {"count": len(item.levels), "precision": "EXACT"},
@@ -133,12 +138,31 @@ def variant(ctx: Context, v: Variant) -> dict:
         "inventoryPolicy": v.inventory_policy,
         "inventoryQuantity": available,
         "availableForSale": available > 0 or v.inventory_policy == "CONTINUE",
-        "taxable": True,
+        "taxable": v.taxable,
         "selectedOptions": [{"name": o["name"], "value": o["value"]} for o in v.option_values],
         "createdAt": iso(v.created_at),
         "updatedAt": iso(v.updated_at),
         "inventoryItem": inventory_item(ctx, item) if item else None,
         "product": lambda info: product(ctx, shop.products[v.product_id]),
+    }
+
+
+def media_image(m: Media) -> dict:
+    """A product image as `Product.media` returns it (a MediaImage)."""
+    image = {"id": gid("ImageSource", m.id), "url": m.source, "altText": m.alt, "width": 1024, "height": 1024}
+    return {
+        "__typename": "MediaImage",
+        "id": gid("MediaImage", m.id),
+        "alt": m.alt,
+        "mediaContentType": m.content_type,
+        "status": m.status,
+        "fileStatus": m.status,
+        "mediaErrors": [],
+        "mediaWarnings": [],
+        "fileErrors": [],
+        "image": image if m.status == "READY" else None,
+        "preview": {"status": m.status, "image": image if m.status == "READY" else None},
+        "originalSource": {"url": m.source, "fileSize": None},
     }
 
 
@@ -148,6 +172,9 @@ def product(ctx: Context, p: Product) -> dict:
     def variants(info, **args):
         vs = [shop.variants[i] for i in p.variant_ids]
         return connection(ctx, vs, lambda v: variant(ctx, v), **conn_args(args))
+
+    def media(info, **args):
+        return connection(ctx, list(p.media), media_image, item_id=lambda m: m.id, **conn_args(args))
 
     def published_on_publication(info, publicationId):  # noqa: N803 - schema argument names
         pub = shop.publications.get(parse_gid(publicationId, "Publication") or 0)
@@ -176,6 +203,8 @@ def product(ctx: Context, p: Product) -> dict:
             for i in p.variant_ids
         ),
         "tracksInventory": True,
+        "media": media,
+        "mediaCount": {"count": len(p.media), "precision": "EXACT"},
         "hasOnlyDefaultVariant": len(p.variant_ids) == 1 and not p.options,
         "variantsCount": {"count": len(p.variant_ids), "precision": "EXACT"},
         "priceRangeV2": {"minVariantPrice": money(min(prices)), "maxVariantPrice": money(max(prices))},

@@ -69,6 +69,8 @@ class InventoryItem:
     id: int
     sku: str | None = None
     tracked: bool = True
+    requires_shipping: bool = True
+    weight: dict | None = None  # {"unit": "GRAMS" | "KILOGRAMS" | "OUNCES" | "POUNDS", "value": float}
     variant_id: int | None = None
     # location id -> quantity name ("available", "on_hand", ...) -> quantity
     levels: dict[int, dict[str, int]] = field(default_factory=dict)
@@ -87,6 +89,7 @@ class Variant:
     barcode: str | None = None
     position: int = 1
     inventory_policy: str = "DENY"
+    taxable: bool = True
     option_values: list[dict] = field(default_factory=list)  # [{"name": "Size", "value": "M"}]
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
@@ -108,8 +111,20 @@ class Product:
     tags: list[str] = field(default_factory=list)
     options: list[dict] = field(default_factory=list)  # [{"id": n, "name": "Size", "values": ["S", "M"]}]
     variant_ids: list[int] = field(default_factory=list)
+    media: list[Media] = field(default_factory=list)  # in display order
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
+
+
+@dataclass
+class Media:
+    """A product's image (a MediaImage): where it came from, its alt text and its processing status."""
+
+    id: int
+    source: str  # the originalSource it was created from
+    alt: str = ""
+    content_type: str = "IMAGE"
+    status: str = "READY"
 
 
 @dataclass

@@ -14,14 +14,22 @@ from decimal import Decimal
 from integrations.base import PlacedVariant, ProductPush, RemoteProduct, RemoteVariant
 from integrations.timeutil import parse_iso
 
+PRODUCTS_PAGE = 2  # products per incremental page: each may cost ~360 points (50 variants, 50 images)
 BULK_POLL_SECONDS = 0.5
 BULK_TIMEOUT_SECONDS = 600
 
-VARIANT_FIELDS = "id sku title price barcode inventoryQuantity selectedOptions { name value } inventoryItem { id }"
+VARIANT_FIELDS = (
+    "id sku title price compareAtPrice barcode taxable inventoryQuantity selectedOptions { name value } "
+    "inventoryItem { id requiresShipping measurement { weight { unit value } } }"
+)
+MEDIA_FIELDS = "... on MediaImage { id alt image { url } }"
+GRAMS_PER_UNIT = {"GRAMS": Decimal(1), "KILOGRAMS": Decimal(1000), "OUNCES": Decimal("28.349523125"),
+                  "POUNDS": Decimal("453.59237")}  # fmt: skip
 
 PRODUCT_FIELDS = f"""
 id title handle status descriptionHtml vendor productType tags updatedAt
 options {{ name values }}
+media(first: 50) {{ nodes {{ {MEDIA_FIELDS} }} }}
 variants(first: 50) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {VARIANT_FIELDS} }} }}
 """
 
@@ -31,11 +39,12 @@ query SyncProduct($id: ID!) {{
 }}
 """
 
-# The rest of a large product's variants (up to 2,048), 250 a page.
+# The rest of a large product's variants (up to 2,048), 150 a page: with weight and shipping each variant costs 5
+# points, and a query may cost at most 1,000.
 MORE_VARIANTS = f"""
 query SyncMoreVariants($id: ID!, $after: String) {{
   product(id: $id) {{
-    variants(first: 250, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {VARIANT_FIELDS} }} }}
+    variants(first: 150, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {VARIANT_FIELDS} }} }}
   }}
 }}
 """
@@ -58,8 +67,9 @@ query SyncProductIds($after: String) {
 BULK_PRODUCTS = """
 { products { edges { node {
   id title handle status descriptionHtml vendor productType tags updatedAt options { name values }
-  variants { edges { node { id sku title price barcode inventoryQuantity selectedOptions { name value }
-    inventoryItem { id } } } }
+  media { edges { node { ... on MediaImage { id alt image { url } } } } }
+  variants { edges { node { id sku title price compareAtPrice barcode taxable inventoryQuantity
+    selectedOptions { name value } inventoryItem { id requiresShipping measurement { weight { unit value } } } } } }
 } } } }
 """
 
@@ -102,7 +112,9 @@ query SyncProductVariants($id: ID!, $after: String) {
 PRODUCT_SET = """
 mutation SyncProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
   productSet(identifier: $identifier, input: $input, synchronous: true) {
-    product { id handle variants(first: 250) { pageInfo { hasNextPage } nodes { id sku inventoryItem { id } } } }
+    product {
+      id handle media(first: 250) { nodes { id } }
+      variants(first: 250) { pageInfo { hasNextPage } nodes { id sku inventoryItem { id } } } }
     userErrors { field message code }
   }
 }
@@ -120,7 +132,25 @@ mutation SyncVariantPrices($productId: ID!, $variants: [ProductVariantsBulkInput
 SKU_QUERY_CHUNK = 40  # SKUs per productVariants search (keeps the query string short)
 
 
+def _grams(item: dict) -> int | None:
+    """The inventory item's weight in whole grams (None when the store holds none)."""
+    weight = (item.get("measurement") or {}).get("weight")
+    if not weight or weight.get("value") is None:
+        return None
+    return int((Decimal(str(weight["value"])) * GRAMS_PER_UNIT.get(weight.get("unit"), Decimal(1))).to_integral_value())
+
+
+def _money(value) -> Decimal | None:
+    return Decimal(str(value)) if value not in (None, "") else None
+
+
+def _images(media: list[dict]) -> list[dict]:
+    """The product's images in display order (other media kinds, and images still processing, have no url yet)."""
+    return [{"url": m["image"]["url"], "alt": m.get("alt") or ""} for m in media if (m.get("image") or {}).get("url")]
+
+
 def _variant(node: dict) -> RemoteVariant:
+    item = node.get("inventoryItem") or {}
     return RemoteVariant(
         remote_id=node["id"],
         sku=node.get("sku") or "",
@@ -128,12 +158,17 @@ def _variant(node: dict) -> RemoteVariant:
         title=node.get("title") or "",
         barcode=node.get("barcode"),
         option_values=[{"name": o["name"], "value": o["value"]} for o in node.get("selectedOptions") or []],
-        inventory_item_id=(node.get("inventoryItem") or {}).get("id"),
+        inventory_item_id=item.get("id"),
         quantity=node.get("inventoryQuantity") or 0,
+        weight_grams=_grams(item),
+        compare_at_price=_money(node.get("compareAtPrice")),
+        taxable=node.get("taxable") is not False,
+        requires_shipping=item.get("requiresShipping") is not False,
     )
 
 
-def _product(node: dict, variants: list[dict]) -> RemoteProduct:
+def _product(node: dict, variants: list[dict], media: list[dict] | None = None) -> RemoteProduct:
+    images = _images((node.get("media") or {}).get("nodes") or [] if media is None else media)
     return RemoteProduct(
         remote_id=node["id"],
         title=node["title"],
@@ -145,6 +180,8 @@ def _product(node: dict, variants: list[dict]) -> RemoteProduct:
         options=[{"name": o["name"], "values": list(o["values"])} for o in node.get("options") or []],
         variants=[_variant(v) for v in variants],
         status=(node.get("status") or "ACTIVE").lower(),
+        images=images,
+        image_urls=[i["url"] for i in images],
     )
 
 
@@ -160,7 +197,7 @@ class CatalogSource:
             yield from self._bulk_products()
             return
         query = f"updated_at:>='{updated_since.strftime('%Y-%m-%dT%H:%M:%SZ')}'" if updated_since else None
-        for node in self.pages(PRODUCTS_QUERY, {"first": 5, "query": query}, "products"):
+        for node in self.pages(PRODUCTS_QUERY, {"first": PRODUCTS_PAGE, "query": query}, "products"):
             yield _product(node, self._all_variants(node))
 
     def product(self, remote_id: str) -> RemoteProduct | None:
@@ -186,16 +223,16 @@ class CatalogSource:
 
     def _bulk_products(self) -> Iterator[RemoteProduct]:
         """The whole catalog from one bulk query: children come after their parent with `__parentId`."""
-        parent, children = None, []
+        parent, children, media = None, [], []
         for row in self.bulk_rows(BULK_PRODUCTS):
             if "__parentId" in row:
-                children.append(row)
+                (media if "/MediaImage/" in (row.get("id") or "") else children).append(row)
                 continue
             if parent is not None:
-                yield _product(parent, children)
-            parent, children = row, []
+                yield _product(parent, children, media)
+            parent, children, media = row, [], []
         if parent is not None:
-            yield _product(parent, children)
+            yield _product(parent, children, media)
 
     def bulk_rows(self, query: str) -> Iterator[dict]:
         """Run a bulk query, wait for it, and yield the rows of its JSONL result."""
@@ -249,6 +286,7 @@ class CatalogTarget:
         options = product.options or [{"name": "Title", "values": ["Default Title"]}]
         option_names = [o["name"] for o in options]
         data = {
+            "files": _files(product.images, push.remote_media or []),
             "title": product.title,
             "descriptionHtml": product.description_html,
             "vendor": product.vendor,
@@ -264,6 +302,9 @@ class CatalogTarget:
             identifier = {"handle": push.key}
             data |= {"handle": push.key, "status": "DRAFT"}
         payload = self.mutate(PRODUCT_SET, {"identifier": identifier, "input": data}, "productSet")["product"]
+        # `files` is ordered and the store's media come back in that order: pair them to remember each image's id.
+        media_ids = [m["id"] for m in payload["media"]["nodes"]]
+        push.remote_media = [{"url": i["url"], "id": m} for i, m in zip(product.images, media_ids, strict=False)]
         if payload["variants"]["pageInfo"]["hasNextPage"]:  # more than 250 variants: read their ids page by page
             nodes = list(self.pages(PRODUCT_VARIANTS, {"id": payload["id"]}, "product", "variants"))
             payload = {**payload, "variants": {"nodes": nodes}}
@@ -275,7 +316,7 @@ class CatalogTarget:
         self.mutate(PRODUCT_SET, {"identifier": {"id": remote_product_id}, "input": data}, "productSet")
 
     def _set_prices(self, push: ProductPush) -> tuple[str, dict[str, PlacedVariant]]:
-        variants = [{"id": v["variant_id"], "price": str(v["price"])} for v in push.variants if v.get("variant_id")]
+        variants = [_price_input(v) for v in push.variants if v.get("variant_id")]
         if variants:
             self.mutate(
                 VARIANT_PRICES, {"productId": push.remote_product_id, "variants": variants}, "productVariantsBulkUpdate"
@@ -287,9 +328,18 @@ def _variant_input(variant: dict, option_names: list[str], push: ProductPush) ->
     values = variant.get("option_values") or []
     by_name = {o["name"]: o["value"] for o in values}
     option_values = [{"optionName": name, "name": by_name.get(name, "Default Title")} for name in option_names]
-    data = {"sku": variant["sku"], "price": str(variant["price"]), "optionValues": option_values}
-    if variant.get("barcode"):
-        data["barcode"] = variant["barcode"]
+    data = {
+        "sku": variant["sku"],
+        "price": str(variant["price"]),
+        "compareAtPrice": _money_str(variant.get("compare_at_price")),
+        "optionValues": option_values,
+        "barcode": variant.get("barcode") or None,
+        "taxable": variant.get("taxable", True) is not False,
+    }
+    item = {"requiresShipping": variant.get("requires_shipping", True) is not False}
+    if variant.get("weight_grams") is not None:
+        item["measurement"] = {"weight": {"unit": "GRAMS", "value": float(variant["weight_grams"])}}
+    data["inventoryItem"] = item
     if variant.get("variant_id"):
         data["id"] = variant["variant_id"]
     elif push.placement:
@@ -299,6 +349,31 @@ def _variant_input(variant: dict, option_names: list[str], push: ProductPush) ->
             {"locationId": location_id, "name": "available", "quantity": max(0, int(variant["quantity"]))}
         ]
     return data
+
+
+def _money_str(value) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _price_input(variant: dict) -> dict:
+    """A price-only update: the price and the compare-at price (both count as price)."""
+    data = {"id": variant["variant_id"], "price": str(variant["price"])}
+    if "compare_at_price" in variant:  # a product linked by SKU keeps the retailer's own compare-at price
+        data["compareAtPrice"] = _money_str(variant["compare_at_price"])
+    return data
+
+
+def _files(images: list[dict], placed: list[dict]) -> list[dict]:
+    """`files` for productSet: an image placed before is kept by its media id (its alt may change); a new or changed
+    image is sent by URL. Images left out are removed by the store, so a changed image replaces the old one."""
+    ids = {m["url"]: m["id"] for m in placed}
+    files = []
+    for image in images:
+        if image["url"] in ids:
+            files.append({"id": ids.pop(image["url"]), "alt": image.get("alt") or ""})
+        else:
+            files.append({"originalSource": image["url"], "contentType": "IMAGE", "alt": image.get("alt") or ""})
+    return files
 
 
 def _placed(product: dict) -> dict[str, PlacedVariant]:

@@ -93,14 +93,26 @@ def plan_product(ctx, partnership, store, store_conn, placement, product, listin
         match = matches.get(first.sku) if first else None
         if match is not None and match.product_key != key:
             return _link(ctx, partnership, store, store_conn, product, prices, matches, wanted)
-        push_ = ProductPush(key=key, product=_remote_view(product), variants=variants, placement=placement)
+        push_ = ProductPush(key=key, product=_remote_view(product), variants=variants, placement=placement,
+                            remote_media=list(listing.remote_media or []) if listing else None)  # fmt: skip
         return Plan(push_, "created", "add", prices, wanted, listing)
     if partnership.force_overwrite and not listing.matched_by_sku:
         push_ = ProductPush(key=key, product=_remote_view(product), variants=variants,
-                            remote_product_id=listing.remote_product_id, placement=placement)  # fmt: skip
+                            remote_product_id=listing.remote_product_id, placement=placement,
+                            remote_media=list(listing.remote_media or []))  # fmt: skip
         return Plan(push_, "updated", "edit", prices, wanted, listing)
     # Without force overwrite the retailer owns everything but price (and stock, pushed by inventory.push).
-    changed = [v for v in variants if v.get("variant_id") and v["price"] != v.get("pushed_price")]
+    # Compare-at counts as price: a sale shown by the wholesaler reaches the retailer without force overwrite
+    # (a product linked by SKU is the retailer's own: only its price follows ours).
+    if listing.matched_by_sku:
+        for v in variants:
+            v.pop("compare_at_price")
+    changed = [
+        v
+        for v in variants
+        if v.get("variant_id")
+        and (v["price"] != v.get("pushed_price") or v.get("compare_at_price") != v.get("pushed_compare_at"))
+    ]
     if not changed and not listing.removed_at:
         listing.pushed_hash = wanted
         return "unchanged"
@@ -117,7 +129,9 @@ def _variants_payload(product, prices, listing) -> list[dict]:
         payload.append({
             "sku": v.sku, "price": prices[v.sku], "option_values": v.option_values, "barcode": v.barcode,
             "quantity": v.inventory_quantity, "variant_id": lv.remote_variant_id if lv else None,
-            "pushed_price": lv.pushed_price if lv else None,
+            "pushed_price": lv.pushed_price if lv else None, "compare_at_price": v.compare_at_price,
+            "pushed_compare_at": lv.pushed_compare_at if lv else None, "weight_grams": v.weight_grams,
+            "taxable": v.taxable is not False, "requires_shipping": v.requires_shipping is not False,
         })  # fmt: skip
     return payload
 
@@ -127,20 +141,25 @@ def _remote_view(product: Product) -> RemoteProduct:
         remote_id=product.remote_id, title=product.title, description_html=product.description_html,
         vendor=product.vendor, product_type=product.product_type, tags=list(product.tags or []),
         image_urls=list(product.image_urls or []), options=list(product.options or []),
+        images=list(product.images or []),
     )  # fmt: skip
 
 
-def record_listing(partnership, store_conn, product, listing, remote_id, placed, prices, wanted, stock=True) -> Listing:
+def record_listing(partnership, store_conn, product, listing, remote_id, placed, prices, wanted, stock=True,
+                   media=None) -> Listing:  # fmt: skip
     """Remote ids, pushed hash and prices, written in one transaction with the activity entry.
 
     `stock` False (a product linked by SKU): its inventory item is the retailer's own, so none is recorded and
-    inventory.push never sets it."""
+    inventory.push never sets it, nor its compare-at price. `media`: the store's media ids of our images after a
+    full push (None: unchanged)."""
     if listing is None:
         listing = Listing(partnership_id=partnership.id, product_id=product.id, retailer_connection_id=store_conn.id)
         db.session.add(listing)
         db.session.flush()
     listing.remote_product_id, listing.pushed_hash = remote_id, wanted
     listing.last_pushed_at, listing.removed_at = now(), None
+    if media is not None:
+        listing.remote_media = media
     by_variant = {lv.variant_id: lv for lv in listing.variants}
     for v in live_variants(product):
         lv = by_variant.get(v.id)
@@ -155,6 +174,8 @@ def record_listing(partnership, store_conn, product, listing, remote_id, placed,
             lv.remote_variant_id = spot.variant_id
             lv.remote_inventory_item_id = spot.inventory_item_id if stock else None
         lv.pushed_price = prices[v.sku]
+        if stock:
+            lv.pushed_compare_at = v.compare_at_price
     return listing
 
 

@@ -50,10 +50,12 @@ PUSH_CONCURRENCY = 8  # remote calls in flight per push (the cost bucket, not th
 def content_hash(remote: RemoteProduct) -> str:
     """A hash of every field that syncs to retailers (stock excluded: it has its own flow)."""
     variants = sorted(
-        [v.sku, v.title, v.option_values, v.barcode, v.weight_grams, str(v.price)] for v in remote.variants
-    )
+        [v.sku, v.title, v.option_values, v.barcode, v.weight_grams, str(v.price), str(v.compare_at_price),
+         v.taxable, v.requires_shipping]
+        for v in remote.variants
+    )  # fmt: skip
     fields = [remote.title, remote.description_html, remote.vendor, remote.product_type, sorted(remote.tags)]
-    return digest([fields, remote.image_urls, remote.options, variants])
+    return digest([fields, remote.images, remote.options, variants])
 
 
 def pull(ctx: RunContext) -> None:
@@ -133,6 +135,7 @@ def _upsert_product(ctx: RunContext, conn, remote: RemoteProduct, reread=None) -
         product.title, product.description_html = remote.title, remote.description_html
         product.vendor, product.product_type, product.tags = remote.vendor, remote.product_type, remote.tags
         product.image_urls, product.options, product.content_hash = remote.image_urls, remote.options, new_hash
+        product.images = remote.images
         product.deleted_at = None
     product.remote_updated_at = remote.updated_at
     db.session.flush()
@@ -188,6 +191,8 @@ def _upsert_variants(conn, product: Product, remote: RemoteProduct, full: bool) 
             variant.sku, variant.title, variant.option_values = rv.sku, rv.title, rv.option_values
             variant.barcode, variant.weight_grams, variant.wholesale_price = rv.barcode, rv.weight_grams, rv.price
             variant.retail_price, variant.inventory_item_remote_id = rv.retail_price, rv.inventory_item_id
+            variant.compare_at_price, variant.taxable = rv.compare_at_price, rv.taxable
+            variant.requires_shipping = rv.requires_shipping
             variant.deleted_at = None
     for remote_id, variant in existing.items():
         if remote_id not in seen and variant.deleted_at is None:
@@ -286,7 +291,7 @@ def _settle(ctx, partnership, store_conn, inflight: dict, return_when) -> None:
             continue
         try:
             listing = record_listing(partnership, store_conn, product, plan.listing, remote_id, placed, plan.prices,
-                              plan.wanted)  # fmt: skip
+                                     plan.wanted, media=plan.push.remote_media if plan.push.full else None)  # fmt: skip
             if plan.outcome == "created":
                 listing.created_unpublished = True
             suffix = " as a draft" if plan.outcome == "created" else ""
@@ -369,7 +374,10 @@ def preview_push(target: Partnership, dry: DryRun) -> DryRun:
     dry.api_cost = dry.api_calls * call_cost
     dry.seconds = dry.api_cost / 100.0
     if not target.force_overwrite:
-        dry.notes.append("Force overwrite is off: after the first load only prices (and stock) are updated.")
+        dry.notes.append(
+            "Force overwrite is off: after the first load only prices (price and compare-at price) and stock are "
+            "updated."
+        )
     return dry
 
 

@@ -28,6 +28,7 @@ class Product(TenantOwned, Base):
     product_type: Mapped[str] = mapped_column(String(255), default="")
     tags: Mapped[list] = mapped_column(JSON, default=list)
     image_urls: Mapped[list] = mapped_column(JSON, default=list)
+    images: Mapped[list | None] = mapped_column(JSON, default=list)  # [{"url", "alt"}] in display order
     options: Mapped[list] = mapped_column(JSON, default=list)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     remote_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -57,6 +58,9 @@ class Variant(TenantOwned, Base):
     weight_grams: Mapped[int | None] = mapped_column(Integer)
     wholesale_price: Mapped[Decimal] = mapped_column(Money())
     retail_price: Mapped[Decimal | None] = mapped_column(Money())  # the wholesaler's suggested retail price
+    compare_at_price: Mapped[Decimal | None] = mapped_column(Money())
+    taxable: Mapped[bool | None] = mapped_column(Boolean)
+    requires_shipping: Mapped[bool | None] = mapped_column(Boolean)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     inventory_quantity: Mapped[int] = mapped_column(Integer, default=0)
     inventory_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -83,6 +87,7 @@ class Listing(Base):
     matched_by_sku: Mapped[bool] = mapped_column(Boolean, default=False)
     last_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_media: Mapped[list | None] = mapped_column(JSON)  # [{"url", "id"}]: our images -> the store's media ids
 
     variants: Mapped[list[ListingVariant]] = relationship(back_populates="listing", cascade="all, delete-orphan")
 
@@ -99,5 +104,6 @@ class ListingVariant(Base):
     remote_inventory_item_id: Mapped[str | None] = mapped_column(String(255))
     pushed_price: Mapped[Decimal | None] = mapped_column(Money())
     pushed_quantity: Mapped[int | None] = mapped_column(Integer)
+    pushed_compare_at: Mapped[Decimal | None] = mapped_column(Money())
 
     listing: Mapped[Listing] = relationship(back_populates="variants")

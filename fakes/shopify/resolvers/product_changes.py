@@ -45,6 +45,10 @@ def product_variants_bulk_update(ctx: Context, variants, **args):
             price = f"{Decimal(str(vin['price'])):.2f}"
             if v.price != price:
                 v.price, v.updated_at, changed = price, now(), True
+        if "compareAtPrice" in vin:
+            compare_at = f"{Decimal(str(vin['compareAtPrice'])):.2f}" if vin["compareAtPrice"] is not None else None
+            if v.compare_at_price != compare_at:
+                v.compare_at_price, v.updated_at, changed = compare_at, now(), True
         out.append(v)
     if changed:
         from fakes.shopify.resolvers.products import product_webhook_payload

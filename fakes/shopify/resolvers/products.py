@@ -14,9 +14,10 @@ from fakes.shopify import nodes
 from fakes.shopify.context import Context, conn_args, connection
 from fakes.shopify.registry import registry
 from fakes.shopify.search import matches
-from fakes.shopify.state import InventoryItem, Product, Variant, gid, iso, next_id, now, parse_gid
+from fakes.shopify.state import InventoryItem, Media, Product, Variant, gid, iso, next_id, now, parse_gid
 
 MAX_VARIANTS = 2048
+MAX_MEDIA = 250  # media per product
 
 
 def _product_fields(ctx: Context, p: Product) -> dict:
@@ -122,11 +123,18 @@ def _snapshot(ctx: Context, p: Product) -> tuple:
                 )
             ),
             shop.inventory_items[v.inventory_item_id].tracked,
+            v.taxable,
+            shop.inventory_items[v.inventory_item_id].requires_shipping,
+            tuple(sorted((shop.inventory_items[v.inventory_item_id].weight or {}).items())),
         )
         for v in (shop.variants[i] for i in p.variant_ids)
     )
     options = tuple((o["name"], tuple(o["values"])) for o in p.options)
-    return (p.title, p.handle, p.status, p.vendor, p.product_type, p.description_html, tuple(p.tags), options, variants)
+    media = tuple((m.id, m.source, m.alt) for m in p.media)
+    return (
+        p.title, p.handle, p.status, p.vendor, p.product_type, p.description_html, tuple(p.tags), options, variants,
+        media,
+    )  # fmt: skip
 
 
 def _option_values(vin: dict) -> list[dict]:
@@ -178,6 +186,7 @@ def product_set(ctx: Context, input, identifier=None, synchronous=True):
                 errors.append(
                     _error(["input", "variants", str(n), "inventoryQuantities"], "Location not found", "INVALID_INPUT")
                 )
+    errors.extend(_files_errors(existing, input.get("files")))
     seen_options = set()
     for n, vin in enumerate(variants_in or []):
         key = tuple((o["name"], o["value"]) for o in _option_values(vin))
@@ -213,6 +222,8 @@ def product_set(ctx: Context, input, identifier=None, synchronous=True):
         while any(o.handle == p.handle and o.id != p.id for o in shop.products.values()):
             k += 1
             p.handle = f"{base}-{k}"
+    if input.get("files") is not None:
+        _set_files(p, input["files"])
     if input.get("productOptions") is not None:
         p.options = [
             {"id": next_id(), "name": o.get("name"), "values": [v.get("name") for v in o.get("values") or []]}
@@ -279,9 +290,18 @@ def _set_variants(ctx: Context, p: Product, variants_in: list[dict]) -> None:
             put("barcode", vin["barcode"])
         if vin.get("inventoryPolicy"):
             put("inventory_policy", vin["inventoryPolicy"])
-        tracked = (vin.get("inventoryItem") or {}).get("tracked")
-        if tracked is not None and item.tracked != tracked:
-            item.tracked, changed = tracked, True
+        if vin.get("taxable") is not None:
+            put("taxable", vin["taxable"])
+        item_in = vin.get("inventoryItem") or {}
+        for key, attr in (("tracked", "tracked"), ("requiresShipping", "requires_shipping")):
+            if item_in.get(key) is not None and getattr(item, attr) != item_in[key]:
+                setattr(item, attr, item_in[key])
+                changed = True
+        weight = ((item_in.get("measurement") or {}).get("weight")) or None
+        if weight is not None:
+            stored = {"unit": weight.get("unit") or "GRAMS", "value": float(weight.get("value") or 0)}
+            if item.weight != stored:
+                item.weight, changed = stored, True
         for q in vin.get("inventoryQuantities") or []:
             loc_id = parse_gid(q["locationId"], "Location")
             level = item.levels.setdefault(loc_id, {"available": 0, "on_hand": 0})
@@ -296,6 +316,40 @@ def _set_variants(ctx: Context, p: Product, variants_in: list[dict]) -> None:
             shop.inventory_items.pop(v.inventory_item_id, None)
             shop.variants.pop(v.id, None)
     p.variant_ids = kept
+
+
+def _files_errors(existing: Product | None, files: list[dict] | None) -> list[dict]:
+    """What Shopify refuses in `files`: an id that is not one of the product's media, a new file without a source,
+    more than 250 media."""
+    if files is None:
+        return []
+    errors = []
+    known = {m.id for m in existing.media} if existing else set()
+    for n, fin in enumerate(files):
+        if fin.get("id"):
+            if (parse_gid(fin["id"], "MediaImage") or 0) not in known:
+                errors.append(_error(["input", "files", str(n), "id"], "File does not exist", "INVALID_INPUT"))
+        elif not fin.get("originalSource"):
+            errors.append(_error(["input", "files", str(n), "originalSource"], "Original source is required",
+                                 "INVALID_INPUT"))  # fmt: skip
+    if len(files) > MAX_MEDIA:
+        errors.append(_error(["input", "files"], f"A product can have at most {MAX_MEDIA} media", "INVALID_INPUT"))
+    return errors
+
+
+def _set_files(p: Product, files: list[dict]) -> None:
+    """`files` replaces the product's media: `{id}` keeps a file (its alt may change), `originalSource` always makes
+    a new one (re-sending a URL duplicates it), and media left out are removed."""
+    by_id = {m.id: m for m in p.media}
+    media = []
+    for fin in files:
+        m = by_id.get(parse_gid(fin.get("id") or "", "MediaImage") or 0)
+        if m is None:
+            m = Media(id=next_id(), source=fin["originalSource"], content_type=fin.get("contentType") or "IMAGE")
+        if fin.get("alt") is not None:
+            m.alt = fin["alt"]
+        media.append(m)
+    p.media = media
 
 
 def product_webhook_payload(ctx: Context, p: Product) -> dict:
