@@ -10,7 +10,10 @@ import hashlib
 from datetime import UTC, datetime
 
 from flask import Flask
+from redis.exceptions import ResponseError
+from rq.job import Job, JobStatus
 from rq_scheduler import Scheduler
+from rq_scheduler.utils import to_unix
 
 from jobs import clock
 from jobs.plan import SYNC_PLAN, JobSpec
@@ -77,6 +80,30 @@ class AppScheduler(Scheduler):
                 finally:
                     db.session.remove()
         return jobs
+
+    def enqueue_job(self, job: Job) -> None:
+        """Push a due entry to its queue, unless its previous copy still waits there.
+
+        rq-scheduler pushes a repeating entry every interval whatever its queue holds: with busy workers the copies
+        pile up (one entry queued a hundred times) and starve the queues the workers take last. One copy waiting
+        is enough: the entry is put back one interval later and looks again then.
+        """
+        interval = job.meta.get("interval")
+        if interval and self._still_queued(job):
+            self.log.debug("%s is still queued: not pushed again", job.id)
+            self.connection.zadd(self.scheduled_jobs_key, {job.id: to_unix(datetime.now(UTC)) + int(interval)})
+            return
+        super().enqueue_job(job)
+
+    def _still_queued(self, job: Job) -> bool:
+        """Whether this job id waits in its queue now (status `queued` and its id in the queue's list)."""
+        if job.get_status(refresh=True) != JobStatus.QUEUED:
+            return False
+        key = self.get_queue_for_job(job).key
+        try:
+            return self.connection.lpos(key, job.id) is not None
+        except ResponseError:  # a Redis older than 6.0.6 has no LPOS
+            return job.id.encode() in self.connection.lrange(key, 0, -1)
 
 
 def make_scheduler(app: Flask) -> AppScheduler:
