@@ -28,7 +28,7 @@ query SyncOrders($after: String, $query: String) {
       shippingLine { title code source originalPriceSet { shopMoney { amount } } }
       shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country
         countryCodeV2 phone }
-      lineItems(first: 50) { nodes { id sku quantity title } }
+      lineItems(first: 50) { nodes { id sku quantity currentQuantity title } }
     }
   }
 }
@@ -78,6 +78,42 @@ mutation SyncOrderCancel($orderId: ID!, $reason: OrderCancelReason!, $restock: B
 }
 """
 
+ORDER_EDIT_BEGIN = """
+mutation SyncOrderEditBegin($id: ID!) {
+  orderEditBegin(id: $id) {
+    calculatedOrder { id lineItems(first: 250) { nodes { id sku quantity } } }
+    userErrors { field message }
+  }
+}
+"""
+
+ORDER_EDIT_SET_QUANTITY = """
+mutation SyncOrderEditSetQuantity($id: ID!, $lineItemId: ID!, $quantity: Int!) {
+  orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: true) {
+    calculatedLineItem { id quantity }
+    userErrors { field message }
+  }
+}
+"""
+
+ORDER_EDIT_ADD_VARIANT = """
+mutation SyncOrderEditAddVariant($id: ID!, $variantId: ID!, $quantity: Int!) {
+  orderEditAddVariant(id: $id, variantId: $variantId, quantity: $quantity, allowDuplicates: false) {
+    calculatedLineItem { id quantity }
+    userErrors { field message }
+  }
+}
+"""
+
+ORDER_EDIT_COMMIT = """
+mutation SyncOrderEditCommit($id: ID!, $staffNote: String) {
+  orderEditCommit(id: $id, notifyCustomer: false, staffNote: $staffNote) {
+    order { id lineItems(first: 250) { nodes { id sku } } }
+    userErrors { field message }
+  }
+}
+"""
+
 JOB_DONE = """
 query SyncJobDone($id: ID!) { job(id: $id) { id done } }
 """
@@ -118,7 +154,7 @@ class OrderSource:
                     RemoteOrderLine(
                         remote_id=li["id"],
                         sku=li.get("sku") or "",
-                        quantity=li["quantity"],
+                        quantity=li.get("currentQuantity", li["quantity"]),
                         title=li.get("title") or "",
                     )
                     for li in node["lineItems"]["nodes"]
@@ -190,6 +226,31 @@ class OrderSink:
         payload = self.mutate(ORDER_CREATE, {"order": order, "options": options}, "orderCreate")
         return _created(payload["order"])
 
+    def edit_order(
+        self, remote_order_id: str, quantities: dict[str, int], additions: list[tuple[str, int]], note: str
+    ) -> CreatedOrder:
+        """One order edit: new quantities by order line id (0 removes; restocked) and new lines (variant id,
+        quantity), committed together. Shopify's refusal (e.g. below what shipped) becomes ChangeRefused."""
+        try:
+            begun = self.mutate(ORDER_EDIT_BEGIN, {"id": remote_order_id}, "orderEditBegin")
+            calculated = begun["calculatedOrder"]
+            # A calculated line item carries its order line item's number.
+            by_number = {_numeric(n["id"]): n["id"] for n in calculated["lineItems"]["nodes"]}
+            for line_id, quantity in quantities.items():
+                if _numeric(line_id) not in by_number:
+                    raise ChangeRefused(f"line {line_id} is not on the wholesaler's order any more")
+                variables = {"id": calculated["id"], "lineItemId": by_number[_numeric(line_id)], "quantity": quantity}
+                self.mutate(ORDER_EDIT_SET_QUANTITY, variables, "orderEditSetQuantity")
+            for variant_id, quantity in additions:
+                self.mutate(ORDER_EDIT_ADD_VARIANT, {"id": calculated["id"], "variantId": variant_id,
+                                                     "quantity": quantity}, "orderEditAddVariant")  # fmt: skip
+            committed = self.mutate(ORDER_EDIT_COMMIT, {"id": calculated["id"], "staffNote": note[:STAFF_NOTE_LIMIT]},
+                                    "orderEditCommit")  # fmt: skip
+        except ShopifyUserError as exc:
+            messages = "; ".join(e.get("message") or "" for e in exc.errors) or str(exc)
+            raise ChangeRefused(messages) from exc
+        return _created(committed["order"])
+
     def cancel_order(self, remote_order_id: str, reason: str, note: str) -> bool:
         """`orderCancel` with restock; True once its job is done. Shopify's refusal becomes ChangeRefused."""
         variables = {
@@ -210,6 +271,10 @@ class OrderSink:
             time.sleep(0.5 * (attempt + 1))
             job = self.gql(JOB_DONE, {"id": job["id"]}).get("job") or {}
         return bool(job.get("done"))
+
+
+def _numeric(gid_: str) -> str:
+    return gid_.rsplit("/", 1)[-1]
 
 
 def _shipping(node: dict | None) -> OrderShipping | None:

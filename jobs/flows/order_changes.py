@@ -1,8 +1,10 @@
-"""Changes to orders after they were received: a retailer's cancellation carried into the wholesaler's system of
-record (restocked there), or the reason it could not be (already shipped) told to both sides.
+"""Changes to orders after they were received: a retailer's cancellation or edit carried into the wholesaler's
+system of record (restocked there), or the reason it could not be (already shipped) told to both sides.
 
 The retailer's `orders/cancelled` webhook (or the next orders.pull) marks the hub order cancelled; an order not yet
-sent never reaches the wholesaler, one already sent is cancelled there by `order_changes.push`.
+sent never reaches the wholesaler, one already sent is cancelled there by `order_changes.push`. An edit (quantities
+changed, lines added or removed; read by orders.pull, which an `orders/edited` webhook starts) changes our lines; an
+order already sent is edited there by the same push (`orderEdit*` on Shopify).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from jobs.flows.common import now
 from jobs.preview import DryRun
 from jobs.runtime import request_run
 from portal.extensions import db
-from portal.models import Order, Partnership, WebhookReceipt
+from portal.models import Order, OrderLine, Partnership, Variant, WebhookReceipt
 from portal.services import connections
 from portal.services.orders import SHIPPED_STATUSES, cancel_note_for_retailer
 from portal.services.organizations import org_connection
@@ -39,17 +41,32 @@ def _to_cancel(wholesaler_id: int):
     )  # fmt: skip
 
 
+def _to_edit(wholesaler_id: int):
+    """Orders edited at the retailer after they reached the system of record, not cancelled since."""
+    return (
+        select(Order)
+        .join(Partnership, Order.partnership_id == Partnership.id)
+        .where(
+            Order.wholesaler_id == wholesaler_id, Order.edit_pending.is_(True), Order.cancelled_at.is_(None),
+            Order.sor_remote_order_id.is_not(None), Partnership.sync_orders_to_wholesaler.is_(True),
+        )
+        .order_by(Order.id)
+    )  # fmt: skip
+
+
 def push(ctx: RunContext) -> None:
-    """Cancel in the system of record each order the retailer cancelled; a shipped one is refused with the reason."""
+    """Cancel in the system of record each order the retailer cancelled, and apply each edit; a shipped order is
+    refused with the reason."""
     conn = ctx.target
-    orders = list(db.session.execute(_to_cancel(conn.organization_id)).scalars())
-    ctx.set_total(len(orders))
-    if not orders:
+    work = [(o, _cancel_one) for o in db.session.execute(_to_cancel(conn.organization_id)).scalars()]
+    work += [(o, _edit_one) for o in db.session.execute(_to_edit(conn.organization_id)).scalars()]
+    ctx.set_total(len(work))
+    if not work:
         return
     sor = system_of_record(conn, on_call=ctx.api_call)
-    for order in orders:
+    for order, change in work:
         try:
-            outcome = _cancel_one(ctx, sor, order)
+            outcome = change(ctx, sor, order)
         except Exception as exc:  # a transport failure: kept on the order, tried again by the next run
             db.session.rollback()
             order.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -79,6 +96,77 @@ def _cancel_one(ctx: RunContext, sor, order: Order) -> str:
     return "updated"
 
 
+def _edit_one(ctx: RunContext, sor, order: Order) -> str:
+    """Set every line's quantity in the system of record to ours (0 removes) and add the lines it lacks."""
+    if not hasattr(sor, "edit_order"):
+        order.edit_pending = False
+        _log_both(ctx, order, f"{order.retailer_order_name}: edit not carried out: the wholesaler's system cannot "
+                              "edit orders from Wholesync")  # fmt: skip
+        return "skipped"
+    quantities = {line.sor_remote_line_id: line.quantity - line.cancelled_quantity
+                  for line in order.lines if line.sor_remote_line_id}  # fmt: skip
+    additions, added_lines = [], []
+    for line in order.lines:
+        if not line.sor_remote_line_id and line.quantity - line.cancelled_quantity > 0:
+            variant = db.session.get(Variant, line.variant_id) if line.variant_id else None
+            if variant is None or not variant.remote_id:
+                continue
+            additions.append((variant.remote_id, line.quantity - line.cancelled_quantity))
+            added_lines.append(line)
+    note = f"Edited by the retailer ({order.retailer_order_name}) via Wholesync"
+    try:
+        edited = sor.edit_order(order.sor_remote_order_id, quantities, additions, note)
+    except ChangeRefused as exc:
+        order.edit_pending = False
+        _log_both(ctx, order, f"{order.retailer_order_name}: edit not carried out: the wholesaler's system "
+                              f"refused: {exc}")  # fmt: skip
+        return "skipped"
+    for line in added_lines:
+        line.sor_remote_line_id = edited.line_ids_by_sku.get(line.sku)
+    order.edit_pending, order.last_error = False, None
+    _log_both(ctx, order, f"{order.retailer_order_name}: edit applied in the wholesaler's system of record")
+    return "updated"
+
+
+def apply_retailer_edit(ctx: RunContext, order: Order, lines) -> bool:
+    """Called by orders.pull for an order it already has: take the retailer's current quantities (0 = removed)
+    and new lines of this wholesaler's SKUs onto our lines; an order already sent is marked for `push` to edit
+    there. An order that has shipped is not changed, and both sides are told. `lines` are (remote line,
+    (partnership, variant)) pairs of this wholesaler. Returns whether anything changed."""
+    by_remote = {line.remote_line_id: line for line in order.lines}
+    changes, new_lines = [], []
+    for remote_line, (_partnership, variant) in lines:
+        line = by_remote.get(remote_line.remote_id)
+        if line is None and remote_line.quantity > 0:
+            new_lines.append((remote_line, variant))
+            changes.append(f"{remote_line.sku} added ({remote_line.quantity})")
+        elif line is not None and remote_line.quantity != line.quantity - line.cancelled_quantity:
+            changes.append(f"{line.sku} {line.quantity - line.cancelled_quantity} → {remote_line.quantity}")
+    if not changes:
+        return False
+    if order.status in SHIPPED_STATUSES:
+        _log_both(ctx, order, f"{order.retailer_order_name}: edit not carried out ({', '.join(changes)}): it has "
+                              "already shipped from the wholesaler")  # fmt: skip
+        return True
+    for remote_line, (_partnership, _variant) in lines:
+        line = by_remote.get(remote_line.remote_id)
+        if line is not None:
+            line.quantity = remote_line.quantity + line.cancelled_quantity
+    for remote_line, variant in new_lines:
+        db.session.add(OrderLine(order_id=order.id, variant_id=variant.id, remote_line_id=remote_line.remote_id,
+                                 sku=remote_line.sku, title=remote_line.title or variant.title,
+                                 quantity=remote_line.quantity, wholesale_price=variant.wholesale_price))  # fmt: skip
+    if order.sor_remote_order_id:
+        order.edit_pending = True
+        sor = org_connection(order.wholesaler_id, "system_of_record")
+        if sor is not None:
+            ctx.chain("order_changes.push", f"connection:{sor.id}")
+    _log_both(ctx, order, f"{order.retailer_order_name}: edited by the retailer ({', '.join(changes)})")
+    db.session.flush()
+    db.session.refresh(order)  # the new lines join order.lines
+    return True
+
+
 def _refused(ctx: RunContext, order: Order, why: str) -> str:
     order.change_note = cancel_note_for_retailer(why)
     _log_both(ctx, order, f"{order.retailer_order_name}: cancellation not carried out: {why}")
@@ -92,7 +180,11 @@ def _log_both(ctx: RunContext, order: Order, summary: str) -> None:
 
 
 def preview_push(target, dry: DryRun) -> DryRun:
-    """Which sent orders a run would cancel in the system of record (no remote call, no write)."""
+    """Which sent orders a run would cancel or edit in the system of record (no remote call, no write)."""
+    for order in db.session.execute(_to_edit(target.organization_id)).scalars():
+        dry.update += 1
+        if len(dry.sample) < 10:
+            dry.sample.append(f"edit {order.retailer_order_name} in the system of record")
     for order in db.session.execute(_to_cancel(target.organization_id)).scalars():
         if order.status in SHIPPED_STATUSES:
             dry.skip += 1

@@ -19,7 +19,7 @@ from jobs.flows.common import (
     record_failed,
     record_synced,
 )
-from jobs.flows.order_changes import chain_cancellation
+from jobs.flows.order_changes import apply_retailer_edit, chain_cancellation
 from jobs.flows.stock_events import stock_reserved
 from jobs.preview import DryRun
 from portal.extensions import db
@@ -132,6 +132,8 @@ def _take_order(ctx, conn, remote: RemoteOrder, owners) -> tuple[str, set]:
                     organization_id=partnership.wholesaler_id, partnership_id=partnership.id)  # fmt: skip
             chain_cancellation(ctx, order)
             outcome = "updated" if outcome != "created" else outcome
+        elif order.cancelled_at is None and apply_retailer_edit(ctx, order, lines):
+            outcome = "updated" if outcome != "created" else outcome
         db.session.flush()
     record_synced(ctx, remote.remote_id)
     db.session.commit()  # every wholesaler's part of this retailer order, and its failure resolved, at once
@@ -233,6 +235,7 @@ def _draft(order: Order) -> OrderDraft:
          "title": line.title, "variant_remote_id": db.session.get(Variant, line.variant_id).remote_id
          if line.variant_id else None}
         for line in order.lines
+        if line.quantity - line.cancelled_quantity > 0  # a line the retailer removed before it was sent
     ]  # fmt: skip
     return OrderDraft(
         marker=marker(order), name=order.retailer_order_name, currency=order.currency, email=order.email,

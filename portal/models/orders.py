@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, Money, UTCDateTime, utcnow
@@ -50,6 +50,8 @@ class Order(TenantOwned, Base):
     note_attributes: Mapped[list | None] = mapped_column(JSON)  # [{"key", "value"}], e.g. a gift message
     shipping_method: Mapped[str | None] = mapped_column(String(255))
     shipping_code: Mapped[str | None] = mapped_column(String(255))
+    # The retailer edited the order after it reached the system of record: the edit is still to be applied there.
+    edit_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
     fulfillments: Mapped[list[Fulfillment]] = relationship(back_populates="order", order_by="Fulfillment.id")

@@ -10,7 +10,7 @@ from fakes.shopify.context import Context
 from fakes.shopify.registry import registry
 from fakes.shopify.resolvers.fulfillments import CLOSED
 from fakes.shopify.resolvers.inventory import inventory_level_payload
-from fakes.shopify.resolvers.order_nodes import order_webhook_payload
+from fakes.shopify.resolvers.order_nodes import order_node, order_webhook_payload
 from fakes.shopify.state import FulfillmentOrder, Order, gid, iso, next_id, now, parse_gid
 
 CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF")
@@ -167,3 +167,148 @@ def order_cancel(ctx: Context, orderId, reason, restock, staffNote=None, **_):  
 def job(ctx: Context, id):
     """Jobs the sandbox started (order cancellations) are finished by the time their id is returned."""
     return {"id": id, "done": True} if id in ctx.shop.extra.get("jobs", set()) else None
+
+
+# ---- order edits: orderEditBegin -> orderEditSetQuantity / orderEditAddVariant -> orderEditCommit ------------------
+# A session stages changes on a calculated order; nothing reaches the order until the commit. A calculated line
+# item shares its order line item's number (as in Shopify), so `CalculatedLineItem/<n>` edits `LineItem/<n>`.
+
+
+def _calculated_order(ctx: Context, session_id: int) -> dict:
+    session = ctx.shop.extra["order_edits"][session_id]
+    order = ctx.shop.orders[session["order_id"]]
+    staged = session["quantities"]
+
+    def node(line: dict) -> dict:
+        quantity = staged.get(line["id"], line["quantity"])
+        return {"__typename": "CalculatedLineItem", "id": gid("CalculatedLineItem", line["id"]),
+                "quantity": quantity, "editableQuantity": quantity, "sku": line.get("sku"),
+                "title": line.get("title") or "", "restockable": True, "restocking": False}  # fmt: skip
+
+    lines = [node(li) for li in order.data["line_items"]] + [
+        {"__typename": "CalculatedLineItem", "id": gid("CalculatedLineItem", a["id"]), "quantity": a["quantity"],
+         "editableQuantity": a["quantity"], "sku": a.get("sku"), "title": a.get("title") or "",
+         "restockable": True, "restocking": False}
+        for a in session["additions"]
+    ]  # fmt: skip
+    return {
+        "__typename": "CalculatedOrder",
+        "id": gid("CalculatedOrder", session_id),
+        "committed": session["committed"],
+        "lineItems": lambda info, **args: {"nodes": lines, "edges": [{"node": n, "cursor": str(k)}
+                                                                     for k, n in enumerate(lines)],
+                                           "pageInfo": {"hasNextPage": False, "hasPreviousPage": False,
+                                                        "startCursor": None, "endCursor": None}},
+        "originalOrder": lambda info: None,
+    }  # fmt: skip
+
+
+def _session(ctx: Context, id: str):
+    sessions = ctx.shop.extra.setdefault("order_edits", {})
+    number = parse_gid(id, "CalculatedOrder") or parse_gid(id, "OrderEditSession") or 0
+    session = sessions.get(number)
+    if session is None or session["committed"]:
+        return None, [{"field": ["id"], "message": "The order edit session does not exist or was committed."}]
+    return number, []
+
+
+def _edit_payload(ctx: Context, number, errors, line_id=None) -> dict:
+    if errors:
+        return {"calculatedOrder": None, "calculatedLineItem": None, "orderEditSession": None, "userErrors": errors}
+    calculated = _calculated_order(ctx, number)
+    found = next((n for n in calculated["lineItems"](None)["nodes"]
+                  if line_id and n["id"] == gid("CalculatedLineItem", line_id)), None)  # fmt: skip
+    return {"calculatedOrder": calculated, "calculatedLineItem": found,
+            "orderEditSession": {"id": gid("OrderEditSession", number)}, "userErrors": []}  # fmt: skip
+
+
+@registry.mutation("orderEditBegin")
+def order_edit_begin(ctx: Context, id):
+    """Open an edit session on an order (refused for a cancelled one)."""
+    order = ctx.shop.orders.get(parse_gid(id, "Order") or 0)
+    if order is None or order.data.get("cancelled_at"):
+        return {
+            "calculatedOrder": None,
+            "orderEditSession": None,
+            "userErrors": [{"field": ["id"], "message": "The order does not exist or cannot be edited."}],
+        }
+    number = next_id()
+    ctx.shop.extra.setdefault("order_edits", {})[number] = {
+        "order_id": order.id, "quantities": {}, "additions": [], "committed": False, "restock": True,
+    }  # fmt: skip
+    calculated = _calculated_order(ctx, number)
+    return {"calculatedOrder": calculated, "orderEditSession": {"id": gid("OrderEditSession", number)},
+            "userErrors": []}  # fmt: skip
+
+
+@registry.mutation("orderEditSetQuantity")
+def order_edit_set_quantity(ctx: Context, id, lineItemId, quantity, restock=None, **_):  # noqa: N803
+    """Stage a new quantity (0 removes) for an order line or a line added in this session."""
+    number, errors = _session(ctx, id)
+    line_id = parse_gid(lineItemId, "CalculatedLineItem") or 0
+    if not errors:
+        session = ctx.shop.extra["order_edits"][number]
+        order = ctx.shop.orders[session["order_id"]]
+        added = next((a for a in session["additions"] if a["id"] == line_id), None)
+        if quantity < 0:
+            errors = [{"field": ["quantity"], "message": "Quantity must be greater than or equal to 0."}]
+        elif added is not None:
+            added["quantity"] = quantity
+        elif line_id in {li["id"] for li in order.data["line_items"]}:
+            session["quantities"][line_id] = quantity
+            session["restock"] = restock is not False
+        else:
+            errors = [{"field": ["lineItemId"], "message": "Line item does not exist on the calculated order."}]
+    return _edit_payload(ctx, number, errors, line_id)
+
+
+@registry.mutation("orderEditAddVariant")
+def order_edit_add_variant(ctx: Context, id, variantId, quantity, allowDuplicates=False, **_):  # noqa: N803
+    """Stage a new line of a variant of this shop (a variant already on the order needs allowDuplicates)."""
+    number, errors = _session(ctx, id)
+    variant = ctx.shop.variants.get(parse_gid(variantId, "ProductVariant") or 0)
+    line_id = None
+    if not errors:
+        session = ctx.shop.extra["order_edits"][number]
+        order = ctx.shop.orders[session["order_id"]]
+        if variant is None:
+            errors = [{"field": ["variantId"], "message": "Variant does not exist."}]
+        elif quantity <= 0:
+            errors = [{"field": ["quantity"], "message": "Quantity must be greater than 0."}]
+        elif not allowDuplicates and any(li.get("variant_id") == variant.id for li in order.data["line_items"]):
+            errors = [{"field": ["variantId"], "message": "Variant is already on the order."}]
+        else:
+            line_id = next_id()
+            session["additions"].append({"id": line_id, "variant_id": variant.id, "sku": variant.sku,
+                                         "title": ctx.shop.products[variant.product_id].title,
+                                         "quantity": quantity, "price": str(variant.price)})  # fmt: skip
+    return _edit_payload(ctx, number, errors, line_id)
+
+
+@registry.mutation("orderEditCommit")
+def order_edit_commit(ctx: Context, id, notifyCustomer=False, staffNote=None):  # noqa: N803
+    """Apply the staged changes as one edit: quantities (never below what shipped), added lines with their stock
+    taken at the primary location, fulfillment orders following; `orders/edited` and `orders/updated` are sent."""
+    number, errors = _session(ctx, id)
+    if errors:
+        return {"order": None, "successMessages": [], "userErrors": errors}
+    session = ctx.shop.extra["order_edits"][number]
+    order = ctx.shop.orders[session["order_id"]]
+    quantities = dict(session["quantities"])
+    for added in session["additions"]:
+        if added["quantity"] > 0:
+            line = {"id": added["id"], "sku": added["sku"], "title": added["title"], "quantity": 0,
+                    "original_quantity": 0, "variant_id": added["variant_id"], "price": added["price"],
+                    "committed_location_id": ctx.shop.primary_location.id}  # fmt: skip
+            order.data["line_items"].append(line)
+            quantities[line["id"]] = added["quantity"]
+    try:
+        edit_line_quantities(ctx, order, quantities, restock=session["restock"])
+    except OrderChangeError as exc:
+        order.data["line_items"] = [li for li in order.data["line_items"]
+                                    if li["id"] not in {a["id"] for a in session["additions"]}]  # fmt: skip
+        return {"order": None, "successMessages": [], "userErrors": [{"field": ["id"], "message": str(exc)}]}
+    session["committed"] = True
+    if staffNote:
+        order.data["edit_staff_notes"] = [*order.data.get("edit_staff_notes", []), staffNote]
+    return {"order": order_node(ctx, order), "successMessages": ["Order updated"], "userErrors": []}
