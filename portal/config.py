@@ -8,9 +8,33 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+# How long a SQLite writer waits for another's lock before "database is locked" (Python's default is 5 s, too short
+# for a web process, several workers and the scheduler writing one file at once).
+SQLITE_BUSY_TIMEOUT_SECONDS = float(os.environ.get("SQLITE_BUSY_TIMEOUT_SECONDS", "30"))
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connection_setup(dbapi_connection, _record) -> None:
+    """Give every SQLite connection a long busy timeout and the write-ahead log; other databases are untouched.
+
+    Set on each new connection rather than through engine options, so a URL changed after the config was read (a
+    test's PostgreSQL) never receives SQLite-only arguments. WAL lets readers go on while one process writes.
+    """
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
 
 
 def _instance_secret(instance_path: Path, name: str, make) -> str:
