@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from sqlalchemy import create_engine
+
 from jobs.plan import SYNC_PLAN
 from jobs.scheduler import ENTRY_PREFIX, entry_id, make_scheduler
 from portal.redis_conn import worker_redis
@@ -27,3 +29,11 @@ def test_scheduler_passes_with_workers_stopped_leave_one_copy_of_each_plan_entry
         assert set(copies) == expected and set(copies.values()) == {1}, (queue, copies)
     # Each entry is still scheduled to look again one interval later.
     assert {job.id for job in scheduler.get_jobs()} == {entry_id(spec) for spec in SYNC_PLAN}
+
+
+def test_every_sqlite_connection_waits_thirty_seconds_for_a_lock_and_uses_the_write_ahead_log(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'locks.sqlite'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
