@@ -80,7 +80,7 @@ def test_the_five_step_tour_of_the_readme_works_on_a_fresh_make_run(make_run, pa
     page.get_by_label("Password").fill("demo-wholesaler")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/dashboard")
-    page.get_by_role("link", name="Orders", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders", exact=True).click()
     order_row = page.locator("table.orders tbody tr", has=page.get_by_role("link", name=name, exact=True))
     _until(page, lambda: order_row.count() == 1 and "sent" in order_row.inner_text(), f"{name} sent to the store")
 
@@ -94,9 +94,9 @@ def test_the_five_step_tour_of_the_readme_works_on_a_fresh_make_run(make_run, pa
 
     # ... and bring the shipment back now (order_updates.pull runs hourly): Settings -> Sync, Run now.
     page.goto(f"{app}/dashboard")
-    page.get_by_role("link", name="Settings → Sync").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings → Sync").click()
     page.locator("#job-order_updates-pull").get_by_role("button", name="Run now").click()
-    page.get_by_role("link", name="Orders", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders", exact=True).click()
     _until(page, lambda: order_row.count() == 1 and "shipped" in order_row.inner_text(), f"{name} shipped")
 
     # 4. See the tracking at the retailer: its store's Apps -> Wholesync, the Orders tab.
