@@ -96,6 +96,8 @@ class Partnership(TenantOwned, Base):
     hold_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Credit owed to the retailer beyond its last invoice (an invoice is never negative): applied to the next one.
     credit_balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default="0")
+    # daily: an invoice for each day with shipments; monthly: one statement on the month's last day.
+    invoice_period: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")
     gateway_customer_ref: Mapped[str | None] = mapped_column(String(255))
     # What the retailer's platform needs to place this wholesaler's goods, as its store adapter's prepare() returned
     # it (Shopify: the fulfillment service and its location); None until the first products.push.

@@ -12,6 +12,7 @@ from portal.services.partners_csv import import_partners
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 PER_PAGE = 50
+INVOICE_PERIODS = ("daily", "monthly")
 MAX_HOLD_MINUTES = 1440  # a day: longer would break the two-hour promise many times over
 
 
@@ -117,6 +118,9 @@ def update(partnership_id: int):
     form = request.form
     try:
         hold_minutes = _hold_minutes(form.get("hold_minutes"))  # checked first: a refusal saves nothing
+        invoice_period = form.get("invoice_period") or "daily"
+        if invoice_period not in INVOICE_PERIODS:
+            raise partnerships.PartnershipError("Invoices are daily or a monthly statement; nothing was saved.")
         partnerships.set_price_list(partnership.id, _price_list_id(form.get("price_list")))
         partnerships.set_force_overwrite(partnership.id, "force_overwrite" in form)
         partnerships.set_stock_buffer(partnership.id, form.get("stock_buffer", 0, type=int) or 0)
@@ -128,6 +132,7 @@ def update(partnership_id: int):
     # The billing flag only says whether the daily billing job may bill this retailer; it never starts billing.
     partnership.billing_enabled = "billing_enabled" in form
     partnership.hold_minutes = hold_minutes
+    partnership.invoice_period = invoice_period
     db.session.commit()
     flash("Saved.", "info")
     return redirect(url_for("partners.show", partnership_id=partnership.id))

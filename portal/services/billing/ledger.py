@@ -293,6 +293,12 @@ def card_updated(partnership: Partnership) -> int:
 
 
 # --- which days are owed ---------------------------------------------------------------------------------------
+def is_statement_day(partnership: Partnership, day: date) -> bool:
+    """Whether `day` closes an invoice: every day for daily invoices; for a monthly statement only the month's last
+    day (its cut-off takes in everything shipped and unbilled that month). Payment is still collected daily."""
+    return partnership.invoice_period != "monthly" or (day + timedelta(days=1)).day == 1
+
+
 def dates_to_bill(partnership: Partnership, through: date) -> list[date]:
     """Billing dates up to `through` that may still need work: unfinished invoices, then days after the last one."""
     wholesaler = db.session.get(Organization, partnership.wholesaler_id)
@@ -316,6 +322,7 @@ def dates_to_bill(partnership: Partnership, through: date) -> list[date]:
     if first is not None:
         start = max(start, first)
     days = {start + timedelta(days=i) for i in range((through - start).days + 1)} if start <= through else set()
+    days = {day for day in days if is_statement_day(partnership, day)}
     declined = db.session.execute(
         select(Invoice).where(Invoice.partnership_id == partnership.id, Invoice.status == "payment_failed")
     ).scalars()
