@@ -3,7 +3,8 @@ serves it: every delivery must be answered within Shopify's 5 s, and all of them
 
 `main()` starts a private redis-server, gunicorn (2 workers x 4 threads, wsgi:app) and two RQ workers on a throw-away
 database (SQLite in a temp dir, or BENCH_DATABASE_URL), keeps the workers busy, posts the burst with 20 concurrent
-senders and returns {"webhook_burst_p50_ms", "webhook_burst_p95_ms", "webhook_burst_p99_ms", ...}.
+senders and returns {"webhook_burst_p50_ms", "webhook_burst_p95_ms", "webhook_burst_p99_ms", ...}
+(webhook_burst_postgresql_* when BENCH_DATABASE_URL is PostgreSQL).
 """
 
 from __future__ import annotations
@@ -49,6 +50,30 @@ def _wait_port(port: int, timeout: float = 60) -> None:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"nothing listens on {port}")
+
+
+def _warm(port: int, timeout: float = 300) -> None:
+    """Wait until gunicorn's workers have loaded the app and answer at once, as a deployed server would before
+    Shopify sends it anything (the master listens before its workers finish booting)."""
+    import httpx
+
+    deadline = time.time() + timeout
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+
+        def probe(_) -> float:
+            started = time.perf_counter()
+            try:
+                ok = client.get("/healthz").status_code == 200
+            except httpx.HTTPError:  # still booting on a busy machine: ask again
+                ok = False
+            return time.perf_counter() - started if ok else float("inf")
+
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            while time.time() < deadline:
+                if max(pool.map(probe, range(CONCURRENCY))) < 1:
+                    return
+                time.sleep(0.5)
+    raise RuntimeError("gunicorn never answered /healthz promptly")
 
 
 def _signed(n: int) -> tuple[bytes, dict]:
@@ -169,6 +194,7 @@ def main() -> dict:
                 procs.append(_spawn([str(BIN / "flask"), "--app", "wsgi", "worker", "--name", f"burst-{n}"], env,
                                     tmp / f"worker{n}.log"))  # fmt: skip
             _wait_port(web_port)
+            _warm(web_port)
             deadline = time.time() + 60
             while queue.started_job_registry.count < 2 and time.time() < deadline:
                 time.sleep(0.2)
@@ -183,23 +209,26 @@ def main() -> dict:
     finally:
         _stop(procs)
     ok = sum(1 for s in statuses if s == 200)
+    # Keys per database: SQLite (the local default) and PostgreSQL (production) are both recorded.
+    key = "webhook_burst" if db_url.startswith("sqlite") else "webhook_burst_" + db_url.split(":")[0].split("+")[0]
     result = {
-        "webhook_burst_p50_ms": round(_percentile(latencies, 50), 1),
-        "webhook_burst_p95_ms": round(_percentile(latencies, 95), 1),
-        "webhook_burst_p99_ms": round(_percentile(latencies, 99), 1),
-        "webhook_burst_max_ms": round(max(latencies), 1),
-        "webhook_burst_answered_200": ok,
-        "webhook_burst_over_5s": sum(1 for v in latencies if v > SHOPIFY_DEADLINE_MS),
-        "webhook_burst_processed_once": counts["processed"] == counts["distinct_events"] == DELIVERIES
+        f"{key}_p50_ms": round(_percentile(latencies, 50), 1),
+        f"{key}_p95_ms": round(_percentile(latencies, 95), 1),
+        f"{key}_p99_ms": round(_percentile(latencies, 99), 1),
+        f"{key}_max_ms": round(max(latencies), 1),
+        f"{key}_answered_200": ok,
+        f"{key}_over_5s": sum(1 for v in latencies if v > SHOPIFY_DEADLINE_MS),
+        f"{key}_processed": counts["processed"],
+        f"{key}_processed_once": counts["processed"] == counts["distinct_events"] == DELIVERIES
         and counts["jobs_finished_distinct"] == counts["jobs_finished"] == DELIVERIES
         and counts["jobs_failed"] == 0,
-        "webhook_burst_drain_s": round(drained_s, 1),
+        f"{key}_drain_s": round(drained_s, 1),
     }
     print(
         f"{DELIVERIES} deliveries, {CONCURRENCY} concurrent, {busy_at_start} workers busy at the start: "
-        f"p50 {result['webhook_burst_p50_ms']} ms, p95 {result['webhook_burst_p95_ms']} ms, "
-        f"p99 {result['webhook_burst_p99_ms']} ms, max {result['webhook_burst_max_ms']} ms; {ok} answered 200, "
-        f"{result['webhook_burst_over_5s']} over 5 s"
+        f"p50 {result[f'{key}_p50_ms']} ms, p95 {result[f'{key}_p95_ms']} ms, "
+        f"p99 {result[f'{key}_p99_ms']} ms, max {result[f'{key}_max_ms']} ms; {ok} answered 200, "
+        f"{result[f'{key}_over_5s']} over 5 s"
     )
     print(f"after the burst ({drained_s:.1f} s to drain): {counts}")
     return result
