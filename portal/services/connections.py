@@ -9,10 +9,12 @@ Shopify rejects (401) is renewed once by the same refresh, else the connection i
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import Text, select, text, type_coerce, update
+from sqlalchemy.exc import OperationalError
 
 from integrations.base import AccessRevoked
 from integrations.shopify import auth
@@ -214,8 +216,33 @@ def _mark_refresh_started(conn: Connection) -> None:
     db.session.commit()
 
 
+STORE_ATTEMPTS = 5
+
+
 def _store_refreshed(conn: Connection, spent: str, tokens: auth.Tokens) -> None:
     """Store the new pair at once, only over the refresh token we spent (compare-and-set on its ciphertext).
+
+    Shopify has spent the old refresh token: the new pair exists only here, so a failed write (a locked SQLite, a
+    dropped database connection) is rolled back and the compare-and-set applied again a few times before giving up.
+    """
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            _compare_and_set_pair(conn.id, spent, tokens)
+            db.session.refresh(conn)
+            return
+        except OperationalError as exc:
+            db.session.rollback()
+            if attempt == STORE_ATTEMPTS:
+                current_app.logger.error("could not store the refreshed token pair of connection %s", conn.id)
+                raise
+            current_app.logger.warning(
+                "storing the refreshed token pair of connection %s failed (%s); trying again", conn.id, exc.orig
+            )
+            time.sleep(0.2 * attempt)
+
+
+def _compare_and_set_pair(conn_id: int, spent: str, tokens: auth.Tokens) -> None:
+    """Write the pair over the row's refresh token if it is still the one spent, and commit.
 
     `flask tokens rotate` may re-encrypt the row between our read and our write (same plaintext, new ciphertext):
     then the compare is retried on the new ciphertext. If the row holds another refresh token, another refresh won
@@ -224,12 +251,12 @@ def _store_refreshed(conn: Connection, spent: str, tokens: auth.Tokens) -> None:
     table = Connection.__table__
     stored = type_coerce(table.c.refresh_token, Text)  # compare ciphertexts, not re-encrypted plaintexts
     for _attempt in range(5):
-        old_ciphertext = _raw(conn.id, "refresh_token")
+        old_ciphertext = _raw(conn_id, "refresh_token")
         if old_ciphertext is None or fernet().decrypt(old_ciphertext.encode()).decode() != spent:
-            break
+            return
         done = db.session.execute(
             update(table)
-            .where(table.c.id == conn.id, stored == old_ciphertext)
+            .where(table.c.id == conn_id, stored == old_ciphertext)
             .values(
                 access_token=tokens.access_token,
                 refresh_token=tokens.refresh_token,
@@ -242,8 +269,7 @@ def _store_refreshed(conn: Connection, spent: str, tokens: auth.Tokens) -> None:
         )
         db.session.commit()
         if done.rowcount == 1:
-            break
-    db.session.refresh(conn)
+            return
 
 
 def _lost_message(conn: Connection, why: str) -> str:
