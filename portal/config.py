@@ -116,6 +116,10 @@ def load_config(instance_path: Path) -> dict:
         "SHOPIFY_APP_URL": env("SHOPIFY_APP_URL", "http://localhost:5000"),
         # Transport injection: empty in production (https://{shop}); the sandbox base URL on a laptop and in tests.
         "SHOPIFY_ADMIN_BASE_URL": env("SHOPIFY_ADMIN_BASE_URL", ""),
+        # App Bridge's script: Shopify's CDN in production; the local sandbox's stand-in under `make run`.
+        "SHOPIFY_APP_BRIDGE_URL": env("SHOPIFY_APP_BRIDGE_URL", "https://cdn.shopify.com/shopifycloud/app-bridge.js"),
+        # Origins besides the shop's admin allowed to frame the embedded app: the sandbox's admin under `make run`.
+        "SHOPIFY_EXTRA_FRAME_ANCESTORS": env("SHOPIFY_EXTRA_FRAME_ANCESTORS", ""),
         "SHOPIFY_HTTP_TIMEOUT": float(env("SHOPIFY_HTTP_TIMEOUT", "30")),
         # An OAuth callback signed longer ago than this is refused (a replayed link).
         "SHOPIFY_HMAC_MAX_AGE_SECONDS": int(env("SHOPIFY_HMAC_MAX_AGE_SECONDS", str(24 * 3600))),
