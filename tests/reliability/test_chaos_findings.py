@@ -8,16 +8,21 @@ import sqlite3
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import create_engine
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import create_engine, update
 from sqlalchemy.exc import OperationalError
 
+from jobs import sweeper
 from jobs.plan import SYNC_PLAN
+from jobs.runtime import drain_outbox, request_run
 from jobs.scheduler import ENTRY_PREFIX, entry_id, make_scheduler
 from portal.extensions import db
-from portal.models import utcnow
+from portal.models import OutboxMessage, SyncRun, utcnow
 from portal.redis_conn import worker_redis
 from portal.services.connections import fresh_access_token
 from tests.reliability.test_sync_tokens import _installed, _refresh_then, _reload
+from tests.support import factories
 from tests.support.sandbox import sandbox  # noqa: F401 - the fixture
 
 
@@ -71,3 +76,56 @@ def test_a_refreshed_pair_whose_first_write_fails_with_a_locked_database_is_stor
     conn.token_expires_at = utcnow() + timedelta(seconds=30)  # due again: the stored refresh token is the live one
     db.session.commit()
     assert fresh_access_token(conn) != token and _reload(conn.id).status == "active" and len(answers) == 2
+
+
+def _queued_run(app):
+    store = factories.connection(factories.retailer(), "store")
+    run = request_run("orders.pull", f"connection:{store.id}", "webhook")
+    assert run.status == "queued" and worker_redis(app).lpos("rq:queue:sync", run.rq_job_id) is not None
+    return run
+
+
+def test_a_queued_run_whose_retry_was_lost_is_published_again_by_one_sweep_and_only_once(app, monkeypatch):
+    monkeypatch.setattr(sweeper, "LOST_RECHECK_SECONDS", 0)
+    run = _queued_run(app)
+    redis = worker_redis(app)
+    # The attempt failed while Redis went away: the job is marked failed with retries left and nothing holds it.
+    redis.lrem("rq:queue:sync", 0, run.rq_job_id)
+    redis.hset(Job.key_for(run.rq_job_id), mapping={"status": JobStatus.FAILED.value, "retries_left": 2})
+    drain_outbox()  # the outbox still holds the run and sees a job that exists: it does nothing
+    assert redis.lpos("rq:queue:sync", run.rq_job_id) is None
+    assert sweeper.close_abandoned_runs() == 1
+    assert redis.lrange("rq:queue:sync", 0, -1).count(run.rq_job_id.encode()) == 1
+    assert Job.fetch(run.rq_job_id, connection=redis).get_status() == JobStatus.QUEUED
+    assert sweeper.close_abandoned_runs() == 0  # it waits in its queue now: not published twice
+    db.session.expire_all()
+    assert db.session.get(SyncRun, run.id).status == "queued"
+    assert request_run("orders.pull", run.target_key, "webhook").id == run.id  # triggers join the live run
+
+
+def test_a_queued_run_whose_job_vanished_is_failed_by_one_sweep_and_the_next_trigger_starts_a_fresh_run(
+    app, monkeypatch
+):
+    monkeypatch.setattr(sweeper, "LOST_RECHECK_SECONDS", 0)
+    run = _queued_run(app)
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.ref_id == run.id).values(done_at=utcnow()))
+    db.session.commit()
+    Job.fetch(run.rq_job_id, connection=worker_redis(app)).delete()
+    assert sweeper.close_abandoned_runs() == 1
+    db.session.expire_all()
+    assert db.session.get(SyncRun, run.id).status == "failed"
+    fresh = request_run("orders.pull", run.target_key, "webhook")
+    assert fresh.id != run.id and fresh.status == "queued"
+
+
+def test_a_queued_run_whose_job_waits_in_its_queue_or_for_its_retry_is_left_alone(app, monkeypatch):
+    monkeypatch.setattr(sweeper, "LOST_RECHECK_SECONDS", 0)
+    run = _queued_run(app)
+    assert sweeper.close_abandoned_runs() == 0
+    redis = worker_redis(app)
+    redis.lrem("rq:queue:sync", 0, run.rq_job_id)  # a retry scheduled for later: in the scheduled registry
+    redis.hset(Job.key_for(run.rq_job_id), mapping={"status": JobStatus.SCHEDULED.value, "retries_left": 1})
+    redis.zadd(ScheduledJobRegistry("sync", connection=redis).key, {run.rq_job_id: 4102444800})
+    assert sweeper.close_abandoned_runs() == 0
+    db.session.expire_all()
+    assert db.session.get(SyncRun, run.id).status == "queued"
