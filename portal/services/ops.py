@@ -48,4 +48,3 @@ def tenant_health() -> list[TenantHealth]:
         TenantHealth(i, n, k, runs, int(f or 0), int(o or 0), parse_iso(last)) for i, n, k, runs, f, o, last in rows
     ]
     return sorted(health, key=lambda h: (-h.failed, h.name))
-

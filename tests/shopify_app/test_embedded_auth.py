@@ -131,9 +131,7 @@ def test_a_retailer_enters_an_invitation_code(client, installed, token_for):
 
 
 def test_an_unknown_invitation_code_is_refused_with_a_message(client, installed, token_for):
-    resp = client.post(
-        "/shopify/partners/accept", data={"code": "NOPE"}, headers=bearer(token_for(installed.address))
-    )
+    resp = client.post("/shopify/partners/accept", data={"code": "NOPE"}, headers=bearer(token_for(installed.address)))
     assert resp.status_code == 422 and "unknown" in resp.get_data(as_text=True)
 
 
