@@ -45,10 +45,17 @@ def _ignored(receipt: WebhookReceipt) -> dict:
 
 
 def orders_changed(receipt: WebhookReceipt) -> dict:
-    """orders/create, orders/updated: pull that store's orders now (the pull is incremental and idempotent)."""
+    """orders/create, orders/updated: pull that store's orders now (the pull is incremental and idempotent).
+
+    From a wholesaler's store the same topics mean one of the orders we sent changed (Shopify sends orders/updated
+    after a fulfillment), so its shipments are pulled now instead of at the hourly order_updates.pull."""
     conn = connections.store_connection(receipt.shop_domain or "")
     if conn is None or conn.status != "active":
-        return {"ignored": f"no active store connection for {receipt.shop_domain}"}
+        sor = stock_events.sor_connection(receipt.shop_domain) if receipt.topic == "orders/updated" else None
+        if sor is None:
+            return {"ignored": f"no active store connection for {receipt.shop_domain}"}
+        run = request_run("order_updates.pull", f"connection:{sor.id}", trigger="webhook")
+        return {"sync_run_id": run.id}
     newer = newer_delivery(receipt, ("orders/create", "orders/updated"))
     if newer is not None:  # an older state delivered late: the newer delivery already asked for a pull
         return {"stale": f"receipt {newer.id} already carried a newer state of this order", "newer_receipt": newer.id}
