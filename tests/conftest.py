@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import re
 
+import psutil
 import pytest
 from sqlalchemy import text
 
@@ -12,6 +15,28 @@ from portal.extensions import db
 from portal.redis_conn import get_redis
 from tests.support.factories import PASSWORD
 from tests.support.services import TestServices
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def pytest_configure(config):
+    """Orphans of the processes tests start (an RQ work-horse whose worker was killed) become this process's
+    children instead of init's, so `_no_stray_processes` can find and end them."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_processes():
+    """Every process a test starts ends with the test, so a leftover worker can never take a later test's jobs."""
+    me = psutil.Process()
+    before = {child.pid for child in me.children(recursive=True)}
+    yield
+    stray = [child for child in me.children(recursive=True) if child.pid not in before]
+    for child in stray:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(stray, timeout=10)
 
 
 @pytest.fixture(scope="session")
