@@ -116,6 +116,12 @@ def load_config(instance_path: Path) -> dict:
         "SHOPIFY_APP_URL": env("SHOPIFY_APP_URL", "http://localhost:5000"),
         # Transport injection: empty in production (https://{shop}); the sandbox base URL on a laptop and in tests.
         "SHOPIFY_ADMIN_BASE_URL": env("SHOPIFY_ADMIN_BASE_URL", ""),
+        # Where WooCommerce shops deliver their webhooks (defaults to SHOPIFY_APP_URL, the app's public address).
+        "WOOCOMMERCE_WEBHOOK_BASE_URL": env("WOOCOMMERCE_WEBHOOK_BASE_URL", ""),
+        "WOOCOMMERCE_HTTP_TIMEOUT": float(env("WOOCOMMERCE_HTTP_TIMEOUT", "60")),  # self-hosted shops are slow
+        "FEEDS_HTTP_TIMEOUT": float(env("FEEDS_HTTP_TIMEOUT", "60")),
+        # A burst of stock events on one item within this many seconds becomes one push per retailer.
+        "STOCK_EVENT_WINDOW_SECONDS": float(env("STOCK_EVENT_WINDOW_SECONDS", "2")),
         # App Bridge's script: Shopify's CDN in production; the local sandbox's stand-in under `make run`.
         "SHOPIFY_APP_BRIDGE_URL": env("SHOPIFY_APP_BRIDGE_URL", "https://cdn.shopify.com/shopifycloud/app-bridge.js"),
         # Origins besides the shop's admin allowed to frame the embedded app: the sandbox's admin under `make run`.

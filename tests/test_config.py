@@ -69,7 +69,8 @@ FROM_ENVIRONMENT = {
 }
 CONFIG_KEY = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 # Passed in by code, never by the environment: the tests' in-process Shopify transport and instance path.
-NOT_FROM_ENVIRONMENT = {"SHOPIFY_HTTP_TRANSPORT", "INSTANCE_PATH"}
+# httpx transports injected by tests and the sandboxes (objects, not settings)
+NOT_FROM_ENVIRONMENT = {"SHOPIFY_HTTP_TRANSPORT", "WOOCOMMERCE_HTTP_TRANSPORT", "FEEDS_HTTP_TRANSPORT", "INSTANCE_PATH"}
 ROOT = Path(__file__).resolve().parents[1]
 GATEWAYS = ("STRIPE", "APRUVE")  # payment gateways read their settings as f"{prefix}_<NAME>"
 
