@@ -4,6 +4,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlparse
 
+from integrations.shopify.events import SOR_TOPICS
 from jobs.webhook_jobs import HANDLERS
 
 TOML = tomllib.loads((Path(__file__).resolve().parents[2] / "shopify.app.toml").read_text())
@@ -29,6 +30,12 @@ def test_webhooks_use_api_2026_07_and_every_topic_goes_to_the_one_endpoint(app):
         assert urlparse(sub["uri"]).path == "/webhooks/shopify" and sub["uri"].startswith("https://")
         topics |= set(sub.get("topics", []))
         compliance |= set(sub.get("compliance_topics", []))
-    assert topics == {"orders/create", "orders/updated", "app/uninstalled", "app/scopes_update"}
+    assert topics == {"orders/create", "orders/updated", "orders/cancelled", "app/uninstalled", "app/scopes_update"}
     assert compliance == {"customers/data_request", "customers/redact", "shop/redact"}
-    assert topics | compliance == set(HANDLERS)  # every subscribed topic has a handler and vice versa
+    # Every app-wide topic has a handler; the other handlers serve the wholesaler's store's own subscriptions
+    # (created per shop, never in the TOML) and WooCommerce deliveries.
+    per_shop = {
+        enum.lower()[::-1].replace("_", "/", 1)[::-1] for enum in SOR_TOPICS
+    }  # PRODUCTS_CREATE -> products/create
+    woocommerce = {topic for topic in HANDLERS if topic.startswith("woocommerce/")}
+    assert topics | compliance | per_shop | woocommerce == set(HANDLERS)
