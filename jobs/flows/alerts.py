@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from jobs import clock
 from jobs.context import RunContext
+from jobs.preview import DryRun
 from jobs.targets import target_key
 from portal.extensions import db
 from portal.models import Partnership
@@ -39,3 +40,13 @@ def scan(ctx: RunContext) -> None:
         + (f" ({result['reason']})" if result.get("reason") else "")
         + "."
     )
+
+
+def preview_scan(target, dry: DryRun) -> DryRun:
+    """What a scan sees now for this wholesaler, without recording an alert or sending an e-mail."""
+    for finding in alerts.detect(target.wholesaler_id):
+        dry.change += 1
+        if len(dry.sample) < 10:
+            dry.sample.append(finding.title)
+    dry.notes.append("A scan e-mails only what is new or still open after 24 hours; the dry run sends nothing.")
+    return dry

@@ -182,17 +182,17 @@ def _log_both(ctx: RunContext, order: Order, summary: str) -> None:
 def preview_push(target, dry: DryRun) -> DryRun:
     """Which sent orders a run would cancel or edit in the system of record (no remote call, no write)."""
     for order in db.session.execute(_to_edit(target.organization_id)).scalars():
-        dry.update += 1
+        dry.change += 1
         if len(dry.sample) < 10:
             dry.sample.append(f"edit {order.retailer_order_name} in the system of record")
     for order in db.session.execute(_to_cancel(target.organization_id)).scalars():
         if order.status in SHIPPED_STATUSES:
             dry.skip += 1
             continue
-        dry.update += 1
+        dry.change += 1
         if len(dry.sample) < 10:
             dry.sample.append(f"cancel {order.retailer_order_name} in the system of record")
-    dry.api_calls = dry.update
+    dry.api_calls = dry.change
     return dry
 
 
