@@ -14,7 +14,8 @@ from portal.models.base import Base
 from tests.conftest import csrf_token
 from tests.support import factories
 
-PUBLIC_PREFIXES = ("/static", "/healthz", "/login", "/signup", "/logout", "/webhooks", "/shopify", "/embedded")
+# /join/<code>: the public page an invited retailer opens from the e-mail (the invitation code is its secret).
+PUBLIC_PREFIXES = ("/static", "/healthz", "/login", "/signup", "/logout", "/webhooks", "/shopify", "/embedded", "/join")
 
 
 def _model_for(param: str):
