@@ -52,6 +52,11 @@ class Order(TenantOwned, Base):
     shipping_code: Mapped[str | None] = mapped_column(String(255))
     # The retailer edited the order after it reached the system of record: the edit is still to be applied there.
     edit_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The wholesaler cancelled or rejected lines it cannot fill (rejected_quantity on them), with the reason; sent
+    # to the retailer's store at rejection_sent_at (None while the store is still to be told).
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    rejection_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
     fulfillments: Mapped[list[Fulfillment]] = relationship(back_populates="order", order_by="Fulfillment.id")
@@ -75,6 +80,9 @@ class OrderLine(Base):
     cancelled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     billed_quantity: Mapped[int] = mapped_column(Integer, default=0)
     credited_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # Units the wholesaler would not fill (part of cancelled_quantity), and units returned after they shipped.
+    rejected_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    returned_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, Money, Rate, UTCDateTime, utcnow
@@ -98,6 +98,8 @@ class Partnership(TenantOwned, Base):
     credit_balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default="0")
     # daily: an invoice for each day with shipments; monthly: one statement on the month's last day.
     invoice_period: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")
+    # Whether lines returned after they shipped are credited on the next invoice.
+    returns_credit: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     gateway_customer_ref: Mapped[str | None] = mapped_column(String(255))
     # What the retailer's platform needs to place this wholesaler's goods, as its store adapter's prepare() returned
     # it (Shopify: the fulfillment service and its location); None until the first products.push.
