@@ -87,6 +87,7 @@ class RemoteProduct:
     vendor: str = ""
     product_type: str = ""
     tags: list[str] = field(default_factory=list)
+    collections: list[str] = field(default_factory=list)  # collection titles (WooCommerce: category names)
     image_urls: list[str] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)  # [{"url", "alt"}] in display order (image_urls: their urls)
     options: list[dict] = field(default_factory=list)  # [{"name": "Size", "values": ["S", "M"]}]

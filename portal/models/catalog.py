@@ -27,6 +27,7 @@ class Product(TenantOwned, Base):
     vendor: Mapped[str] = mapped_column(String(255), default="")
     product_type: Mapped[str] = mapped_column(String(255), default="")
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    collections: Mapped[list | None] = mapped_column(JSON, default=list)  # titles (WooCommerce: categories)
     image_urls: Mapped[list] = mapped_column(JSON, default=list)
     images: Mapped[list | None] = mapped_column(JSON, default=list)  # [{"url", "alt"}] in display order
     options: Mapped[list] = mapped_column(JSON, default=list)
@@ -67,6 +68,34 @@ class Variant(TenantOwned, Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     product: Mapped[Product] = relationship(back_populates="variants")
+
+
+class StockLocation(TenantOwned, Base):
+    """A place the wholesaler keeps stock, as its system of record names it (one pseudo-location for platforms
+    with a single stock figure); `fulfills_online_orders` and `active` decide the default partnership choice."""
+
+    __tablename__ = "stock_location"
+    __tenant_columns__ = ("wholesaler_id",)
+    __table_args__ = (UniqueConstraint("connection_id", "remote_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wholesaler_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connection.id"), index=True)
+    remote_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    fulfills_online_orders: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class VariantStock(Base):
+    """A variant's available quantity at one of the wholesaler's locations (Variant.inventory_quantity: the sum)."""
+
+    __tablename__ = "variant_stock"
+    __table_args__ = (UniqueConstraint("variant_id", "location_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variant.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_location.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Listing(Base):
