@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.models import ListingVariant, Partnership, Variant
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
+from portal.services.selection import carried_levels
 from portal.services.stock import retailer_quantities
 from portal.services.subscriptions import ensure_sor_subscriptions
 
@@ -80,7 +81,7 @@ def push_variants(ctx: RunContext, partnership: Partnership, variant_ids) -> Non
 
 def send_levels(ctx: RunContext, partnership: Partnership, store_conn, levels) -> None:
     """Send the levels that differ from what we last pushed, in batches the store takes, each call idempotent."""
-    changes = [level for level in levels if level.pushed_quantity != level.quantity]
+    changes = [level for level in carried_levels(partnership, levels) if level.pushed_quantity != level.quantity]
     ctx.set_total(ctx.run.total + len(changes))
     if not changes:
         return
@@ -152,7 +153,7 @@ def preview_pull(target, dry: DryRun) -> DryRun:
 
 def preview_push(target: Partnership, dry: DryRun) -> DryRun:
     """How many levels a push would set, and in how many calls (no remote call, no write)."""
-    for level in retailer_quantities(target):
+    for level in carried_levels(target, retailer_quantities(target)):
         if level.pushed_quantity == level.quantity:
             dry.skip += 1
             continue
