@@ -87,6 +87,9 @@ class Partnership(TenantOwned, Base):
     price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_list.id"))
     force_overwrite: Mapped[bool] = mapped_column(Boolean, default=False)
     stock_buffer: Mapped[int] = mapped_column(Integer, default=0)
+    # The wholesaler's StockLocation ids whose stock this retailer is offered; None: every active location that
+    # fulfils online orders (portal.services.stock.counted_location_ids).
+    stock_location_ids: Mapped[list | None] = mapped_column(JSON)
     billing_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     billing_gateway: Mapped[str | None] = mapped_column(String(16))  # stripe | apruve
     billing_terms: Mapped[str] = mapped_column(String(8), default="card")  # card | net
