@@ -95,13 +95,41 @@ class RemoteProduct:
     status: str = "active"  # active | draft | archived | unlisted: archived products leave retailers' catalogs
 
 
+WHOLE_STOCK = "whole-stock"  # the one pseudo-location of a platform with a single stock figure per item
+
+
 @dataclass
 class StockLevel:
-    """The available quantity of one variant in the system of record."""
+    """The available quantity of one variant at one location of the system of record (a platform with one stock
+    figure per item reports it at its single pseudo-location, WHOLE_STOCK)."""
 
     variant_remote_id: str
     sku: str
     quantity: int
+    location_id: str = WHOLE_STOCK
+
+
+@dataclass
+class RemoteLocation:
+    """A place the wholesaler keeps stock, as its system of record names it."""
+
+    remote_id: str
+    name: str
+    fulfills_online_orders: bool = True
+    active: bool = True
+
+
+def single_location(name: str) -> list[RemoteLocation]:
+    """The locations of a platform with one stock figure per item: one pseudo-location that fulfils orders."""
+    return [RemoteLocation(WHOLE_STOCK, name)]
+
+
+@dataclass
+class StockEvent:
+    """What a system of record's stock event names: the item whose level moved and where (None: unknown)."""
+
+    inventory_item_id: str
+    location_id: str | None = None
 
 
 @dataclass
@@ -235,7 +263,13 @@ class SystemOfRecord(Protocol):
         ...
 
     def stock_levels(self, bulk: bool = True) -> Iterator[StockLevel]:
-        """Every variant's available quantity. Read-only, safe to retry; `bulk` as in `products`."""
+        """Every variant's available quantity at each location that stocks it. Read-only, safe to retry; `bulk` as
+        in `products`."""
+        ...
+
+    def locations(self) -> list[RemoteLocation]:
+        """Every place the wholesaler keeps stock, active or not; a platform with one stock figure per item returns
+        `single_location(...)`, and its StockLevels carry WHOLE_STOCK. Read-only, safe to retry."""
         ...
 
     def find_order(self, marker: str) -> CreatedOrder | None:
@@ -257,6 +291,21 @@ class SystemOfRecord(Protocol):
 
         `reason`: customer | declined | fraud | inventory | other | staff. Raises ChangeRefused when the platform
         will not cancel (shipped, already cancelled). Safe to retry: a second call is refused as already cancelled."""
+        ...
+
+
+class StockEventSource(Protocol):
+    """A system of record that sends stock events (Shopify's `inventory_levels/update`): the flow learns from the
+    adapter which item moved and reads its levels back, never parsing a platform's payload itself."""
+
+    def stock_event(self, payload: dict) -> StockEvent | None:
+        """The item (and location) a stock event names, in the references the adapter's reads use; None when the
+        payload names no item. Pure: no remote call."""
+        ...
+
+    def variant_levels(self, variant_remote_ids: list[str]) -> list[StockLevel]:
+        """The current levels of a few variants at every location that stocks them (the event's own figure may be
+        stale); variants that no longer exist are left out. Read-only, safe to retry."""
         ...
 
 
