@@ -19,10 +19,12 @@ from integrations.base import (
     ChangeRefused,
     CreatedOrder,
     OrderDraft,
+    RemoteLocation,
     RemoteProduct,
     RemoteVariant,
     Shipment,
     StockLevel,
+    single_location,
 )
 from integrations.feeds.csvfile import FeedFileRefused, Rows, read_rows, write_rows
 from integrations.feeds.settings import CATALOG_FIELDS, ORDER_FIELDS, SHIPMENT_FIELDS, FeedSettings
@@ -229,6 +231,10 @@ class FeedSystemOfRecord:
         self._report(rows)
         self._stock = levels
         return levels
+
+    def locations(self) -> list[RemoteLocation]:
+        """One quantity column per SKU (a location column is not read): one pseudo-location."""
+        return single_location("Feed stock")
 
     def stock_levels(self, bulk: bool = True) -> Iterator[StockLevel]:
         """Quantities from the stock file, or from the catalog file's quantity column when there is none."""
