@@ -26,11 +26,13 @@ from integrations.base import (
     PlacedVariant,
     ProductPush,
     QuantitySet,
+    RemoteLocation,
     RemoteOrder,
     RemoteOrderLine,
     RemoteProduct,
     Shipment,
     StockLevel,
+    single_location,
 )
 from integrations.woocommerce.client import BATCH_LIMIT, WooClient
 from integrations.woocommerce.errors import WooNotFound, WooRefusal
@@ -131,6 +133,10 @@ class WooSystemOfRecord(WooShop):
     def product_ids(self) -> set[str]:
         """The id of every published product."""
         return {str(p["id"]) for p in self.client.pages("products", {"status": "publish", "_fields": "id"})}
+
+    def locations(self) -> list[RemoteLocation]:
+        """One stock figure per item (WooCommerce keeps no locations): one pseudo-location."""
+        return single_location("Shop stock")
 
     def stock_levels(self, bulk: bool = True) -> Iterator[StockLevel]:
         """Every sellable item's quantity: simple products, and each variation of a variable product."""
