@@ -33,7 +33,8 @@ def partners_context(shop: str | None = None) -> dict:
 
 
 def catalog_context(store_id: int, page: int) -> dict:
-    """Products wholesalers listed in this store (created unpublished), newest first, paginated in the database."""
+    """Products wholesalers listed in this store (created unpublished) and still supply to it (in the partnership's
+    product selection, not deleted at the source), newest first, paginated in the database."""
     partnership_ids = scoped(Partnership).with_only_columns(Partnership.id)
     variants = select(func.count(ListingVariant.id)).where(ListingVariant.listing_id == Listing.id).scalar_subquery()
     stmt = (
@@ -42,6 +43,7 @@ def catalog_context(store_id: int, page: int) -> dict:
         .join(Partnership, Partnership.id == Listing.partnership_id)
         .join(Organization, Organization.id == Partnership.wholesaler_id)
         .where(Listing.partnership_id.in_(partnership_ids), Listing.retailer_connection_id == store_id)
+        .where(Listing.removed_at.is_(None))  # only what the retailer carries: no longer carried or deleted is gone
         .order_by(Listing.id.desc())
     )
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
