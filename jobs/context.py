@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
+from integrations.base import AccessRevoked
 from portal.extensions import db
 from portal.models import ActivityLog, SyncRun
 
 MAX_FAILURES_KEPT = 50
 PROGRESS_EVERY_SECONDS = 1.0
+
+
+def stop_if_access_lost() -> None:
+    """Re-raise the exception being handled if it is AccessRevoked (flows catch Exception around each record)."""
+    handling = sys.exc_info()[1]
+    if isinstance(handling, AccessRevoked):
+        raise handling
 
 
 @dataclass
@@ -41,7 +50,11 @@ class RunContext:
         self.flush()
 
     def fail(self, record: str, reason: str) -> None:
-        """A record that could not be synced: counted, kept with its reason, and the run goes on."""
+        """A record that could not be synced: counted, kept with its reason, and the run goes on.
+
+        Called while handling AccessRevoked, it raises that instead: the store shut us out, so every other record
+        would fail the same way; the run ends failed once with the reason (jobs.runtime), no record is blamed."""
+        stop_if_access_lost()
         self.run.done += 1
         self.run.failed += 1
         if len(self.run.failures or []) < MAX_FAILURES_KEPT:

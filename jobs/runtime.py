@@ -370,11 +370,15 @@ def _execute(spec: JobSpec, run: SyncRun, target: str) -> dict:
 def _execute_fenced(spec: JobSpec, run: SyncRun, target: str, session) -> dict:
     row = load_target(target)
     ctx = RunContext(run=run, target=row)
+    if row is None or (isinstance(row, Connection) and row.status != "active"):
+        # Nothing was tried, so the run is not "done": skipped, with why (alerts.scan reports the connection).
+        run.status, run.finished_at = "skipped", utcnow()
+        run.message = _inactive_reason(target, row)
+        _close_outbox(run)
+        db.session.commit()
+        return summary(run)
     try:
-        if row is None or (isinstance(row, Connection) and row.status != "active"):
-            run.message = f"{target} is no longer active; nothing to do."
-        else:
-            _load_flow(spec)(ctx)
+        _load_flow(spec)(ctx)
     except StaleLease:
         raise
     except AccessRevoked as exc:
@@ -408,6 +412,19 @@ def _execute_fenced(spec: JobSpec, run: SyncRun, target: str, session) -> dict:
     db.session.commit()
     outbox.publish_now(chains, on_chain=lambda job, tgt: request_run(job, tgt, "chain"))
     return summary(run)
+
+
+def _inactive_reason(target: str, row) -> str:
+    """Why a run on a target that is gone or no longer connected did nothing."""
+    if row is None:
+        return f"Skipped: {target} no longer exists; nothing was synced."
+    if row.status == "needs_reauth":
+        why = "Wholesync lost access to it and it must be reconnected"
+    elif row.status == "uninstalled":
+        why = "the app was uninstalled from it"
+    else:
+        why = f"it is {row.status}"
+    return f"Skipped: the connection to {row.address} is not active ({why}); nothing was synced."
 
 
 def _close_outbox(run: SyncRun) -> None:

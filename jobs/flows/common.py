@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from integrations.timeutil import parse_iso
+from jobs.context import stop_if_access_lost
 from portal.extensions import db
 from portal.models import Partnership, RecordFailure, SyncCursor, WebhookReceipt, utcnow
 
@@ -59,7 +60,9 @@ def open_failures(job_name: str, target_key: str) -> list[RecordFailure]:
 
 
 def record_failed(ctx, record_key: str, label: str, error: str, record_updated_at: datetime | None = None) -> None:
-    """Keep (or bump) the failure of one record and count it on the run; commits. Replays update the same row."""
+    """Keep (or bump) the failure of one record and count it on the run; commits. Replays update the same row.
+    Called while handling AccessRevoked, it raises that instead (see RunContext.fail): the record did not fail."""
+    stop_if_access_lost()
     job, target = ctx.run.job_name, ctx.run.target_key
     row = db.session.execute(
         select(RecordFailure).where(RecordFailure.job_name == job, RecordFailure.target_key == target,
