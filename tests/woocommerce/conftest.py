@@ -155,3 +155,20 @@ def shopify_to_woo(app, woo, sandbox):  # noqa: F811
     partnership = factories.partnership(user.organization, retailer, price_list_id=price_list.id)
     db.session.commit()
     return World(woo, sandbox, user.organization, sor, retailer, store, partnership)
+
+
+@pytest.fixture
+def woo_to_woo(app, woo):
+    """A wholesaler on WooCommerce (system of record, no Shipment Tracking) and a retailer on WooCommerce (with it)."""
+    site, key = woo_shop(woo, "acme-wholesale")
+    for title, variants in CATALOG.items():
+        seed_product(woo, "acme-wholesale", title, variants)
+    user = factories.wholesaler(name="Acme Wholesale")
+    sor = woo_connection(user.organization, "system_of_record", site, key)
+    rt_site, rt_key = woo_shop(woo, "corner-store", shipment_tracking=True)
+    retailer = factories.retailer()
+    store = woo_connection(retailer, "store", rt_site, rt_key)
+    price_list = factories.price_list(user.organization, markup_percent=Decimal("40"), rounding_ending=Decimal("0.99"))
+    partnership = factories.partnership(user.organization, retailer, price_list_id=price_list.id)
+    db.session.commit()
+    return World(woo, None, user.organization, sor, retailer, store, partnership)
