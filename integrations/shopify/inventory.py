@@ -1,23 +1,40 @@
-"""Shopify stock: read a wholesaler's levels cheaply (variant quantities only) and set a retailer's levels at our
-fulfillment-service location with `inventorySetQuantities` (batches of 250, `@idempotent`, `changeFromQuantity`).
+"""Shopify stock: read a wholesaler's locations and its levels per location (a bulk operation over inventory items
+and their levels), and set a retailer's levels at our fulfillment-service location with `inventorySetQuantities`
+(batches of 250, `@idempotent`, `changeFromQuantity`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from integrations.base import QuantitySet, StaleQuantities, StockLevel
+from integrations.base import QuantitySet, RemoteLocation, StaleQuantities, StockEvent, StockLevel
 from integrations.shopify.errors import ShopifyUserError
 
 BATCH = 250  # Shopify's maximum quantities per inventorySetQuantities call
 
-BULK_STOCK = "{ productVariants { edges { node { id sku inventoryQuantity } } } }"
+# Each inventory item with its variant, and (nested: lines with `__parentId`, the item's id) its level per location.
+BULK_STOCK = (
+    "{ inventoryItems { edges { node { id variant { id sku } inventoryLevels { edges { node { "
+    'location { id } quantities(names: ["available"]) { quantity } } } } } } } }'
+)
 
 STOCK_QUERY = """
 query SyncStock($after: String) {
-  productVariants(first: 250, after: $after) {
+  inventoryItems(first: 50, after: $after) {
     pageInfo { hasNextPage endCursor }
-    nodes { id sku inventoryQuantity }
+    nodes {
+      id variant { id sku }
+      inventoryLevels(first: 15) { nodes { location { id } quantities(names: ["available"]) { quantity } } }
+    }
+  }
+}
+"""
+
+LOCATIONS_QUERY = """
+query SyncLocations($after: String) {
+  locations(first: 100, after: $after, includeInactive: true) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id name isActive fulfillsOnlineOrders }
   }
 }
 """
@@ -42,36 +59,94 @@ query SyncLevels($ids: [ID!]!) {
 """
 LEVELS_CHUNK = 50  # items per levels read (keeps the query under Shopify's 1,000-point limit)
 
-VARIANT_QUANTITIES = """
-query SyncVariantQuantities($ids: [ID!]!) {
-  nodes(ids: $ids) { ... on ProductVariant { id sku inventoryQuantity } }
+VARIANT_LEVELS = """
+query SyncVariantLevels($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id sku
+      inventoryItem {
+        inventoryLevels(first: 25) { nodes { location { id } quantities(names: ["available"]) { quantity } } }
+      }
+    }
+  }
 }
 """
-VARIANTS_CHUNK = 100  # variants per quantities read (one object each: far under the 1,000-point limit)
+VARIANTS_CHUNK = 25  # variants per levels read (25 x 25 levels: under the 1,000-point limit)
+
+
+def _available(level: dict) -> int:
+    return (level.get("quantities") or [{}])[0].get("quantity") or 0
 
 
 class StockSource:
-    """The wholesaler side: every variant's available quantity."""
+    """The wholesaler side: its locations and every variant's available quantity at each."""
+
+    def locations(self) -> list[RemoteLocation]:
+        """Every location of the shop, inactive ones too (a deactivated location's stock stops counting)."""
+        return [
+            RemoteLocation(
+                remote_id=node["id"],
+                name=node.get("name") or node["id"],
+                fulfills_online_orders=bool(node.get("fulfillsOnlineOrders")),
+                active=bool(node.get("isActive")),
+            )
+            for node in self.pages(LOCATIONS_QUERY, {}, "locations")
+        ]
 
     def stock_levels(self, bulk: bool = True) -> Iterator[StockLevel]:
-        """Every variant's stock. As a bulk operation by default: one call whatever the catalog size, and bulk
-        reads do not spend the shop's rate-limit points (10,000 variants by pages would cost ~10,000 points)."""
-        nodes = self.bulk_rows(BULK_STOCK) if bulk else self.pages(STOCK_QUERY, {}, "productVariants")
-        for node in nodes:
-            yield StockLevel(
-                variant_remote_id=node["id"], sku=node.get("sku") or "", quantity=node["inventoryQuantity"]
-            )
+        """Every variant's stock at each location that stocks it. As a bulk operation by default: one call
+        whatever the catalog size, and bulk reads do not spend the shop's rate-limit points.
+
+        The bulk result names each level's item by `__parentId`; an item line comes before its levels, and a level
+        met before its item waits for it."""
+        if not bulk:
+            for node in self.pages(STOCK_QUERY, {}, "inventoryItems"):
+                variant = node.get("variant")
+                if variant:
+                    for level in node["inventoryLevels"]["nodes"]:
+                        yield StockLevel(variant["id"], variant.get("sku") or "", _available(level),
+                                         level["location"]["id"])  # fmt: skip
+            return
+        items: dict[str, tuple[str, str]] = {}  # item id -> (variant id, sku)
+        waiting: dict[str, list[dict]] = {}
+        for row in self.bulk_rows(BULK_STOCK):
+            parent = row.get("__parentId")
+            if parent is None:
+                variant = row.get("variant")
+                if variant:
+                    items[row["id"]] = (variant["id"], variant.get("sku") or "")
+                    for level in waiting.pop(row["id"], []):
+                        yield StockLevel(*items[row["id"]], _available(level), level["location"]["id"])
+                continue
+            if parent in items:
+                yield StockLevel(*items[parent], _available(row), row["location"]["id"])
+            else:
+                waiting.setdefault(parent, []).append(row)
 
     def variant_levels(self, variant_remote_ids: list[str]) -> list[StockLevel]:
-        """The current stock of a few variants (after a stock event: the event's own figure may be stale, since
-        Shopify builds the payload at send time). Variants that no longer exist are left out."""
+        """The current stock of a few variants at each location (after a stock event: the event's own figure may
+        be stale, since Shopify builds the payload at send time). Variants that no longer exist are left out."""
         levels = []
         for start in range(0, len(variant_remote_ids), VARIANTS_CHUNK):
             ids = variant_remote_ids[start : start + VARIANTS_CHUNK]
-            for node in self.gql(VARIANT_QUANTITIES, {"ids": ids})["nodes"]:
+            for node in self.gql(VARIANT_LEVELS, {"ids": ids})["nodes"]:
                 if node and node.get("id"):
-                    levels.append(StockLevel(node["id"], node.get("sku") or "", node.get("inventoryQuantity") or 0))
+                    item = node.get("inventoryItem") or {"inventoryLevels": {"nodes": []}}
+                    for level in item["inventoryLevels"]["nodes"]:
+                        levels.append(StockLevel(node["id"], node.get("sku") or "", _available(level),
+                                                 level["location"]["id"]))  # fmt: skip
         return levels
+
+    def stock_event(self, payload: dict) -> StockEvent | None:
+        """`inventory_levels/update` names the item and location by their numeric ids; the reads use GIDs."""
+        item = (payload or {}).get("inventory_item_id")
+        if item is None:
+            return None
+        location = payload.get("location_id")
+        return StockEvent(
+            inventory_item_id=f"gid://shopify/InventoryItem/{item}",
+            location_id=f"gid://shopify/Location/{location}" if location is not None else None,
+        )
 
 
 class StockTarget:

@@ -8,19 +8,20 @@ from sqlalchemy import select
 
 from integrations.base import QuantitySet, StaleQuantities
 from jobs.context import RunContext
-from jobs.flows.common import chain_for_partnerships, digest, now, partnerships_of
+from jobs.flows.common import chain_for_partnerships, digest, partnerships_of
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import ListingVariant, Partnership, Variant
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 from portal.services.selection import carried_levels
-from portal.services.stock import retailer_quantities
+from portal.services.stock import record_levels, retailer_quantities, sync_locations
 from portal.services.subscriptions import ensure_sor_subscriptions
 
 
 def pull(ctx: RunContext) -> None:
-    """Read every variant's available quantity (a cheap query, not the catalog) and keep the ones that changed."""
+    """Read the wholesaler's locations and every variant's available quantity at each (a cheap bulk read, not the
+    catalog) and keep what changed; the retailers' pushes follow when anything moved."""
     conn = ctx.target
     try:  # the reconciliation of the event subscriptions too: Shopify drops them after repeated failures
         created = ensure_sor_subscriptions(conn)
@@ -30,33 +31,18 @@ def pull(ctx: RunContext) -> None:
     except Exception as exc:  # the stock pull must not depend on it
         ctx.fail("event subscriptions", f"{type(exc).__name__}: {exc}")
     sor = system_of_record(conn, on_call=ctx.api_call)
-    known = {
-        remote_id: (variant_id, quantity)  # plain columns: comparing 10,000 levels must not build 10,000 objects
-        for variant_id, remote_id, quantity in db.session.execute(
-            select(Variant.id, Variant.remote_id, Variant.inventory_quantity).where(
-                Variant.connection_id == conn.id, Variant.deleted_at.is_(None)
-            )
+    locations = sync_locations(conn, sor.locations())
+    changes = record_levels(conn, sor.stock_levels(), locations)
+    ctx.set_total(changes.seen + changes.unknown_variants)
+    for variant_id, sku, before, after in changes.totals:
+        ctx.log(
+            "edit", "variant", variant_id, f"{sku}: stock {before} -> {after}", organization_id=conn.organization_id
         )
-    }
-    levels = list(sor.stock_levels())
-    ctx.set_total(len(levels))
-    changed = 0
-    for level in levels:
-        variant_id, quantity = known.get(level.variant_remote_id, (None, None))
-        if variant_id is None:
-            ctx.count("skipped")  # not in the hub yet: products.pull brings it with its stock
-            continue
-        if quantity == level.quantity:
-            ctx.count("unchanged")
-            continue
-        variant = db.session.get(Variant, variant_id)
-        ctx.log("edit", "variant", variant.id, f"{variant.sku}: stock {variant.inventory_quantity} -> {level.quantity}",
-                organization_id=conn.organization_id)  # fmt: skip
-        variant.inventory_quantity, variant.inventory_updated_at = level.quantity, now()
-        changed += 1
-        ctx.count("updated")
+    ctx.count("updated", len(changes.moved))
+    ctx.count("unchanged", changes.seen - len(changes.moved))
+    ctx.count("skipped", changes.unknown_variants)  # not in the hub yet: products.pull brings it with its stock
     db.session.commit()
-    if changed:
+    if changes.moved:
         partners = partnerships_of(Partnership.wholesaler_id, conn.organization_id, "sync_inventory_to_retailer")
         chain_for_partnerships(ctx, "inventory.push", partners)
 
@@ -139,15 +125,20 @@ def preview_pull(target, dry: DryRun) -> DryRun:
             )
         ).all()
     )
+    totals: dict[str, tuple[str, int]] = {}
     for level in system_of_record(target).stock_levels(bulk=False):
-        if level.variant_remote_id not in known:
+        sku, quantity = totals.get(level.variant_remote_id, (level.sku, 0))
+        totals[level.variant_remote_id] = (sku, quantity + level.quantity)
+    for remote_id, (sku, quantity) in totals.items():
+        if remote_id not in known:
             dry.skip += 1
-        elif known[level.variant_remote_id] != level.quantity:
+        elif known[remote_id] != quantity:
             dry.change += 1
             if len(dry.sample) < 10:
-                dry.sample.append(f"{level.sku}: {known[level.variant_remote_id]} -> {level.quantity}")
+                dry.sample.append(f"{sku}: {known[remote_id]} -> {quantity}")
         else:
             dry.skip += 1
+    dry.notes.append("Totals over every location; each retailer is offered the locations its partnership counts.")
     return dry
 
 

@@ -19,12 +19,13 @@ from sqlalchemy import select
 
 from jobs.context import RunContext
 from jobs.flows import inventory, products
-from jobs.flows.common import now, partnerships_of
+from jobs.flows.common import partnerships_of
 from jobs.plan import get_job
 from jobs.runtime import connection, job_id, new_run, queue
 from portal.extensions import db
-from portal.models import ActivityLog, Connection, Partnership, Variant, WebhookReceipt, utcnow
+from portal.models import ActivityLog, Connection, Partnership, StockLocation, Variant, WebhookReceipt, utcnow
 from portal.services.platforms import system_of_record
+from portal.services.stock import record_levels, retailer_quantities, sync_locations
 
 log = logging.getLogger(__name__)
 
@@ -156,43 +157,61 @@ def stock_partners(wholesaler_id: int) -> list[int]:
 
 
 def inventory_level_changed(receipt: WebhookReceipt) -> dict:
-    """inventory_levels/update from a system of record: re-read that item's variants and push what moved.
+    """A stock event from a system of record: re-read that item's levels at every location and push what moved.
 
-    The payload is only a trigger: Shopify builds it at send time (two quick changes can both say the last
-    figure) and it carries one location's `available`, while the hub keeps the variant's total, so the current
-    quantity is read back."""
+    The adapter turns the payload into the item it names (the flow never parses a platform's payload). The payload
+    is only a trigger: Shopify builds it at send time (two quick changes can both say the last figure), so the
+    current levels are read back. A level at a location the hub does not know yet refreshes the locations first.
+    Only the partnerships whose counted locations' sum moved get a push (a change elsewhere changes nothing)."""
     conn = sor_connection(receipt.shop_domain)
     if conn is None:
         return {"ignored": f"no active system of record for {receipt.shop_domain}"}
-    item = (receipt.payload or {}).get("inventory_item_id")
-    if item is None:
+    sor = system_of_record(conn)
+    event = sor.stock_event(receipt.payload or {})
+    if event is None:
         return {"ignored": "no inventory item in the payload"}
-    item_gid = f"gid://shopify/InventoryItem/{item}"
     rows = db.session.execute(
-        select(Variant).where(
-            Variant.connection_id == conn.id, Variant.inventory_item_remote_id == item_gid, Variant.deleted_at.is_(None)
+        select(Variant.id, Variant.remote_id).where(
+            Variant.connection_id == conn.id,
+            Variant.inventory_item_remote_id == event.inventory_item_id,
+            Variant.deleted_at.is_(None),
         )
-    ).scalars().all()  # fmt: skip
+    ).all()
     if not rows:
-        return {"ignored": f"{item_gid} is not in the hub yet (products.pull brings it with its stock)"}
-    levels = {
-        lv.variant_remote_id: lv.quantity for lv in system_of_record(conn).variant_levels([v.remote_id for v in rows])
-    }
-    moved = []
-    for variant in rows:
-        quantity = levels.get(variant.remote_id)
-        if quantity is None or quantity == variant.inventory_quantity:
-            continue
-        summary = f"{variant.sku}: stock {variant.inventory_quantity} -> {quantity}"
+        return {"ignored": f"{event.inventory_item_id} is not in the hub yet (products.pull brings it with its stock)"}
+    variant_ids = [vid for vid, _ in rows]
+    levels = sor.variant_levels([remote_id for _, remote_id in rows])
+    locations = dict(
+        db.session.execute(
+            select(StockLocation.remote_id, StockLocation.id).where(StockLocation.connection_id == conn.id)
+        ).all()
+    )
+    if any(level.location_id not in locations for level in levels):
+        locations = sync_locations(conn, sor.locations())
+    before = offered(variant_ids)
+    changes = record_levels(conn, levels, locations, variant_ids=variant_ids)
+    for variant_id, sku, old, new in changes.totals:
         db.session.add(ActivityLog(organization_id=conn.organization_id, action="edit", record_type="variant",
-                                   record_id=str(variant.id), summary=summary))  # fmt: skip
-        variant.inventory_quantity, variant.inventory_updated_at = quantity, now()
-        moved.append(variant.id)
+                                   record_id=str(variant_id), summary=f"{sku}: stock {old} -> {new}"))  # fmt: skip
+    db.session.flush()
+    after = offered(variant_ids)
     db.session.commit()
-    if not moved:
-        return {"unchanged": [v.id for v in rows]}
-    scheduled = request_push(stock_partners(conn.organization_id), variant_ids=moved)
-    return {"variants": moved, "scheduled": scheduled}
+    if not changes.moved:
+        return {"unchanged": variant_ids}
+    partners = [pid for pid in stock_partners(conn.organization_id) if before.get(pid) != after.get(pid)]
+    scheduled = request_push(partners, variant_ids=changes.moved) if partners else []
+    return {"variants": changes.moved, "partnerships": partners, "scheduled": scheduled}
+
+
+def offered(variant_ids) -> dict[int, list]:
+    """What each stock partnership of these variants' wholesaler is offered of them (one query per partnership)."""
+    result = {}
+    wholesalers = set(db.session.execute(select(Variant.wholesaler_id).where(Variant.id.in_(variant_ids))).scalars())
+    for wholesaler_id in wholesalers:
+        for partnership in partnerships_of(Partnership.wholesaler_id, wholesaler_id, "sync_inventory_to_retailer"):
+            levels = retailer_quantities(partnership, variant_ids)
+            result[partnership.id] = [(level.listing_variant_id, level.quantity) for level in levels]
+    return result
 
 
 def stock_reserved(wholesaler_id: int, skus) -> list[str]:
