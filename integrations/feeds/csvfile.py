@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 
-# C0 controls except tab, LF and CR, DEL and the C1 controls: PostgreSQL refuses NUL, the others garble pages.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+from integrations.csvrows import CsvUnreadable, control_character, read_table
 
 
 class FeedFileRefused(ValueError):
@@ -37,54 +35,34 @@ def read_rows(data: bytes, name: str, columns: dict[str, str], required: tuple[s
     """Rows of `data` keyed by our field names, where `columns` maps our field -> the file's column name.
 
     Column names are matched case-insensitively and columns the mapping does not name are ignored. Line numbers
-    are csv.reader's line_num (right across blank lines and quoted cells spanning lines). Raises FeedFileRefused
-    when the file is not UTF-8 or its header lacks a required column; a row with a control character, more cells
-    than the header or a blank required cell is refused on its own.
+    are where each row starts in the file (integrations.csvrows). Raises FeedFileRefused when the file is not UTF-8
+    or its header lacks a required column; a row with a control character, more cells than the header or a blank
+    required cell is refused on its own.
     """
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise FeedFileRefused(f"{name} is not UTF-8 text ({err.reason} at byte {err.start})") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            header = next(reader, None)
-    except csv.Error as err:
-        raise FeedFileRefused(f"{name} line {reader.line_num}: not a readable CSV file ({err})") from None
-    if header is None:
-        raise FeedFileRefused(f"{name} is empty")
+        table = read_table(data)
+    except CsvUnreadable as err:
+        raise FeedFileRefused(f"{name} {err}") from None
+    header = table.header
     positions = {cell.strip().lower(): index for index, cell in enumerate(header)}
     wanted = {ours: positions[theirs.lower()] for ours, theirs in columns.items() if theirs.lower() in positions}
     missing = [columns[ours] for ours in required if ours not in wanted]
     if missing:
         raise FeedFileRefused(f"{name} has no {', '.join(missing)} column")
     out = Rows(name)
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            out.refuse(reader.line_num, f"not readable as CSV ({err})")
+    for line, cells in table.rows:
+        if isinstance(cells, str):
+            out.refuse(line, cells)
             continue
-        if not any(cell.strip() for cell in cells):
-            continue
-        line = reader.line_num
         row = {ours: (cells[index].strip() if index < len(cells) else "") for ours, index in wanted.items()}
         if len(cells) > len(header):
             out.refuse(line, f"{len(cells)} cells for {len(header)} columns", row)
-            continue
-        found = next((c for c in cells if CONTROL.search(c)), None)
-        if found is not None:
-            code = CONTROL.search(found).group()
-            out.refuse(line, f"a cell contains a control character (U+{ord(code):04X})", row)
-            continue
-        blank = [columns[ours] for ours in required if not row.get(ours)]
-        if blank:
+        elif code := next((c for c in map(control_character, cells) if c), None):
+            out.refuse(line, f"a cell contains a control character ({code})", row)
+        elif blank := [columns[ours] for ours in required if not row.get(ours)]:
             out.refuse(line, f"no {', '.join(blank)}", row)
-            continue
-        out.rows.append((line, row))
+        else:
+            out.rows.append((line, row))
     return out
 
 

@@ -5,15 +5,13 @@ Columns (header row required): email, price_list (a price list name, optional), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Partnership, PriceList
 from portal.services import partnerships
-from portal.services.text import CsvRefused, RowErrors, read_csv
+from portal.services.text import CsvRefused, ImportResult, read_csv
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
@@ -22,30 +20,9 @@ NO = {"no", "n", "false", "0", ""}
 COLUMNS = ("email", "price_list", "force_overwrite")
 
 
-@dataclass
-class ImportResult:
-    """How many lines were imported, the refused lines (capped, with their numbers), or why the file was refused."""
-
-    imported: int = 0
-    refused: RowErrors = field(default_factory=RowErrors)
-    file_error: str | None = None
-
-    @property
-    def errors(self) -> list[tuple[int, str]]:
-        """The listed refused lines as (line number, reason); at most text.MAX_LISTED_ERRORS."""
-        return self.refused.listed
-
-    def summary(self) -> str:
-        """One sentence for the page: what was imported and refused, or why nothing could be read."""
-        if self.file_error:
-            return f"Nothing imported: {self.file_error}."
-        more = f" (the first {len(self.errors)} are listed)" if self.refused.unlisted else ""
-        return f"Imported {self.imported} partner(s); {self.refused.count} line(s) refused{more}."
-
-
 def import_partners(wholesaler_id: int, data: bytes) -> ImportResult:
     """Invite every retailer listed; each line is checked and committed on its own, so bad lines stop nothing."""
-    result = ImportResult()
+    result = ImportResult("partner(s) invited")
     lists = {
         name.lower(): pid
         for pid, name in db.session.execute(
@@ -61,7 +38,7 @@ def import_partners(wholesaler_id: int, data: bytes) -> ImportResult:
             if error:
                 result.refused.add(line, error)
             else:
-                result.imported += 1
+                result.accepted += 1
     except CsvRefused as err:
         result.file_error = str(err)
     return result

@@ -5,7 +5,6 @@ Columns (header row required): sku, markup_kind (fixed | percent), markup_value 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -13,31 +12,10 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import PriceListItem
 from portal.services.pricing import RATE_PLACES
-from portal.services.text import CsvRefused, RowErrors, read_csv
+from portal.services.text import CsvRefused, ImportResult, read_csv
 
 KINDS = ("fixed", "percent")
 COLUMNS = ("sku", "markup_kind", "markup_value")
-
-
-@dataclass
-class ItemsResult:
-    """Lines saved (new or changed), the refused lines (capped, with their numbers), or why the file was refused."""
-
-    saved: int = 0
-    refused: RowErrors = field(default_factory=RowErrors)
-    file_error: str | None = None
-
-    @property
-    def errors(self) -> list[tuple[int, str]]:
-        """The listed refused lines as (line number, reason); at most text.MAX_LISTED_ERRORS."""
-        return self.refused.listed
-
-    def summary(self) -> str:
-        """One sentence for the page: what was saved and refused, or why nothing could be read."""
-        if self.file_error:
-            return f"Nothing saved: {self.file_error}."
-        more = f" (the first {len(self.errors)} are listed)" if self.refused.unlisted else ""
-        return f"Saved {self.saved} line(s); {self.refused.count} refused{more}."
 
 
 def _check(row: dict) -> tuple[str, str, Decimal] | str:
@@ -59,9 +37,9 @@ def _check(row: dict) -> tuple[str, str, Decimal] | str:
     return sku, kind, value
 
 
-def import_items(price_list_id: int, data: bytes) -> ItemsResult:
+def import_items(price_list_id: int, data: bytes) -> ImportResult:
     """Upsert the per-SKU markups of one price list (the caller has checked the list is the tenant's)."""
-    result = ItemsResult()
+    result = ImportResult("price line(s) saved")
     existing = {
         item.sku: item
         for item in db.session.execute(
@@ -79,10 +57,10 @@ def import_items(price_list_id: int, data: bytes) -> ItemsResult:
             item.markup_kind, item.markup_value = kind, value
             existing[sku] = item
             db.session.add(item)
-            result.saved += 1
+            result.accepted += 1
     except CsvRefused as err:
         result.file_error = str(err)
-        result.saved = 0
+        result.accepted = 0
         db.session.rollback()
         return result
     db.session.commit()

@@ -6,24 +6,14 @@ character is refused with a clear message instead of reaching the database (Post
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-# C0 controls except tab, line feed and carriage return (which textareas and CSV cells legitimately hold), DEL,
-# and the C1 controls; NUL is the one PostgreSQL refuses outright, the others garble pages, logs and exports.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+from integrations.csvrows import CsvUnreadable, control_character, read_table
+
 # A CSV import lists at most this many refused lines; the rest are counted.
 MAX_LISTED_ERRORS = 100
-
-
-def control_character(value: str) -> str | None:
-    """The first control character in `value` as U+XXXX, or None when the text is clean."""
-    found = CONTROL.search(value or "")
-    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def refused_field(fields: Iterable[tuple[str, Iterable[str]]]) -> str | None:
@@ -69,6 +59,31 @@ class RowErrors:
         return self.count - len(self.listed)
 
 
+@dataclass
+class ImportResult:
+    """What a CSV import did: lines taken, refused lines (capped, with their numbers), or why the file was refused.
+
+    `taken` names what a line became in the page's sentence ("partner(s) imported", "price line(s) saved").
+    """
+
+    taken: str
+    accepted: int = 0
+    refused: RowErrors = field(default_factory=RowErrors)
+    file_error: str | None = None
+
+    @property
+    def errors(self) -> list[tuple[int, str]]:
+        """The listed refused lines as (line number, reason); at most MAX_LISTED_ERRORS."""
+        return self.refused.listed
+
+    def summary(self) -> str:
+        """One sentence for the page: what was taken and refused, or why nothing could be read."""
+        if self.file_error:
+            return f"Nothing imported: {self.file_error}."
+        more = f" (the first {len(self.errors)} are listed)" if self.refused.unlisted else ""
+        return f"{self.accepted} {self.taken}; {self.refused.count} line(s) refused{more}."
+
+
 class CsvRefused(ValueError):
     """The file as a whole cannot be imported (not UTF-8 CSV, no rows, unknown column): the message says why."""
 
@@ -77,24 +92,15 @@ def read_csv(data: bytes, columns: tuple[str, ...], required: tuple[str, ...]) -
     """Yield (line number, row dict or the reason the line is refused) for each data row of a CSV upload.
 
     The header must name only `columns` (any order, any case) and include `required`; otherwise CsvRefused names
-    the column. Line numbers are the file's own (csv.reader's line_num), so they stay right after blank lines and
-    quoted cells spanning lines. A line with more cells than the header, or with a control character, is refused
-    on its own. CsvRefused("the file has no rows") when nothing but a header (or nothing) is there.
+    the column. Line numbers are the file's own, where each row starts (integrations.csvrows). A line with more
+    cells than the header, or with a control character, is refused on its own. CsvRefused("the file has no rows")
+    when nothing but a header (or nothing) is there.
     """
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise CsvRefused(f"the file is not UTF-8 text ({err.reason} at byte {err.start})") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            header = next(reader, None)  # blank lines before the header
-    except csv.Error as err:
-        raise CsvRefused(f"line {reader.line_num}: not a readable CSV file ({err})") from None
-    if header is None:
-        raise CsvRefused("the file has no rows")
-    names = [cell.strip().lower() for cell in header]
+        table = read_table(data)
+    except CsvUnreadable as err:
+        raise CsvRefused(f"the file {err}") from None
+    names = [cell.strip().lower() for cell in table.header]
     for name in names:
         code = control_character(name)
         if code:
@@ -106,26 +112,15 @@ def read_csv(data: bytes, columns: tuple[str, ...], required: tuple[str, ...]) -
     if missing:
         raise CsvRefused(f"the header has no {', '.join(missing)} column")
     rows = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            rows += 1
-            yield reader.line_num, f"not readable as CSV ({err})"
-            break  # the reader cannot resume after a malformed quote
-        if not any(cell.strip() for cell in cells):
-            continue  # a blank line is not a row
+    for line, cells in table.rows:
         rows += 1
-        line = reader.line_num - sum(cell.count("\n") for cell in cells)  # where the row starts
-        if len(cells) > len(names):
+        if isinstance(cells, str):
+            yield line, cells
+        elif len(cells) > len(names):
             yield line, f"{len(cells)} cells but the header names {len(names)} columns"
-            continue
-        code = next((c for c in map(control_character, cells) if c), None)
-        if code:
+        elif code := next((c for c in map(control_character, cells) if c), None):
             yield line, f"contains a control character ({code})"
-            continue
-        yield line, {name: cell.strip() for name, cell in zip(names, cells, strict=False)}
+        else:
+            yield line, {name: cell.strip() for name, cell in zip(names, cells, strict=False)}
     if rows == 0:
         raise CsvRefused("the file has no rows")

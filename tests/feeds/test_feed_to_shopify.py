@@ -129,7 +129,7 @@ def test_a_bad_catalog_row_is_reported_with_its_file_and_line_while_good_rows_im
     assert {v.sku for v in db.session.execute(select(Variant)).scalars()} == {"TOTE-1", "MUG-1"}
     assert result["failed"] == 1
     [failure] = result["failures"]
-    assert failure["record"] == "catalog.csv line 5"  # csv.reader's line: after a blank line and a two-line cell
+    assert failure["record"] == "catalog.csv line 4"  # where the row starts: after a blank line, a two-line cell
     assert "twelve" in failure["reason"]
 
 

@@ -118,7 +118,7 @@ def test_a_partner_csv_with_a_nul_cell_imports_the_good_rows_and_names_the_bad_l
     ws = factories.wholesaler().organization
     data = b"email,price_list\ngood1@example.com,\nbad\x00@example.com,\ngood2@example.com,\n"
     result = import_partners(ws.id, data)
-    assert result.imported == 2
+    assert result.accepted == 2
     assert result.errors == [(3, "contains a control character (U+0000)")]
     invited = set(db.session.execute(select(Partnership.invite_email)).scalars())
     assert invited == {"good1@example.com", "good2@example.com"}
@@ -137,7 +137,7 @@ def test_csv_line_numbers_stay_right_after_blank_lines_and_quoted_cells_spanning
         b"F,fixed,-1\n"  # 10: refused
     )
     result = import_items(price_list.id, data)
-    assert result.saved == 1
+    assert result.accepted == 1
     assert [line for line, _ in result.errors] == [6, 7, 10]
 
 
@@ -157,7 +157,7 @@ def test_a_partner_csv_with_an_unknown_column_is_refused_naming_it_and_an_empty_
         answer = upload(empty)
         assert answer.status_code == 422
         assert "the file has no rows" in answer.get_data(as_text=True)
-        assert "Imported 0" not in answer.get_data(as_text=True)
+        assert "0 partner(s) invited" not in answer.get_data(as_text=True)
     extra_cell = upload(b"email\na@example.com,surprise\nb@example.com\n")
     assert extra_cell.status_code == 422
     assert "Line 2: 2 cells but the header names 1 columns" in extra_cell.get_data(as_text=True)
@@ -170,7 +170,7 @@ def test_the_refused_line_list_of_a_large_csv_is_capped_and_the_rest_counted(app
     result = import_items(price_list.id, data)
     assert len(result.errors) == MAX_LISTED_ERRORS
     assert result.refused.count == 5000
-    assert "5000 refused (the first 100 are listed)" in result.summary()
+    assert "5000 line(s) refused (the first 100 are listed)" in result.summary()
     assert db.session.query(PriceListItem).count() == 0
 
 
