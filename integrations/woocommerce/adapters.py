@@ -408,6 +408,11 @@ class WooRetailerStore(WooShop):
             )
             _check_batch(answer, "prices")
 
+    def set_status(self, remote_product_id: str, status: str) -> None:
+        """Our copy's status and nothing else (never deleted): DRAFT and ARCHIVED are `draft`, ACTIVE `publish`."""
+        woo_status = {"ACTIVE": "publish", "DRAFT": "draft", "ARCHIVED": "draft"}[status.upper()]
+        self.client.put(f"products/{remote_product_id}", {"status": woo_status})
+
     # --- stock ----------------------------------------------------------------------------------------------------
     def set_quantities(self, placement: dict, changes: list[QuantitySet], key: str, reference: str) -> None:
         """Absolute quantities through products/batch and variations/batch (WooCommerce has no compare-and-set).
