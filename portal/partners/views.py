@@ -4,10 +4,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
+from jobs.runtime import request_run
 from portal.extensions import db
 from portal.models import SYNC_TOGGLES, Organization, Partnership, PriceList
 from portal.partners import bp
-from portal.services import invitations, partnerships
+from portal.services import invitations, partnerships, stock
 from portal.services.partners_csv import import_partners
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
@@ -102,12 +103,17 @@ def upload():
 @login_required
 def show(partnership_id: int):
     """One partnership's settings: price list, flags, the eight toggles and its invitation."""
-    partnership = _own(partnership_id)
+    return _show(_own(partnership_id))
+
+
+def _show(partnership: Partnership, status: int = 200, **extra):
     retailer = db.session.get(Organization, partnership.retailer_id) if partnership.retailer_id else None
     transitions = sorted(partnerships.TRANSITIONS.get(partnership.status, ()))
+    extra.setdefault("counted", set(stock.counted_location_ids(partnership)))
+    extra["locations"] = stock.wholesaler_locations(partnership.wholesaler_id)
     return render_template("partners/show.html", p=partnership, retailer=retailer, price_lists=_price_lists(),
                            toggles=SYNC_TOGGLES, transitions=transitions,
-                           invitation_link=invitations.join_url(partnership))  # fmt: skip
+                           invitation_link=invitations.join_url(partnership), **extra), status  # fmt: skip
 
 
 @bp.post("/<int:partnership_id>")
@@ -169,4 +175,32 @@ def set_status(partnership_id: int):
         partnerships.set_status(partnership.id, request.form.get("status", ""))
     except partnerships.PartnershipError as err:
         flash(str(err), "error")
+    return redirect(url_for("partners.show", partnership_id=partnership.id))
+
+
+@bp.post("/<int:partnership_id>/locations")
+@login_required
+def set_locations(partnership_id: int):
+    """Which of the wholesaler's locations count for this retailer: preview the level changes, save (and push the
+    retailer's stock again), or go back to the default (locations that fulfil online orders)."""
+    partnership = _own(partnership_id)
+    action = request.form.get("action", "save")
+    try:
+        chosen = (
+            None if action == "default" else stock.check_location_ids(partnership, request.form.getlist("location"))
+        )
+    except stock.StockLocationRefused as err:
+        flash(str(err), "error")
+        return _show(partnership, status=400)
+    if action == "preview":
+        proposed = chosen
+        if proposed is None:
+            proposed = stock.default_location_ids(stock.wholesaler_locations(partnership.wholesaler_id))
+        return _show(partnership, counted=set(proposed), preview=stock.preview_locations(partnership, proposed))
+    stock.set_location_ids(partnership, chosen)
+    if partnership.status == "active" and partnership.sync_inventory_to_retailer and partnership.placement:
+        request_run("inventory.push", f"partnership:{partnership.id}")
+        flash("Saved. The retailer's stock is being pushed again from these locations.", "info")
+    else:
+        flash("Saved. The retailer's stock follows these locations from its first push.", "info")
     return redirect(url_for("partners.show", partnership_id=partnership.id))
