@@ -67,6 +67,22 @@ def _first_since(retailer_id: int):
     return min(starts) - FIRST_PULL_LOOKBACK if starts else None
 
 
+def _repair_event_subscriptions(ctx: RunContext, conn, store) -> None:
+    """A store whose order events are our own subscriptions (a WooCommerce shop's webhooks, which it disables after
+    repeated failed deliveries) has them checked and repaired by the hourly pull; a failure never stops the pull."""
+    ensure = getattr(store, "ensure_subscriptions", None)
+    if ensure is None:
+        return
+    try:
+        repaired = ensure()
+    except Exception as exc:  # the pull goes on; the next hour tries again
+        ctx.fail("event subscriptions", f"{type(exc).__name__}: {exc}")
+        return
+    if repaired:
+        ctx.log("add", "connection", conn.id, f"event subscriptions restored: {', '.join(repaired)}",
+                organization_id=conn.organization_id)  # fmt: skip
+
+
 def pull(ctx: RunContext) -> None:
     """Fetch orders updated since the cursor (minus the overlap) and keep the lines of each wholesaler."""
     conn = ctx.target
@@ -74,6 +90,7 @@ def pull(ctx: RunContext) -> None:
         ctx.run.message = "This store has no active supplier with orders switched on."
         return
     store = retailer_store(conn, on_call=ctx.api_call)
+    _repair_event_subscriptions(ctx, conn, store)
     since = cursor_since(conn.id, STREAM) or _first_since(conn.organization_id)
     remote_orders = list(store.orders(since))
     ctx.set_total(len(remote_orders))
