@@ -127,6 +127,14 @@ def test_a_shipped_line_never_billed_is_lost_only_when_billing_is_on():
     assert billed_once(world) == []
 
 
+def test_a_shipment_recorded_after_the_last_billing_run_is_not_yet_owed_but_one_before_it_is():
+    world = _world()
+    world["lines"][0] |= {"charged": 0, "due": 0}  # shipped after the day's invoice: the next billing day bills it
+    assert billed_once(world) == []
+    world["lines"][0]["due"] = 2  # a billing run came after it and left it out
+    assert [v.kind for v in billed_once(world)] == ["lost"]
+
+
 def test_a_deliberately_broken_stock_check_is_caught_by_the_crafted_world():
     """A check that forgets the buffer (the bug the stock invariant exists to find) disagrees with a correct world."""
 

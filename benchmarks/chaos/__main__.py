@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -24,7 +26,7 @@ from benchmarks.chaos import world
 from benchmarks.chaos.database import scratch_database
 from benchmarks.chaos.driver import Trader
 from benchmarks.chaos.faults import Injector, schedule
-from benchmarks.chaos.invariants import check_all, tally
+from benchmarks.chaos.invariants import Violation, check_all, tally
 from benchmarks.chaos.processes import ROOT, Cluster
 from benchmarks.chaos.snapshot import Reader
 
@@ -41,8 +43,7 @@ def _setup(cluster: Cluster, retailers_wanted: int) -> tuple[list[str], list[str
     until the retailers' stores carry the catalog. Returns (retailer shops, shops holding expiring tokens)."""
     cluster.start("redis")
     cluster.wait_redis()
-    cluster.flask("db", "upgrade", "heads")
-    cluster.flask("demo", "seed")
+    world.operator(cluster, ["db", "upgrade", "heads"], ["demo", "seed"])
     cluster.start("sandbox")
     cluster.wait_http(f"{cluster.sandbox_url}/_sandbox/webhooks/stats")
     httpx.post(f"{cluster.sandbox_url}/_sandbox/token_lifetime", json={"seconds": TOKEN_LIFETIME}, timeout=10)
@@ -55,18 +56,20 @@ def _setup(cluster: Cluster, retailers_wanted: int) -> tuple[list[str], list[str
     browser.connect_store(WHOLESALER)
     browser.connect_stripe("sk_test_chaos_wholesaler")
     wholesaler_id, price_list_id = reader.sql("SELECT wholesaler_id, id FROM price_list ORDER BY id LIMIT 1")[0]
-    for number in range(3, retailers_wanted + 1):
-        shop = f"chaos-retailer-{number}.myshopify.com"
-        world.add_retailer(cluster, reader, shop, wholesaler_id, price_list_id)
+    shops = [f"chaos-retailer-{number}.myshopify.com" for number in range(3, retailers_wanted + 1)]
+    world.add_retailers(cluster, reader, shops, wholesaler_id, price_list_id)
     # The expired-token fault hits only tokens that expire (and can be refreshed or exchanged again).
     expiring = [r[0] for r in reader.sql("SELECT address FROM connection WHERE token_expires_at IS NOT NULL")]
     partnerships = reader.partnerships()
-    cluster.flask("partners", "buffer", str(partnerships[0]["id"]), "2")  # one retailer holds stock back
+    # The operator's commands run in one process; each retailer saves its card on its own (at once).
+    commands = [["partners", "buffer", str(partnerships[0]["id"]), "2"]]  # one retailer holds stock back
     for p in partnerships:
-        world.cli_json(cluster, "partners", "billing", str(p["id"]), "stripe", "--terms", "card")
-        world.save_card(cluster, p["id"])
-    cluster.flask("sync", "run", "products.pull", check=False)
-    cluster.flask("sync", "run", "products.push", check=False)
+        commands += [["partners", "billing", str(p["id"]), "stripe", "--terms", "card"],
+                     ["partners", "card-link", str(p["id"])]]  # fmt: skip
+    links = world.operator(cluster, *commands)[2::2]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda link: world.save_card(cluster, link), links))
+    world.operator(cluster, ["?", "sync", "run", "products.pull"], ["?", "sync", "run", "products.push"])
     retailers = [p["shop"] for p in partnerships]
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -83,21 +86,48 @@ def _setup(cluster: Cluster, retailers_wanted: int) -> tuple[list[str], list[str
     return retailers, expiring
 
 
-def _settle(reader: Reader, cluster: Cluster, bound: float) -> tuple[float, list]:
-    """Check the invariants every few seconds until they hold or `bound` seconds pass."""
+def _quiet(reader: Reader, cluster: Cluster) -> str | None:
+    """What is still in flight, or None when every RQ queue is empty, no job is executing and no run is open."""
+    import redis
+
+    r = redis.Redis(port=cluster.redis_port, socket_timeout=5)
+    waiting = {key.decode(): r.llen(key) for key in r.scan_iter("rq:queue:*", _type="list")}
+    waiting = {k: n for k, n in waiting.items() if n}
+    busy = sum(r.zcard(key) for key in r.scan_iter("rq:wip:*", _type="zset"))
+    open_runs = reader.sql("SELECT COUNT(*) FROM sync_run WHERE status IN ('queued', 'running')")[0][0]
+    if waiting or busy or open_runs:
+        return f"queued {waiting or 0}, executing {busy}, open runs {open_runs}"
+    return None
+
+
+def _settle(reader: Reader, cluster: Cluster, bound: float) -> tuple[float, list, str | None]:
+    """Wait until nothing is in flight (queues empty, no job executing, no open run), then check the invariants;
+    again every few seconds until they hold or `bound` seconds pass. Returns (seconds, violations, what was still
+    in flight when the bound ran out, or None)."""
     start = time.monotonic()
     violations: list = []
+    busy: str | None = "not looked at yet"
     while True:
         cluster.supervise(CORE)
         try:
-            violations = check_all(reader.snapshot())
+            busy = _quiet(reader, cluster)
+            if busy is None:
+                violations = check_all(reader.snapshot())
         except Exception as exc:  # a store or the database mid-restart: try again
-            print(f"chaos: snapshot failed: {exc!r}", flush=True)
-            violations = [exc]
+            print(f"chaos: settle check failed: {exc!r}", flush=True)
+            busy = f"unreadable: {exc!r}"
         elapsed = time.monotonic() - start
-        if not violations or elapsed >= bound:
-            return round(elapsed, 1), [v for v in violations if not isinstance(v, Exception)]
-        time.sleep(8)
+        if busy is None and not violations:
+            return round(elapsed, 1), [], None
+        if elapsed >= bound:
+            if busy is not None:  # never quiet at the bound: the invariants as they stand, and what was in flight
+                print(f"chaos: not settled within {bound:g} s: {busy}", flush=True)
+                try:
+                    violations = check_all(reader.snapshot())
+                except Exception as exc:
+                    violations = [Violation("unsettled", f"no snapshot at the bound: {exc!r}")]
+            return round(elapsed, 1), violations, busy
+        time.sleep(1 if busy else 5)
 
 
 def billing_summary(reader: Reader) -> dict:
@@ -109,6 +139,8 @@ def billing_summary(reader: Reader) -> dict:
 
 
 def main() -> int:
+    # A soak stopped with SIGTERM still stops every process it started (the `finally` of _soak).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**9))
     seconds = float(os.environ.get("CHAOS_SECONDS", "600"))
     settle_bound = float(os.environ.get("CHAOS_SETTLE_SECONDS", "240"))
@@ -131,8 +163,11 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
     retailers_wanted = int(os.environ.get("CHAOS_RETAILERS", "4"))
     trade_rng, fault_rng = random.Random(seed), random.Random(seed * 7919 + 1)
     plan = schedule(fault_rng, seconds, postgres=postgres)
+    began = time.monotonic()
     try:
         retailers, expiring = _setup(cluster, retailers_wanted)
+        setup_seconds = round(time.monotonic() - began, 1)
+        print(f"chaos: world set up in {setup_seconds} s; trading for {seconds:g} s", flush=True)
         reader = Reader(cluster.sandbox_url, cluster.env, WHOLESALER)
         trader = Trader(cluster.sandbox_url, WHOLESALER, retailers, trade_rng)
         injector = Injector(cluster, fault_rng, WHOLESALER, retailers, expiring)
@@ -149,7 +184,10 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
                     print(f"chaos: injecting {kind} failed: {exc!r}", flush=True)
             time.sleep(0.1)
         injector.finish()
-        settle_seconds, violations = _settle(reader, cluster, settle_bound)
+        print(
+            f"chaos: trading over ({trader.counts['orders']} orders); settling (bound {settle_bound:g} s)", flush=True
+        )
+        settle_seconds, violations, unsettled = _settle(reader, cluster, settle_bound)
         webhook_stats = httpx.get(f"{cluster.sandbox_url}/_sandbox/webhooks/stats", timeout=10).json()
         billing = billing_summary(reader)
     finally:
@@ -163,6 +201,7 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
         "catalog_edits": trader.counts["catalog_edits"], "faults": dict(sorted(injector.counts.items())),
         "webhook_faults_applied": webhook_stats, "process_restarts": cluster.restarts,
         **counts, "violations": len(violations), "settle_seconds": settle_seconds,
+        "setup_seconds": setup_seconds, "unsettled": unsettled,
         "violation_details": [v.public() for v in violations[:200]], "run_dir": str(run_dir),
     }  # fmt: skip
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

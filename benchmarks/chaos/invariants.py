@@ -157,19 +157,22 @@ def catalog_matches(snap: dict) -> list[Violation]:
 
 
 def billed_once(snap: dict) -> list[Violation]:
-    """No line is billed beyond what shipped, every shipped line is billed (when billing is on), and no invoice of
-    ours is charged twice at the gateway.
+    """No line is billed beyond what shipped, every shipped line is billed (when billing is on) once a billing run
+    came after its shipment, and no invoice of ours is charged twice at the gateway.
 
-    snap: lines [{"id", "shipped", "charged", "credited", "billing_on"}], gateway_charges {our invoice id: count of
-    paid/open gateway invoices}.
+    snap: lines [{"id", "shipped", "due", "charged", "credited", "billing_on"}] (due: units whose shipment a later
+    billing run must have billed; shipped when absent), gateway_charges {our invoice id: count of paid/open gateway
+    invoices}.
     """
     out = []
     for line in snap["lines"]:
         net = line["charged"] - line["credited"]
         if net > line["shipped"]:
             out.append(Violation("double_billed", f"order line {line['id']}: {line['shipped']} shipped, {net} billed"))
-        elif line["billing_on"] and net < line["shipped"]:
-            out.append(Violation("lost", f"order line {line['id']}: {line['shipped']} shipped, only {net} billed"))
+        elif line["billing_on"] and net < min(line.get("due", line["shipped"]), line["shipped"]):
+            due = min(line.get("due", line["shipped"]), line["shipped"])
+            out.append(Violation("lost", f"order line {line['id']}: {line['shipped']} shipped, {due} due by the "
+                                         f"last billing run, only {net} billed"))  # fmt: skip
     for invoice, count in sorted(snap["gateway_charges"].items()):
         if count > 1:
             out.append(Violation("double_billed", f"invoice {invoice} charged {count} times at the gateway"))

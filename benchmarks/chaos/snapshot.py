@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -25,6 +26,18 @@ def database_url(env: dict) -> str:
         if raw.startswith(old):
             return new + raw[len(old) :]
     return raw
+
+
+BILLING_MARGIN = timedelta(seconds=5)  # a shipment's log entry is written a moment before its commit
+
+
+def _utc(value) -> datetime | None:
+    """A timestamp read with plain SQL (a string on SQLite, a datetime on PostgreSQL) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _location(placement) -> str | None:
@@ -94,13 +107,15 @@ class Reader:
         prices = self.expected_prices(partnerships, {sku: v["price"] for sku, v in catalog.items()})
         shipped_by_line = self._shipped_by_hub_line(ws)
         billing_on = {p["id"] for p in partnerships if p["billing_on"]}
+        due_by_line = self._due_by_hub_line()
         lines = []
         for line_id, partnership_id, charged, credited in self.sql(
             "SELECT l.id, o.partnership_id, "
             f"COALESCE(({BILLED.format(kind='charge')}), 0), COALESCE(({BILLED.format(kind='credit')}), 0) "
             'FROM order_line l JOIN "order" o ON o.id = l.order_id'
         ):  # fmt: skip
-            lines.append({"id": line_id, "shipped": shipped_by_line.get(line_id, 0), "charged": int(charged),
+            lines.append({"id": line_id, "shipped": shipped_by_line.get(line_id, 0), "due": due_by_line.get(line_id, 0),
+                          "charged": int(charged),
                           "credited": int(credited), "billing_on": partnership_id in billing_on})  # fmt: skip
         out_partnerships = []
         for p in partnerships:
@@ -123,6 +138,28 @@ class Reader:
             "connections": [{"address": a, "role": r, "status": st} for a, r, st in
                             self.sql("SELECT address, role, status FROM connection WHERE platform = 'shopify'")],
         }  # fmt: skip
+
+    def _due_by_hub_line(self) -> dict[int, int]:
+        """Units per hub order line that billing owes by now: those of shipments the hub recorded (their activity-log
+        entry) at least BILLING_MARGIN before the partnership's latest invoice was claimed. Billing is daily: a
+        shipment recorded after the day's invoice waits for the next billing day (6 minutes at clock x240)."""
+        invoices = "SELECT partnership_id, MAX(created_at) FROM invoice GROUP BY partnership_id"
+        latest = {pid: _utc(at) for pid, at in self.sql(invoices)}
+        logged = (
+            "SELECT record_id, MIN(created_at) FROM activity_log WHERE record_type = 'fulfillment' GROUP BY record_id"
+        )
+        recorded = {str(rid): _utc(at) for rid, at in self.sql(logged)}
+        out: dict[int, int] = defaultdict(int)
+        for fid, partnership_id, lines in self.sql(
+            'SELECT f.id, o.partnership_id, f.lines FROM fulfillment f JOIN "order" o ON o.id = f.order_id'
+        ):
+            at, billed_at = recorded.get(str(fid)), latest.get(partnership_id)
+            if at is None or billed_at is None or at + BILLING_MARGIN > billed_at:
+                continue
+            for entry in json.loads(lines) if isinstance(lines, str) else lines or []:
+                if entry.get("order_line_id"):
+                    out[entry["order_line_id"]] += int(entry.get("quantity") or 0)
+        return out
 
     def _shipped_by_hub_line(self, ws: dict) -> dict[int, int]:
         """Units shipped in the wholesaler's store, per hub order line (matched by hub order and SKU)."""

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import httpx
 
 from benchmarks.chaos.faults import reopen_app
-from benchmarks.chaos.processes import Cluster
+from benchmarks.chaos.processes import ROOT, Cluster
 
 DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo-wholesaler"  # portal/demo.py's login
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -78,22 +81,40 @@ def cli_json(cluster: Cluster, *args: str) -> dict:
     return json.loads(cli(cluster, *args))
 
 
-def add_retailer(cluster: Cluster, reader, shop: str, wholesaler_id: int, price_list_id: int) -> int:
-    """A new retailer: its store exists, its merchant opens the app (install by token exchange), then accepts
-    an invitation from the wholesaler. Returns the partnership id."""
+def operator(cluster: Cluster, *commands: list[str]) -> list[str]:
+    """Run `flask` commands as an operator would, in one process (benchmarks/chaos/operator.py); their last output
+    lines. A command starting with "?" may fail."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.chaos.operator"], input=json.dumps(commands),
+                          env=cluster.env, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip()[-1500:])
+    return json.loads(done.stdout)
+
+
+def open_store(cluster: Cluster, shop: str) -> None:
+    """A new retailer's store exists and its merchant opens the app (install by token exchange)."""
     httpx.post(f"{cluster.sandbox_url}/_sandbox/shops", json={"shop": shop}, timeout=10).raise_for_status()
     status = reopen_app(cluster, shop)
     if status != 200:
         raise RuntimeError(f"opening the app in {shop} answered {status}")
-    retailer = reader.sql("SELECT organization_id FROM connection WHERE address = :a AND role = 'store'", a=shop)
-    invited = cli_json(cluster, "partners", "invite", str(wholesaler_id), "--price-list", str(price_list_id))
-    accepted = cli_json(cluster, "partners", "accept", invited["invite_code"], str(retailer[0][0]))
-    return accepted["id"]
 
 
-def save_card(cluster: Cluster, partnership_id: int) -> None:
+def add_retailers(cluster: Cluster, reader, shops: list[str], wholesaler_id: int, price_list_id: int) -> None:
+    """New retailers: their stores open the app at once, then each accepts an invitation from the wholesaler."""
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda shop: open_store(cluster, shop), shops))
+    invite = ["partners", "invite", str(wholesaler_id), "--price-list", str(price_list_id)]
+    codes = [json.loads(line)["invite_code"] for line in operator(cluster, *[invite for _ in shops])]
+    accepts = []
+    for shop, code in zip(shops, codes, strict=True):
+        retailer = reader.sql("SELECT organization_id FROM connection WHERE address = :a AND role = 'store'", a=shop)
+        accepts.append(["partners", "accept", "--", code, str(retailer[0][0])])
+    operator(cluster, *accepts)
+
+
+def save_card(cluster: Cluster, link: str) -> None:
     """The retailer follows the card link to Stripe's hosted page and saves a card (Stripe tells us by webhook)."""
-    page = urlsplit(cli(cluster, "partners", "card-link", str(partnership_id)))
+    page = urlsplit(link)
     url = f"{cluster.sandbox_url}{page.path}"
     httpx.get(url, timeout=60).raise_for_status()
     saved = httpx.post(url, data={"number": "4242424242424242"}, timeout=60)
