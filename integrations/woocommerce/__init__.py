@@ -58,7 +58,11 @@ def register(registry) -> None:
 
     registry.register(
         "woocommerce",
-        system_of_record=lambda connection, context: WooSystemOfRecord(connection, client(connection, context)),
-        retailer_store=lambda connection, context: WooRetailerStore(connection, client(connection, context)),
+        system_of_record=lambda connection, context: WooSystemOfRecord(
+            connection, client(connection, context), context.settings
+        ),
+        retailer_store=lambda connection, context: WooRetailerStore(
+            connection, client(connection, context), context.settings
+        ),
         http_client=build_http_client,
     )

@@ -53,6 +53,7 @@ from integrations.woocommerce.mapping import (
     stock_ref,
 )
 from integrations.woocommerce.notes import tracking_from_notes
+from integrations.woocommerce.webhooks import RETAILER_TOPICS, WHOLESALER_TOPICS, delivery_url, repair_webhooks
 
 TRACKING_NAMESPACE = "wc-shipment-tracking/v3"
 TAKEN_STATUSES = ("processing", "on-hold", "completed", "cancelled", "refunded")
@@ -76,10 +77,23 @@ def _check_batch(answer: dict, what: str) -> None:
 class WooShop:
     """One WooCommerce site reached through the shared client."""
 
-    def __init__(self, connection, client: WooClient):
+    topics: tuple[str, ...] = ()
+
+    def __init__(self, connection, client: WooClient, settings=None):
         self.connection = connection
         self.client = client
+        self.settings = settings or {}
         self._tracking: bool | None = None
+
+    def ensure_subscriptions(self, uri: str | None = None, name_prefix: str = "wholesync") -> list[str]:
+        """Webhook health, run by the hourly reconciliation: our hooks exist, are `active` and post to our delivery
+        URL with our secret; returns what was repaired ("order.updated reactivated", ...), [] when all was well.
+
+        WooCommerce hooks post to `/webhooks/woocommerce/<connection id>` (not the Shopify `uri`): the connection's
+        id names the shop and its secret signs the deliveries."""
+        url = delivery_url(self.settings, self.connection.id)
+        done = repair_webhooks(self.client, url, self.connection.webhook_secret, self.topics)
+        return [f"{topic} {what}" for topic, (_, what) in zip(self.topics, done, strict=True) if what]
 
     def has_shipment_tracking(self) -> bool:
         """Whether the site runs the Shipment Tracking extension (its namespace is in `/wp-json/`)."""
@@ -103,6 +117,8 @@ class WooShop:
 
 class WooSystemOfRecord(WooShop):
     """A wholesaler's WooCommerce shop as its system of record: published products, stock, orders we create."""
+
+    topics = WHOLESALER_TOPICS
 
     def _changed_parents(self, since: datetime) -> set[int]:
         """Variable products whose variations changed since `since` (a variation's edit does not date its parent)."""
@@ -244,6 +260,8 @@ class WooSystemOfRecord(WooShop):
 
 class WooRetailerStore(WooShop):
     """A retailer's WooCommerce shop: our products arrive as drafts, stock by batch, orders and shipments flow."""
+
+    topics = RETAILER_TOPICS
 
     batch_size = BATCH_LIMIT
     product_call_cost = 2  # a product and its variations batch

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from integrations.woocommerce import WooAuthError, WooClient, WooError
 from integrations.woocommerce.auth import authorize_url, normalize_site, parse_callback
 from integrations.woocommerce.webhooks import RETAILER_TOPICS, WHOLESALER_TOPICS, ensure_webhooks
+from integrations.woocommerce.webhooks import delivery_url as webhook_delivery_url
 from portal.extensions import db
 from portal.models import Connection, Organization, utcnow
 from portal.redis_conn import get_redis
@@ -53,8 +54,7 @@ def _check_keys(client: WooClient) -> None:
 
 def delivery_url(conn: Connection) -> str:
     """Where the shop's webhooks post (public base URL from the configuration)."""
-    base = current_app.config.get("WOOCOMMERCE_WEBHOOK_BASE_URL") or current_app.config["SHOPIFY_APP_URL"]
-    return f"{base.rstrip('/')}/webhooks/woocommerce/{conn.id}"
+    return webhook_delivery_url(current_app.config, conn.id)
 
 
 def connect_with_keys(org: Organization, site: str, consumer_key: str, consumer_secret: str) -> Connection:
