@@ -54,27 +54,27 @@ SYNC_PLAN: tuple[JobSpec, ...] = (
     JobSpec(
         "orders.pull", "retailer store -> hub", HOUR,
         "Fetch new and changed orders from retailers' stores and keep the lines for your products.",
-        True, "store", "jobs.flows.orders:pull", toggle="sync_orders_from_retailer",
+        True, "store", "jobs.flows.orders:pull", toggle="sync_orders_from_retailer", queue="orders",
     ),
     JobSpec(
         "orders.push", "hub -> wholesaler system of record", HOUR,
         "Create the orders received from retailers in the wholesaler's system of record for fulfilment.",
-        True, "sor", "jobs.flows.orders:push", toggle="sync_orders_to_wholesaler",
+        True, "sor", "jobs.flows.orders:push", toggle="sync_orders_to_wholesaler", queue="orders",
     ),
     JobSpec(
         "order_changes.push", "hub -> wholesaler system of record", HOUR,
         "Cancel in the wholesaler's system of record the orders retailers cancelled, or say why it is too late.",
-        True, "sor", "jobs.flows.order_changes:push", toggle="sync_orders_to_wholesaler",
+        True, "sor", "jobs.flows.order_changes:push", toggle="sync_orders_to_wholesaler", queue="orders",
     ),
     JobSpec(
         "order_updates.pull", "wholesaler system of record -> hub", HOUR,
         "Fetch shipments and tracking numbers from the wholesaler's system of record for orders we sent.",
-        True, "sor", "jobs.flows.order_updates:pull", toggle="sync_order_updates_from_wholesaler",
+        True, "sor", "jobs.flows.order_updates:pull", toggle="sync_order_updates_from_wholesaler", queue="orders",
     ),
     JobSpec(
         "order_updates.push", "hub -> retailer store", HOUR,
         "Send shipments with carrier and tracking to the retailers' stores, so they can tell their customers.",
-        True, "partnership", "jobs.flows.order_updates:push", toggle="sync_order_updates_to_retailer",
+        True, "partnership", "jobs.flows.order_updates:push", toggle="sync_order_updates_to_retailer", queue="orders",
     ),
     JobSpec(
         "products.pull", "wholesaler system of record -> hub", 8 * HOUR,
@@ -110,7 +110,12 @@ SYNC_PLAN: tuple[JobSpec, ...] = (
 )  # fmt: skip
 
 PLAN_BY_NAME = {spec.name: spec for spec in SYNC_PLAN}
-QUEUES = ("webhooks", "sync", "billing")  # listened to in this order of priority
+# Listened to in this order of priority: webhook receipts (and the stock and catalog event pushes they start), then
+# orders (a retailer's customer is waiting), then the whole-catalog passes, then billing. A worker finishes the job
+# it holds before looking again, so the Procfile's `urgent` process listens only to the first two: an order or a
+# stock event never waits behind a catalog pass (ARCHITECTURE §5).
+QUEUES = ("webhooks", "orders", "sync", "billing")
+URGENT_QUEUES = ("webhooks", "orders")
 
 
 class UnknownJob(LookupError):

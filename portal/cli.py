@@ -77,11 +77,18 @@ def run_cmd(job: str, partnership_id: int | None) -> None:
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", help="Worker name (default: generated).")
-def worker_cmd(burst: bool, name: str | None) -> None:
-    """Run an RQ worker on the webhooks, sync and billing queues."""
+@click.option("--queues", help="Comma-separated queues in priority order (default: webhooks,orders,sync,billing).")
+def worker_cmd(burst: bool, name: str | None, queues: str | None) -> None:
+    """Run an RQ worker on the webhooks, orders, sync and billing queues (or those of --queues)."""
+    from jobs.plan import QUEUES
     from jobs.worker import make_worker
 
-    make_worker(current_app._get_current_object(), name=name).work(burst=burst, with_scheduler=True)
+    chosen = tuple(q.strip() for q in queues.split(",") if q.strip()) if queues else QUEUES
+    unknown = [q for q in chosen if q not in QUEUES]
+    if unknown or not chosen:
+        raise click.BadParameter(f"unknown queue(s) {', '.join(unknown)}; the queues are {', '.join(QUEUES)}")
+    worker = make_worker(current_app._get_current_object(), queues=chosen, name=name)
+    worker.work(burst=burst, with_scheduler=True)
 
 
 @click.command("scheduler")

@@ -76,6 +76,7 @@ def _processes(env: dict[str, str]) -> dict[str, list[str]]:
         ],
         "web": [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{PORT}", "--workers", "2", "--threads", "4", "wsgi:app"],
         "worker": [*flask, "worker"],
+        "urgent": [*flask, "worker", "--queues", "webhooks,orders"],  # orders and events never wait behind a pass
         "scheduler": [*flask, "scheduler"],
     }
 
