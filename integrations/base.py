@@ -197,6 +197,16 @@ class CreatedOrder:
 
 
 @dataclass
+class OrderState:
+    """An order we created in a system of record as it stands there now: whether the wholesaler cancelled it (and
+    why), and each line's current quantity by its remote line id (after the wholesaler's edits or removals)."""
+
+    cancelled: bool
+    reason: str | None = None
+    line_quantities: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Shipment:
     """A fulfillment with tracking: from a system of record (line ids are its lines) or to a store."""
 
@@ -308,6 +318,11 @@ class StockEventSource(Protocol):
         stale); variants that no longer exist are left out. Read-only, safe to retry."""
         ...
 
+    def order_state(self, remote_order_id: str) -> OrderState | None:
+        """The order's cancellation and current line quantities (None: the order is gone). Read-only, safe to
+        retry. Optional: a system of record without it only reports shipments."""
+        ...
+
 
 class RetailerStore(Protocol):
     """A retailer's store: where our products are placed and from where orders come.
@@ -368,4 +383,12 @@ class RetailerStore(Protocol):
         """Create the shipment (lines are the store's line ids) with its tracking; returns its remote id.
 
         Not idempotent: callers look for it with `shipments` first. Raises when no open line is left to fulfil."""
+        ...
+
+    def reject_lines(self, remote_order_id: str, placement: dict, lines: list[tuple[str, int]], reason: str,
+                     message: str) -> bool:  # fmt: skip
+        """Tell the store the wholesaler will not fill these (store line id, quantity) lines, with the reason
+        (`inventory` or `other`) and a message for the merchant. True once the store has recorded it; False when it
+        must wait (Shopify: an accepted request is closed only once the rest of it has shipped). Safe to retry: what
+        was already rejected or closed is not sent again."""
         ...

@@ -68,7 +68,27 @@ mutation SyncFulfillmentCreate($fulfillment: FulfillmentInput!) {
 }
 """
 
+REJECT = """
+mutation SyncReject($id: ID!, $reason: FulfillmentOrderRejectionReason, $message: String,
+                    $lineItems: [IncomingRequestLineItemInput!]) {
+  fulfillmentOrderRejectFulfillmentRequest(id: $id, reason: $reason, message: $message, lineItems: $lineItems) {
+    fulfillmentOrder { id status requestStatus }
+    userErrors { field message }
+  }
+}
+"""
+
+CLOSE = """
+mutation SyncClose($id: ID!, $message: String) {
+  fulfillmentOrderClose(id: $id, message: $message) {
+    fulfillmentOrder { id status requestStatus }
+    userErrors { field message }
+  }
+}
+"""
+
 OPEN_STATUSES = ("OPEN", "IN_PROGRESS")
+REJECTION_REASONS = {"inventory": "INVENTORY_OUT_OF_STOCK"}
 
 
 def _shipments(gql, order_id: str) -> list[Shipment]:
@@ -175,6 +195,41 @@ class ShipmentTarget:
             payload = self.mutate(FULFILLMENT_CREATE, {"fulfillment": fulfillment}, "fulfillmentCreate")
             created.append(payload["fulfillment"]["id"])
         return created[0]
+
+    def reject_lines(self, remote_order_id: str, placement: dict | None, lines: list[tuple[str, int]], reason: str,
+                     message: str) -> bool:  # fmt: skip
+        """Shopify lets a fulfillment service refuse work two ways. A request not yet accepted (SUBMITTED) is
+        rejected with the reason when it holds nothing but the refused units (lineItems name the lines); one that
+        holds more is accepted instead, so the rest can ship. An accepted request is closed (`fulfillmentOrderClose`:
+        INCOMPLETE, back to the merchant) once all that remains on it is refused units, i.e. after the rest shipped;
+        until then this answers False. Lines linked by SKU sit at the merchant's own locations: nothing to refuse
+        there (the merchant sees the reason in the app). True once no request of ours still holds refused units."""
+        if not placement:
+            return True
+        refused = dict(lines)
+        done = True
+        for fo in self._fulfillment_orders(remote_order_id, placement["location_id"]):
+            items = fo["lineItems"]["nodes"]
+            held = [i for i in items if i["remainingQuantity"] > 0 and refused.get(i["lineItem"]["id"], 0) > 0]
+            if not held or fo["status"] not in OPEN_STATUSES:
+                continue
+            only_refused = all(i["remainingQuantity"] <= refused.get(i["lineItem"]["id"], 0)
+                               for i in items if i["remainingQuantity"] > 0)  # fmt: skip
+            if fo["requestStatus"] == "SUBMITTED" and only_refused:
+                variables = {
+                    "id": fo["id"], "reason": REJECTION_REASONS.get(reason, "OTHER"), "message": message[:255],
+                    "lineItems": [{"fulfillmentOrderLineItemId": i["id"], "message": message[:255]} for i in held],
+                }  # fmt: skip
+                self.mutate(REJECT, variables, "fulfillmentOrderRejectFulfillmentRequest")
+                continue
+            if fo["requestStatus"] == "SUBMITTED":  # the rest ships: take the request
+                self.mutate(ACCEPT, {"id": fo["id"], "message": "In the wholesaler's system"},
+                            "fulfillmentOrderAcceptFulfillmentRequest")  # fmt: skip
+            elif fo["requestStatus"] == "ACCEPTED" and fo["status"] == "IN_PROGRESS" and only_refused:
+                self.mutate(CLOSE, {"id": fo["id"], "message": message[:255]}, "fulfillmentOrderClose")
+                continue
+            done = False  # the rest of this request ships first; it is closed after
+        return done
 
 
 def _location(fulfillment_order: dict) -> dict:

@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from integrations.base import ChangeRefused, CreatedOrder, OrderDraft, OrderShipping, RemoteOrder, RemoteOrderLine
+from integrations.base import (
+    ChangeRefused,
+    CreatedOrder,
+    OrderDraft,
+    OrderShipping,
+    OrderState,
+    RemoteOrder,
+    RemoteOrderLine,
+)
 from integrations.shopify.errors import ShopifyUserError
 from integrations.timeutil import format_iso, parse_iso
 
@@ -116,6 +124,12 @@ mutation SyncOrderEditCommit($id: ID!, $staffNote: String) {
 
 JOB_DONE = """
 query SyncJobDone($id: ID!) { job(id: $id) { id done } }
+"""
+
+ORDER_STATE = """
+query SyncOrderState($id: ID!) {
+  order(id: $id) { id cancelledAt cancelReason lineItems(first: 250) { nodes { id currentQuantity } } }
+}
 """
 
 CANCEL_POLLS = 5  # orderCancel finishes in the background; a few looks, then the next run looks again
@@ -271,6 +285,15 @@ class OrderSink:
             time.sleep(0.5 * (attempt + 1))
             job = self.gql(JOB_DONE, {"id": job["id"]}).get("job") or {}
         return bool(job.get("done"))
+
+    def order_state(self, remote_order_id: str) -> OrderState | None:
+        """Whether the wholesaler cancelled the order (and its reason) and each line's current quantity."""
+        node = self.gql(ORDER_STATE, {"id": remote_order_id})["order"]
+        if node is None:
+            return None
+        quantities = {li["id"]: li["currentQuantity"] for li in node["lineItems"]["nodes"]}
+        reason = (node.get("cancelReason") or "").lower() or None
+        return OrderState(cancelled=node.get("cancelledAt") is not None, reason=reason, line_quantities=quantities)
 
 
 def _numeric(gid_: str) -> str:

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from integrations.base import ChangeRefused
+from integrations.base import ChangeRefused, OrderState
 from jobs.context import RunContext
 from jobs.flows.common import now
+from jobs.flows.stock_events import stock_reserved
 from jobs.preview import DryRun
 from jobs.runtime import request_run
 from portal.extensions import db
 from portal.models import Order, OrderLine, Partnership, Variant, WebhookReceipt
 from portal.services import connections
-from portal.services.orders import SHIPPED_STATUSES, cancel_note_for_retailer
+from portal.services.orders import (
+    SHIPPED_STATUSES,
+    cancel_note_for_retailer,
+    log_both,
+    record_rejection,
+    rejection_code,
+)
 from portal.services.organizations import org_connection
 from portal.services.platforms import system_of_record
 
@@ -113,7 +120,11 @@ def _edit_one(ctx: RunContext, sor, order: Order) -> str:
                 continue
             additions.append((variant.remote_id, line.quantity - line.cancelled_quantity))
             added_lines.append(line)
+    if order.rejected_at is not None and not additions and not any(quantities.values()):
+        return _cancel_rejected(ctx, sor, order)
     note = f"Edited by the retailer ({order.retailer_order_name}) via Wholesync"
+    if order.rejected_at is not None:
+        note = f"Lines rejected by the wholesaler ({order.retailer_order_name}) via Wholesync"
     try:
         edited = sor.edit_order(order.sor_remote_order_id, quantities, additions, note)
     except ChangeRefused as exc:
@@ -125,6 +136,27 @@ def _edit_one(ctx: RunContext, sor, order: Order) -> str:
         line.sor_remote_line_id = edited.line_ids_by_sku.get(line.sku)
     order.edit_pending, order.last_error = False, None
     _log_both(ctx, order, f"{order.retailer_order_name}: edit applied in the wholesaler's system of record")
+    return "updated"
+
+
+def _cancel_rejected(ctx: RunContext, sor, order: Order) -> str:
+    """Every line was rejected from the portal: cancel the order in the system of record (restocked there)."""
+    order.edit_pending = False
+    if not hasattr(sor, "cancel_order"):
+        _log_both(ctx, order, f"{order.retailer_order_name}: the wholesaler's system cannot cancel orders from "
+                              "Wholesync; cancel it there by hand")  # fmt: skip
+        return "skipped"
+    note = f"Rejected by the wholesaler ({order.retailer_order_name}) via Wholesync: {order.rejection_reason}"
+    try:
+        done = sor.cancel_order(order.sor_remote_order_id, rejection_code(order), note)
+    except ChangeRefused as exc:
+        _log_both(ctx, order, f"{order.retailer_order_name}: not cancelled in the wholesaler's system: {exc}")
+        return "skipped"
+    if not done:
+        order.edit_pending = True  # the platform is still cancelling; the next run looks again
+        return "unchanged"
+    order.sor_cancelled_at, order.last_error = now(), None
+    _log_both(ctx, order, f"{order.retailer_order_name}: cancelled in the wholesaler's system of record (restocked)")
     return "updated"
 
 
@@ -236,3 +268,66 @@ def chain_cancellation(ctx: RunContext, order: Order) -> None:
         sor = org_connection(order.wholesaler_id, "system_of_record")
         if sor is not None:
             ctx.chain("order_changes.push", f"connection:{sor.id}")
+
+
+# ---------------------------------------------------------------- the wholesaler cancels or removes lines
+
+
+def wholesaler_changes(ctx: RunContext, order: Order, state: OrderState | None) -> bool:
+    """Called by order_updates.pull for an order we sent: units the wholesaler cancelled in its system of record
+    (the whole order, or line quantities lowered below ours) are rejected lines; the retailer's store is then told by
+    order_updates.push, with the reason. Orders with a change of ours still on the way (a retailer's cancellation or
+    edit) are left alone: that change explains the difference. Returns whether anything was rejected."""
+    if state is None or order.cancelled_at is not None or order.edit_pending or order.status == "cancelled":
+        return False
+    quantities = {}
+    for line in order.lines:
+        if not line.sor_remote_line_id:
+            continue
+        if state.cancelled:
+            gone = line.quantity - line.cancelled_quantity
+        elif line.sor_remote_line_id in state.line_quantities:
+            gone = line.quantity - line.cancelled_quantity - state.line_quantities[line.sor_remote_line_id]
+        else:
+            continue
+        if gone > 0:
+            quantities[line.id] = gone
+    if not quantities:
+        return False
+    what = "cancelled the order" if state.cancelled else "removed lines"
+    reason = "Out of stock" if state.reason == "inventory" else "Cannot be filled"
+    text = f"{reason}: the wholesaler {what} in its system of record" + (
+        f" (reason: {state.reason})" if state.reason else ""
+    )
+    changes = record_rejection(order, quantities, text)
+    if not changes:
+        return False
+    if state.cancelled:
+        order.sor_cancelled_at = order.sor_cancelled_at or now()
+    _log_both(ctx, order, f"{order.retailer_order_name}: rejected by the wholesaler ({', '.join(changes)}): {text}")
+    ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")
+    stock_reserved(order.wholesaler_id, {line.sku for line in order.lines if line.id in quantities})
+    db.session.commit()
+    return True
+
+
+def reject_from_portal(order: Order, quantities: dict[int, int], reason: str) -> list[str]:
+    """The wholesaler rejects lines it cannot fill from the order page: the units are cancelled on our lines (an
+    order not yet sent goes without them; one already sent is edited, or cancelled when nothing is left, in the
+    system of record by order_changes.push, which restocks them there), every retailer's stock is re-pushed, and
+    the retailer's store is told with the reason by order_updates.push. Returns what changed ([] when nothing)."""
+    changes = record_rejection(order, quantities, reason)
+    if not changes:
+        return []
+    runs = [("order_updates.push", f"partnership:{order.partnership_id}")]
+    if order.sor_remote_order_id:
+        order.edit_pending = True
+        sor = org_connection(order.wholesaler_id, "system_of_record")
+        if sor is not None:
+            runs.append(("order_changes.push", f"connection:{sor.id}"))
+    log_both(order, f"{order.retailer_order_name}: rejected by the wholesaler ({', '.join(changes)}): {reason}")
+    db.session.commit()
+    stock_reserved(order.wholesaler_id, {line.sku for line in order.lines if line.id in quantities})
+    for job, target in runs:
+        request_run(job, target, trigger="manual")
+    return changes

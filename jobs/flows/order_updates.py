@@ -9,9 +9,11 @@ from sqlalchemy import select
 from integrations.base import OutcomeUnknown, Shipment
 from jobs.context import RunContext
 from jobs.flows.common import now
+from jobs.flows.order_changes import wholesaler_changes
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Fulfillment, Order, Partnership
+from portal.services.orders import log_both, rejection_code
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 
@@ -44,11 +46,15 @@ def pull(ctx: RunContext) -> None:
     for order in orders:
         try:
             added = _take_shipments(ctx, order, sor.shipments(order.sor_remote_order_id))
+            # Lines the wholesaler cancelled or removed there (after the shipments, which it cannot take back).
+            rejected = hasattr(sor, "order_state") and wholesaler_changes(
+                ctx, order, sor.order_state(order.sor_remote_order_id)
+            )
         except Exception as exc:  # one order's failure does not stop the others
             db.session.rollback()
             ctx.fail(f"order {order.retailer_order_name}", f"{type(exc).__name__}: {exc}")
             continue
-        ctx.count("created" if added else "unchanged")
+        ctx.count("created" if added else "updated" if rejected else "unchanged")
         if added:
             ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")
 
@@ -102,13 +108,26 @@ def _unpushed(partnership_id: int):
     )
 
 
+def _rejections_to_send(partnership_id: int):
+    """Orders with lines the wholesaler rejected that the retailer's store has not been told of yet."""
+    return (
+        select(Order)
+        .where(Order.partnership_id == partnership_id, Order.rejected_at.is_not(None),
+               Order.rejection_sent_at.is_(None))
+        .order_by(Order.id)
+    )  # fmt: skip
+
+
 def push(ctx: RunContext) -> None:
-    """Create each shipment at the retailer exactly once (look for it there first), with carrier and tracking."""
+    """Create each shipment at the retailer exactly once (look for it there first), with carrier and tracking;
+    then tell the store of lines the wholesaler rejected, with the reason (after the shipments: Shopify closes an
+    accepted request only once the rest of it has shipped)."""
     partnership: Partnership = ctx.target
     fulfillments = list(db.session.execute(_unpushed(partnership.id)).scalars())
-    ctx.set_total(len(fulfillments))
+    rejections = list(db.session.execute(_rejections_to_send(partnership.id)).scalars())
+    ctx.set_total(len(fulfillments) + len(rejections))
     store_conn = org_connection(partnership.retailer_id, "store")
-    if not fulfillments or store_conn is None:
+    if not (fulfillments or rejections) or store_conn is None:
         return
     store = retailer_store(store_conn, on_call=ctx.api_call)
     placement = partnership.placement or {}  # empty when every product is linked by SKU (the merchant's locations)
@@ -134,6 +153,33 @@ def push(ctx: RunContext) -> None:
             ctx.fail(f"shipment {fulfillment.id} of {order.retailer_order_name}", fulfillment.push_error)
             continue
         ctx.count("created")
+    for order in rejections:
+        try:
+            outcome = _send_rejection(ctx, store, placement, order)
+        except Exception as exc:  # kept on the order; the next push tries again
+            db.session.rollback()
+            order.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            db.session.commit()
+            ctx.fail(f"rejection of {order.retailer_order_name}", order.last_error)
+            continue
+        ctx.count(outcome)
+
+
+def _send_rejection(ctx: RunContext, store, placement: dict, order: Order) -> str:
+    """Reject (or close) the retailer's fulfillment request for the rejected lines, with the reason; "skipped"
+    while the rest of an accepted request has still to ship (the next push after that shipment closes it)."""
+    lines = [(line.remote_line_id, line.rejected_quantity) for line in order.lines if line.rejected_quantity]
+    message = f"The wholesaler cannot fill {order.retailer_order_name}: {order.rejection_reason}"
+    if hasattr(store, "reject_lines"):
+        if not store.reject_lines(order.remote_order_id, placement, lines, rejection_code(order), message):
+            return "skipped"
+        told = "rejection sent to the retailer's store"
+    else:
+        told = "the retailer's store cannot record rejections; the retailer is told in Wholesync"
+    order.rejection_sent_at, order.last_error = now(), None
+    log_both(order, f"{order.retailer_order_name}: {told} ({order.rejection_reason})", ctx.run.id)
+    db.session.commit()
+    return "updated"
 
 
 def _as_retailer_shipment(order: Order, fulfillment: Fulfillment) -> Shipment:
@@ -193,12 +239,16 @@ def preview_pull(target, dry: DryRun) -> DryRun:
 
 
 def preview_push(target, dry: DryRun) -> DryRun:
-    """How many shipments a push would send to the retailer (no remote call, no write)."""
+    """How many shipments and rejections a push would send to the retailer (no remote call, no write)."""
+    for order in db.session.execute(_rejections_to_send(target.id)).scalars():
+        dry.change += 1
+        if len(dry.sample) < 10:
+            dry.sample.append(f"tell the retailer the wholesaler rejected lines of {order.retailer_order_name}")
     for fulfillment in db.session.execute(_unpushed(target.id)).scalars():
         dry.create += 1
         if len(dry.sample) < 10:
             numbers = ", ".join(fulfillment.tracking_numbers or []) or "no tracking"
             dry.sample.append(f"send shipment of {fulfillment.order.retailer_order_name} ({numbers})")
-    dry.api_calls = dry.create * 3
-    dry.api_cost = dry.create * 22
+    dry.api_calls = dry.create * 3 + dry.change * 2
+    dry.api_cost = dry.create * 22 + dry.change * 20
     return dry

@@ -1,13 +1,14 @@
 """Orders: the filtered list and the order timeline with the two-hour promise."""
 
-from flask import render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from jobs.flows.order_changes import reject_from_portal
 from portal.extensions import db, htmx
 from portal.models import Order
 from portal.orders import bp
 from portal.services import orders
-from portal.tenancy import get_owned_or_404
+from portal.tenancy import current_org_id, get_owned_or_404
 
 PER_PAGE = 50
 
@@ -28,5 +29,38 @@ def index():
 def show(order_id: int):
     """The order's journey from the retailer's checkout to the invoice, and its two-hour promise."""
     order = get_owned_or_404(Order, order_id)
+    rejectable = orders.rejectable(order) if order.wholesaler_id == current_org_id() else {}
     return render_template("orders/show.html", order=order, steps=orders.timeline(order), promise=orders.promise(order),
-                           details=orders.details(order))  # fmt: skip
+                           details=orders.details(order), rejectable=rejectable,
+                           reasons=orders.REJECTION_REASONS)  # fmt: skip
+
+
+@bp.post("/<int:order_id>/reject")
+@login_required
+def reject(order_id: int):
+    """ "Reject lines we cannot fill": the wholesaler gives the units per line and the reason; the retailer's store is
+    told, the system of record follows, stock is re-pushed. Only the supplying wholesaler may do it."""
+    order = get_owned_or_404(Order, order_id)
+    if order.wholesaler_id != current_org_id():
+        abort(404)
+    kind = request.form.get("reason", "")
+    message = " ".join(request.form.get("message", "").split())[:500]
+    quantities = {}
+    for line_id in orders.rejectable(order):
+        raw = request.form.get(f"qty-{line_id}", "").strip() or "0"
+        if not raw.isdigit():
+            flash("Quantities to reject are whole numbers of units.", "error")
+            return redirect(url_for("orders.show", order_id=order.id))
+        quantities[line_id] = int(raw)
+    if kind not in orders.REJECTION_REASONS or not message:
+        flash("Choose why the lines cannot be filled and write a message for the retailer.", "error")
+        return redirect(url_for("orders.show", order_id=order.id))
+    if not any(quantities.values()):
+        flash("Nothing to reject: give the units of at least one line.", "error")
+        return redirect(url_for("orders.show", order_id=order.id))
+    changes = reject_from_portal(order, quantities, f"{orders.REJECTION_REASONS[kind]}: {message}")
+    if changes:
+        flash(f"Rejected {', '.join(changes)}; the retailer is told with your reason.", "success")
+    else:
+        flash("Nothing left to reject: those units have shipped or were cancelled.", "error")
+    return redirect(url_for("orders.show", order_id=order.id))

@@ -13,7 +13,7 @@ from sqlalchemy import Select, func
 
 from integrations.base import OrderShipping, RemoteOrder
 from portal.extensions import db
-from portal.models import Fulfillment, Order, Partnership
+from portal.models import ActivityLog, Fulfillment, Order, Partnership
 from portal.tenancy import current_org_id, scoped
 
 PROMISE = timedelta(hours=2)
@@ -28,6 +28,60 @@ SHIPPED_STATUSES = ("partial", "shipped", "completed")
 def cancel_note_for_retailer(why: str) -> str:
     """The sentence kept on an order whose cancellation could not be carried out, shown on both sides."""
     return f"The cancellation could not be passed on to the wholesaler: {why}."
+
+
+# Why the wholesaler cannot fill lines, as the portal offers it: the first words of the reason kept on the order
+# (the retailer's store gets the matching platform reason: out of stock, or other).
+REJECTION_REASONS = {"inventory": "Out of stock", "other": "Cannot be filled"}
+
+
+def rejection_code(order: Order) -> str:
+    """The neutral reason sent to the retailer's store: `inventory` or `other`."""
+    text = order.rejection_reason or ""
+    return "inventory" if text.startswith(REJECTION_REASONS["inventory"]) else "other"
+
+
+def rejectable(order: Order) -> dict[int, int]:
+    """Units of each line the wholesaler may still reject: neither shipped nor cancelled already."""
+    if order.status == "cancelled" or order.cancelled_at is not None:
+        return {}
+    return {line.id: line.quantity - line.cancelled_quantity - line.fulfilled_quantity for line in order.lines
+            if line.quantity - line.cancelled_quantity - line.fulfilled_quantity > 0}  # fmt: skip
+
+
+def record_rejection(order: Order, quantities: dict[int, int], reason: str) -> list[str]:
+    """Lines (order line id -> units) the wholesaler will not fill, with the reason: the units are cancelled on our
+    lines (never more than remains unshipped; billing never charges them, or credits them if already billed) and the
+    retailer's store is to be told (`rejection_sent_at` cleared for order_updates.push). Returns what changed, as
+    "SKU xn" phrases; nothing when nothing was left to reject. The caller commits and logs."""
+    open_units = rejectable(order)
+    changes = []
+    for line in order.lines:
+        take = min(int(quantities.get(line.id, 0) or 0), open_units.get(line.id, 0))
+        if take <= 0:
+            continue
+        line.cancelled_quantity += take
+        line.rejected_quantity += take
+        changes.append(f"{line.sku} x{take}")
+    if not changes:
+        return []
+    order.rejected_at, order.rejection_reason, order.rejection_sent_at = _now(), reason[:2000], None
+    if all(line.fulfilled_quantity >= line.quantity - line.cancelled_quantity for line in order.lines):
+        if not any(line.fulfilled_quantity for line in order.lines):
+            order.status = "cancelled"
+        elif order.status in ("sent", "partial"):
+            order.status = "shipped"
+            if order.fulfillments and all(f.pushed_at for f in order.fulfillments):
+                order.status, order.completed_at = "completed", _now()
+    return changes
+
+
+def log_both(order: Order, summary: str, sync_run_id: int | None = None) -> None:
+    """The wholesaler's activity log and the retailer's (what its embedded app shows) both get the event."""
+    for org_id in (order.wholesaler_id, order.retailer_id):
+        db.session.add(ActivityLog(organization_id=org_id, partnership_id=order.partnership_id, sync_run_id=sync_run_id,
+                                   action="edit", record_type="order", record_id=str(order.id),
+                                   summary=summary[:1000]))  # fmt: skip
 
 
 def hold_ends_at(order: Order, hold_minutes: int) -> datetime:
@@ -148,6 +202,12 @@ def timeline(order: Order) -> list[Step]:
             steps.append(Step("Cancelled in the wholesaler's system of record", order.sor_cancelled_at))
         if order.change_note is None:
             return steps  # nothing more will happen to it; a refused cancellation goes on to ship
+    if order.rejected_at is not None:
+        units = sum(line.rejected_quantity for line in order.lines)
+        steps.append(Step(f"{units} unit(s) rejected by the wholesaler: {order.rejection_reason}", order.rejected_at))
+        steps.append(Step("Rejection sent to the retailer's store", order.rejection_sent_at))
+        if order.status == "cancelled":
+            return steps  # nothing of it will ship
     steps.extend([
         Step("Shipped", order.shipped_at or (min(shipped) if shipped else None)),
         Step("Tracking sent to the retailer's store", min(pushed) if pushed else None),

@@ -1,6 +1,7 @@
-"""Sandbox fulfillment: `fulfillmentServiceCreate` (with its location), `fulfillmentOrders`, accepting fulfillment
-requests, `fulfillmentCreate` with tracking (partial quantities allowed, never more than remains), the node loaders,
-and the signed POST to a service's `<callback>/fulfillment_order_notification` when a request is submitted.
+"""Sandbox fulfillment: `fulfillmentServiceCreate` (with its location), `fulfillmentOrders`, accepting, rejecting
+and closing fulfillment requests (only as their service, in the states Shopify allows), `fulfillmentCreate` with
+tracking (partial quantities allowed, never more than remains), the node loaders, and the signed POST to a
+service's `<callback>/fulfillment_order_notification` when a request is submitted.
 """
 
 from __future__ import annotations
@@ -96,6 +97,49 @@ def accept_fulfillment_request(ctx: Context, id, **_args):
     if errors:
         return {"fulfillmentOrder": None, "userErrors": errors}
     fo.request_status, fo.status, fo.updated_at = "ACCEPTED", "IN_PROGRESS", now()
+    return {"fulfillmentOrder": fulfillment_order_node(ctx, fo), "userErrors": []}
+
+
+def _service_fo_or_error(ctx: Context, id: str):
+    """A fulfillment order assigned to a fulfillment service's location (only the service may answer it)."""
+    fo, errors = _fo_or_error(ctx, id)
+    if fo is not None and not ctx.shop.locations[fo.assigned_location_id].fulfillment_service_id:
+        return None, [{"field": ["id"], "message": "The fulfillment order is not assigned to a fulfillment service."}]
+    return fo, errors
+
+
+@registry.mutation("fulfillmentOrderRejectFulfillmentRequest")
+def reject_fulfillment_request(ctx: Context, id, lineItems=None, message=None, reason=None):  # noqa: N803
+    """The service will fill none of it: only a SUBMITTED request can be rejected, and then every line item of the
+    fulfillment order goes back to the merchant (lineItems only say which lines could not be filled, and why)."""
+    fo, errors = _service_fo_or_error(ctx, id)
+    if fo is not None and fo.request_status != "SUBMITTED":
+        errors = [{"field": ["id"], "message": f"Cannot reject a request that is {fo.request_status.lower()}."}]
+    if fo is not None and not errors:
+        ours = {gid("FulfillmentOrderLineItem", item["id"]) for item in fo.line_items}
+        for n, item_in in enumerate(lineItems or []):
+            if item_in["fulfillmentOrderLineItemId"] not in ours:
+                errors.append({"field": ["lineItems", str(n), "fulfillmentOrderLineItemId"],
+                               "message": "The line item is not on this fulfillment order."})  # fmt: skip
+    if errors:
+        return {"fulfillmentOrder": None, "userErrors": errors}
+    fo.request_status, fo.status, fo.updated_at = "REJECTED", "OPEN", now()
+    fo.data["rejection"] = {"reason": reason, "message": message, "line_items": list(lineItems or [])}
+    return {"fulfillmentOrder": fulfillment_order_node(ctx, fo), "userErrors": []}
+
+
+@registry.mutation("fulfillmentOrderClose")
+def close_fulfillment_order(ctx: Context, id, message=None):
+    """The service cannot ship what remains of an accepted request: only an IN_PROGRESS fulfillment order whose
+    request was ACCEPTED can be closed; it becomes INCOMPLETE and the request CLOSED (control back to the merchant)."""
+    fo, errors = _service_fo_or_error(ctx, id)
+    if fo is not None and (fo.request_status != "ACCEPTED" or fo.status != "IN_PROGRESS"):
+        errors = [{"field": ["id"], "message": f"Cannot close a fulfillment order that is {fo.status.lower()} with "
+                                                f"a request {fo.request_status.lower()}."}]  # fmt: skip
+    if errors:
+        return {"fulfillmentOrder": None, "userErrors": errors}
+    fo.request_status, fo.status, fo.updated_at = "CLOSED", "INCOMPLETE", now()
+    fo.data["close_message"] = message
     return {"fulfillmentOrder": fulfillment_order_node(ctx, fo), "userErrors": []}
 
 

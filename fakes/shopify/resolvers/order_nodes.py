@@ -77,6 +77,7 @@ def order_node(ctx: Context, order: Order) -> dict:
         "updatedAt": iso(order.updated_at),
         "processedAt": iso(order.created_at),
         "cancelledAt": iso(data.get("cancelled_at")),
+        "cancelReason": (data.get("cancel_reason") or "").upper() or None,
         "closed": False,
         "currencyCode": currency,
         "tags": list(order.tags),
