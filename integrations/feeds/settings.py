@@ -46,6 +46,9 @@ DEFAULTS = {
     "inbox": "shipments/inbox",  # where the ERP writes shipments
     "processed": "shipments/processed",  # where we move shipment files once read
     "processed_days": 14,  # processed shipment files this recent are read again (a crash after the move loses none)
+    # PEM certificate(s) trusted, besides the system's CAs, for this feed's https:// URLs: the CA of an ERP's
+    # private PKI or the server's own self-signed certificate. Verification (chain and host name) is never off.
+    "https_ca": "",
     "mapping": DEFAULT_MAPPING,
 }
 
@@ -65,6 +68,7 @@ class FeedSettings:
     inbox: str = "shipments/inbox"
     processed: str = "shipments/processed"
     processed_days: int = 14
+    https_ca: str = ""
     mapping: dict = field(default_factory=lambda: dict(DEFAULT_MAPPING))
 
     @classmethod

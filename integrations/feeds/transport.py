@@ -1,5 +1,10 @@
 """Where a feed's files live: an SFTP server (paramiko, key auth, the host key pinned) or an HTTPS URL (httpx).
 
+HTTPS reads verify the server's certificate and host name always: against the system's CAs, plus the feed's own
+PEM certificate (`https_ca`) when the ERP uses a private CA or a self-signed certificate. No conditional GET: a work
+horse is forked per job, so an ETag remembered in one is gone in the next; the file's Last-Modified date tells the
+catalog pull whether anything changed since its cursor (an unchanged file yields no product).
+
 `FeedFiles` opens the SFTP session on first use and refuses a server whose host key is not the pinned one before
 authenticating (an unknown or changed key could be anyone). Writes are atomic: a temporary name, then
 posix-rename over the final name, so the ERP never reads half a file and a rewrite replaces the old one.
@@ -12,6 +17,7 @@ import hashlib
 import io
 import posixpath
 import socket
+import ssl
 import stat
 import threading
 import weakref
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import httpx
 import paramiko
 
 from integrations.feeds.settings import FeedSettings
@@ -81,6 +88,7 @@ class FeedFiles:
         self.on_call = on_call or (lambda *args, **kw: None)
         self._transport: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
+        self._own_http: httpx.Client | None = None  # when the feed trusts its own CA (settings.https_ca)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ SFTP session
@@ -153,17 +161,42 @@ class FeedFiles:
         except OSError as exc:
             raise FeedError(f"cannot read {path} over SFTP ({exc})") from None
 
+    def _https(self):
+        """The HTTP client for this feed's URLs: the process's, or one that also trusts the feed's own CA."""
+        if not self.settings.https_ca.strip():
+            return self.http
+        with self._lock:
+            if self._own_http is None:
+                context = ssl.create_default_context()  # the system's CAs, host names checked
+                try:
+                    context.load_verify_locations(cadata=self.settings.https_ca.strip() + "\n")
+                except (ssl.SSLError, ValueError) as exc:
+                    raise FeedError(f"the feed's HTTPS certificate is not a PEM certificate ({exc})") from None
+                timeout = getattr(self.http, "timeout", None) or httpx.Timeout(60.0, connect=10.0)
+                self._own_http = httpx.Client(verify=context, timeout=timeout, follow_redirects=True)
+                weakref.finalize(self, self._own_http.close)
+            return self._own_http
+
     def _get(self, url: str) -> tuple[bytes, datetime]:
-        if self.http is None:
+        http = self._https()
+        if http is None:
             raise FeedError("no HTTP client for HTTPS feeds")
         headers = {"Authorization": self.authorization} if self.authorization else {}
         self.on_call()
         try:
-            response = self.http.get(url, headers=headers)
+            response = http.get(url, headers=headers)
+        except httpx.ConnectError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate" in str(exc).lower():
+                raise FeedError(
+                    f"{url}: the server's TLS certificate is not trusted ({exc}); if the ERP uses its own CA or a "
+                    "self-signed certificate, paste it as the feed's HTTPS certificate"
+                ) from None
+            raise FeedError(f"cannot fetch {url} (ConnectError: {exc})") from None
         except Exception as exc:  # httpx transport errors: timeouts, refused connections, TLS failures
             raise FeedError(f"cannot fetch {url} ({type(exc).__name__}: {exc})") from None
         if response.status_code != 200:
-            raise FeedError(f"{url} answered HTTP {response.status_code}")
+            reason = response.reason_phrase or ""
+            raise FeedError(f"{url} answered HTTP {response.status_code} {reason}".rstrip())
         stamp = response.headers.get("last-modified")
         try:
             modified = parsedate_to_datetime(stamp).astimezone(UTC) if stamp else datetime.now(UTC)

@@ -29,6 +29,7 @@ class FeedForm:
         values = {key: (form.get(key) or "").strip()[:1000] for key in TEXT_FIELDS}
         values["port"] = (form.get("port") or "22").strip()[:5]
         values["processed_days"] = (form.get("processed_days") or "14").strip()[:4]
+        values["https_ca"] = (form.get("https_ca") or "").strip()[:20000]
         values["mapping"] = {
             name: (form.get(f"map_{name}") or "").strip()[:100] or DEFAULT_MAPPING[name] for name in FIELDS
         }
@@ -41,6 +42,9 @@ class FeedForm:
             value = str(self.values.get(key, ""))
             if not value.isdigit() or not low <= int(value) <= high:
                 errors[key] = f"A whole number from {low} to {high}."
+        ca = self.values.get("https_ca", "")
+        if ca and "-----BEGIN CERTIFICATE-----" not in ca:
+            errors["https_ca"] = "A PEM certificate: -----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----."
         for key in ("host", "username"):
             if any(ch.isspace() for ch in self.values.get(key, "")):
                 errors[key] = "No spaces."
