@@ -17,7 +17,7 @@ def run(names: list[str] | None = None) -> dict:
     modules = sorted(p.stem for p in HERE.glob("bench_*.py"))
     failed = []
     for name in modules:
-        if names and name not in names:
+        if names and name not in names and name.removeprefix("bench_") not in names:
             continue
         print(f"== {name}", flush=True)
         try:
