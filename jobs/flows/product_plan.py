@@ -16,6 +16,7 @@ from portal.models import Listing, ListingVariant, Partnership, Product, Variant
 from portal.services.pricing import compute_retail_price
 
 SKU_CHUNK = 40  # SKUs per "Get SKU by ID" search
+PUSH_BATCH = 250  # products a catalog push holds at once (with their variants and listings)
 
 
 def wholesaler_catalog(partnership: Partnership, only=None) -> list[Product]:
@@ -27,10 +28,30 @@ def wholesaler_catalog(partnership: Partnership, only=None) -> list[Product]:
     return list(db.session.execute(query).scalars())
 
 
-def partnership_listings(partnership: Partnership) -> dict[int, Listing]:
-    """This partnership's listings in the retailer's store, by hub product id."""
-    rows = db.session.execute(select(Listing).where(Listing.partnership_id == partnership.id)).scalars()
-    return {row.product_id: row for row in rows}
+def catalog_batches(partnership: Partnership, size: int | None = None):
+    """`wholesaler_catalog` in batches of `size` products by id (keyset pages): a push holds one batch at a time,
+    so its memory does not grow with the catalog."""
+    after, size = 0, size or PUSH_BATCH
+    while True:
+        query = (
+            select(Product)
+            .where(Product.wholesaler_id == partnership.wholesaler_id, Product.id > after)
+            .order_by(Product.id)
+            .limit(size)
+        )
+        batch = list(db.session.execute(query).scalars())
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].id
+
+
+def partnership_listings(partnership: Partnership, product_ids=None) -> dict[int, Listing]:
+    """This partnership's listings in the retailer's store, by hub product id (only those of `product_ids`)."""
+    query = select(Listing).where(Listing.partnership_id == partnership.id)
+    if product_ids is not None:
+        query = query.where(Listing.product_id.in_(list(product_ids)))
+    return {row.product_id: row for row in db.session.execute(query).scalars()}
 
 
 def sku_matches(pool, store, products, listings) -> dict:
@@ -78,10 +99,17 @@ class Plan:
     listing: Listing | None
 
 
-def plan_product(ctx, partnership, store, store_conn, placement, product, listing, matches) -> Plan | str:
-    """What to do with one product: an outcome now (unchanged, skipped, zeroed, linked) or a call to make."""
+def plan_product(ctx, partnership, store, store_conn, placement, product, listing, matches,
+                 carried=True) -> Plan | str:  # fmt: skip
+    """What to do with one product: an outcome now (unchanged, skipped, zeroed, linked) or a call to make.
+
+    `carried` False: the retailer no longer carries it (its selection); it leaves the store as a product deleted at
+    the source does."""
     if product.deleted_at is not None:
-        return _remove(ctx, partnership, store, listing) if listing else "skipped"
+        return _remove(ctx, partnership, store, listing, title=product.title) if listing else "skipped"
+    if not carried:
+        why = "no longer in the retailer's selection"
+        return _remove(ctx, partnership, store, listing, why, product.title) if listing else "skipped"
     prices = retail_prices(partnership, product)
     wanted = push_hash(product, prices)
     if listing is not None and listing.remote_product_id and listing.pushed_hash == wanted and not listing.removed_at:
@@ -195,8 +223,9 @@ def _link(ctx, partnership, store, store_conn, product, prices, matches, wanted)
     return "updated"
 
 
-def _remove(ctx, partnership, store, listing: Listing) -> str:
-    """A product the wholesaler removed: zero stock at the retailer (never deleted from under them)."""
+def _remove(ctx, partnership, store, listing: Listing, why: str = "removed by the wholesaler", title: str = "") -> str:
+    """A product the wholesaler removed (or the retailer no longer carries): zero stock at the retailer, our copy back
+    to draft (never deleted from under them)."""
     if listing.removed_at is not None:
         return "unchanged"
     from jobs.flows.inventory import set_levels
@@ -211,5 +240,5 @@ def _remove(ctx, partnership, store, listing: Listing) -> str:
         drafted = True
     listing.removed_at = now()
     what = "back to draft with stock 0" if drafted else "stock set to zero"
-    ctx.log("edit", "listing", listing.id, f"removed by the wholesaler: {what} in the retailer's store")
+    ctx.log("edit", "listing", listing.id, f"{title + ': ' if title else ''}{why}: {what} in the retailer's store")
     return "updated"

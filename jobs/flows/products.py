@@ -24,6 +24,7 @@ from jobs.flows.common import (
     record_synced,
 )
 from jobs.flows.product_plan import (
+    catalog_batches,
     partnership_listings,
     plan_product,
     push_hash,
@@ -35,6 +36,7 @@ from jobs.flows.product_plan import (
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Organization, Partnership, Product, Variant
+from portal.services import selection
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 
@@ -55,6 +57,8 @@ def content_hash(remote: RemoteProduct) -> str:
         for v in remote.variants
     )  # fmt: skip
     fields = [remote.title, remote.description_html, remote.vendor, remote.product_type, sorted(remote.tags)]
+    if remote.collections:  # decide the product selection; appended only when present, so older hashes still hold
+        fields.append(sorted(remote.collections))
     return digest([fields, remote.images, remote.options, variants])
 
 
@@ -65,9 +69,10 @@ def pull(ctx: RunContext) -> None:
     since = cursor_since(conn.id, STREAM)
     changed = stock_changed = False
     mark = None
-    remote_products = list(sor.products(since))
-    ctx.set_total(len(remote_products))
-    for remote in remote_products:
+    # Streamed: the adapter reads the bulk result line by line and a product is committed before the next is read,
+    # so memory does not grow with the catalog; the total is not known before the end and grows with the count.
+    for n, remote in enumerate(sor.products(since), 1):
+        ctx.run.total = n
         if remote.updated_at and (mark is None or remote.updated_at > mark):
             mark = remote.updated_at
         try:
@@ -134,6 +139,7 @@ def _upsert_product(ctx: RunContext, conn, remote: RemoteProduct, reread=None) -
     if outcome != "unchanged":
         product.title, product.description_html = remote.title, remote.description_html
         product.vendor, product.product_type, product.tags = remote.vendor, remote.product_type, remote.tags
+        product.collections = list(remote.collections)
         product.image_urls, product.options, product.content_hash = remote.image_urls, remote.options, new_hash
         product.images = remote.images
         product.deleted_at = None
@@ -230,11 +236,14 @@ def push(ctx: RunContext) -> None:
     if store_conn is None or partnership.status != "active":
         ctx.run.message = "The retailer has no active store connected; nothing to push."
         return
-    products = wholesaler_catalog(partnership)
-    if not products:  # nothing to place: no call to the store at all
+    placed = seen = 0
+    for products in catalog_batches(partnership):  # one bounded batch in memory at a time, whatever the catalog
+        seen += len(products)
+        placed += _push(ctx, partnership, store_conn, products, quiet=True)
+    if not seen:  # nothing to place: no call to the store at all
         ctx.run.message = "No products in Wholesync yet; products.pull reads the wholesaler's catalog first."
-        return
-    _push(ctx, partnership, store_conn, products)
+    elif not placed:
+        ctx.run.message = "The retailer's product selection carries none of these products."
 
 
 def push_products(ctx: RunContext, partnership: Partnership, product_ids) -> None:
@@ -247,19 +256,31 @@ def push_products(ctx: RunContext, partnership: Partnership, product_ids) -> Non
         _push(ctx, partnership, store_conn, products)
 
 
-def _push(ctx: RunContext, partnership: Partnership, store_conn, products: list[Product]) -> None:
+def _push(ctx: RunContext, partnership: Partnership, store_conn, products: list[Product], quiet=False) -> int:
+    """Place `products` that the retailer carries (portal.services.selection); a listed one it no longer carries goes
+    back to draft with stock 0, as a product deleted at the source does. Returns how many were considered."""
+    listed = partnership_listings(partnership, [p.id for p in products])
+    carried = selection.carried_ids(partnership, products)
+    products = [p for p in products if p.id in carried or p.id in listed]
+    if not products:
+        if not quiet:
+            ctx.run.message = ctx.run.message or "The retailer's product selection carries none of these products."
+        return 0
+    # A product back in the selection gets its stock again from the stock push that follows.
+    if any(listed[p.id].removed_at for p in products if p.id in carried and p.id in listed and not p.deleted_at):
+        ctx.chain("inventory.push", f"partnership:{partnership.id}")
     ctx.set_total(ctx.run.total + len(products))
     calls = CallCounter()
     store = retailer_store(store_conn, on_call=calls)
     placement = prepare_store(partnership, store)
-    listings = partnership_listings(partnership)
+    listings = partnership_listings(partnership, [p.id for p in products])
     with ThreadPoolExecutor(PUSH_CONCURRENCY) as pool:
-        matches = sku_matches(pool, store, products, listings)
+        matches = sku_matches(pool, store, [p for p in products if p.id in carried], listings)
         inflight: dict = {}
         for product in products:
             try:
                 plan = plan_product(ctx, partnership, store, store_conn, placement, product, listings.get(product.id),
-                             matches)  # fmt: skip
+                                    matches, carried=product.id in carried)  # fmt: skip
             except Exception as exc:  # one failing product must not stop the others
                 _failed(ctx, product, exc)
                 continue
@@ -273,6 +294,7 @@ def _push(ctx: RunContext, partnership: Partnership, store_conn, products: list[
         _settle(ctx, partnership, store_conn, inflight, ALL_COMPLETED)
     calls.apply(ctx)
     db.session.commit()
+    return len(products)
 
 
 def _failed(ctx: RunContext, product: Product, exc: Exception) -> None:
@@ -353,14 +375,17 @@ def preview_pull(target, dry: DryRun) -> DryRun:
 def preview_push(target: Partnership, dry: DryRun) -> DryRun:
     """How many products a push would create, update, skip or zero out (no remote call, no write)."""
     listings = partnership_listings(target)
-    for product in wholesaler_catalog(target):
+    products = wholesaler_catalog(target)
+    carried = selection.carried_ids(target, products)
+    for product in products:
         listing = listings.get(product.id)
-        if product.deleted_at is not None:
+        if product.deleted_at is not None or product.id not in carried:
             if listing is not None and listing.removed_at is None:
                 dry.delete += 1
-                _sample(dry, f"set stock of {product.title} to zero (removed by the wholesaler)")
+                why = "removed by the wholesaler" if product.deleted_at else "no longer in the retailer's selection"
+                _sample(dry, f"return {product.title} to draft with stock 0 ({why})")
             continue
-        if listing is None or not listing.remote_product_id:
+        if listing is None or not listing.remote_product_id or listing.removed_at is not None:
             dry.create += 1
             _sample(dry, f"create {product.title} as a draft")
         elif listing.pushed_hash != push_hash(product, retail_prices(target, product)):
