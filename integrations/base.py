@@ -138,8 +138,9 @@ class RemoteOrderLine:
 
     remote_id: str
     sku: str
-    quantity: int
+    quantity: int  # current: after the retailer's edits and refunds
     title: str = ""
+    returned: int = 0  # shipped units refunded as returns (restocked at the retailer); not in `quantity`
 
 
 @dataclass

@@ -28,7 +28,7 @@ from integrations.timeutil import format_iso, parse_iso
 
 ORDERS_QUERY = """
 query SyncOrders($after: String, $query: String) {
-  orders(first: 10, after: $after, query: $query, sortKey: UPDATED_AT) {
+  orders(first: 5, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes {
       id name createdAt updatedAt cancelledAt currencyCode email phone note
@@ -37,6 +37,7 @@ query SyncOrders($after: String, $query: String) {
       shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country
         countryCodeV2 phone }
       lineItems(first: 50) { nodes { id sku quantity currentQuantity title } }
+      refunds(first: 5) { refundLineItems(first: 10) { nodes { quantity restockType lineItem { id } } } }
     }
   }
 }
@@ -150,6 +151,7 @@ class OrderSource:
         query = f"updated_at:>='{format_iso(updated_since)}'" if updated_since else None
         for node in self.pages(ORDERS_QUERY, {"query": query}, "orders"):
             address = node.get("shippingAddress")
+            returned = _returned(node.get("refunds") or [])
             yield RemoteOrder(
                 remote_id=node["id"],
                 name=node["name"],
@@ -170,6 +172,7 @@ class OrderSource:
                         sku=li.get("sku") or "",
                         quantity=li.get("currentQuantity", li["quantity"]),
                         title=li.get("title") or "",
+                        returned=returned.get(li["id"], 0),
                     )
                     for li in node["lineItems"]["nodes"]
                 ],
@@ -294,6 +297,17 @@ class OrderSink:
         quantities = {li["id"]: li["currentQuantity"] for li in node["lineItems"]["nodes"]}
         reason = (node.get("cancelReason") or "").lower() or None
         return OrderState(cancelled=node.get("cancelledAt") is not None, reason=reason, line_quantities=quantities)
+
+
+def _returned(refunds: list[dict]) -> dict[str, int]:
+    """Units refunded as returns (restock type RETURN: shipped, sent back) by line id; other refunds are not returns
+    (CANCEL is an unshipped unit taken off the order, which the order's current quantity already shows)."""
+    returned: dict[str, int] = {}
+    for refund in refunds:
+        for item in refund["refundLineItems"]["nodes"]:
+            if item["restockType"] == "RETURN":
+                returned[item["lineItem"]["id"]] = returned.get(item["lineItem"]["id"], 0) + item["quantity"]
+    return returned
 
 
 def _numeric(gid_: str) -> str:

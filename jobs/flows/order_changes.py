@@ -166,16 +166,19 @@ def apply_retailer_edit(ctx: RunContext, order: Order, lines) -> bool:
     there. An order that has shipped is not changed, and both sides are told. `lines` are (remote line,
     (partnership, variant)) pairs of this wholesaler. Returns whether anything changed."""
     by_remote = {line.remote_line_id: line for line in order.lines}
+    returned = _take_returns(ctx, order, lines, by_remote)
     changes, new_lines = [], []
     for remote_line, (_partnership, variant) in lines:
         line = by_remote.get(remote_line.remote_id)
+        # The retailer's count: returns left its current quantity, our rejections never entered it.
+        theirs = remote_line.quantity + remote_line.returned
         if line is None and remote_line.quantity > 0:
             new_lines.append((remote_line, variant))
             changes.append(f"{remote_line.sku} added ({remote_line.quantity})")
-        elif line is not None and remote_line.quantity != line.quantity - line.cancelled_quantity:
-            changes.append(f"{line.sku} {line.quantity - line.cancelled_quantity} → {remote_line.quantity}")
+        elif line is not None and theirs != line.quantity - _retailer_cancelled(line):
+            changes.append(f"{line.sku} {line.quantity - _retailer_cancelled(line)} → {theirs}")
     if not changes:
-        return False
+        return returned
     if order.status in SHIPPED_STATUSES:
         _log_both(ctx, order, f"{order.retailer_order_name}: edit not carried out ({', '.join(changes)}): it has "
                               "already shipped from the wholesaler")  # fmt: skip
@@ -183,7 +186,7 @@ def apply_retailer_edit(ctx: RunContext, order: Order, lines) -> bool:
     for remote_line, (_partnership, _variant) in lines:
         line = by_remote.get(remote_line.remote_id)
         if line is not None:
-            line.quantity = remote_line.quantity + line.cancelled_quantity
+            line.quantity = remote_line.quantity + remote_line.returned + _retailer_cancelled(line)
     for remote_line, variant in new_lines:
         db.session.add(OrderLine(order_id=order.id, variant_id=variant.id, remote_line_id=remote_line.remote_id,
                                  sku=remote_line.sku, title=remote_line.title or variant.title,
@@ -197,6 +200,28 @@ def apply_retailer_edit(ctx: RunContext, order: Order, lines) -> bool:
     db.session.flush()
     db.session.refresh(order)  # the new lines join order.lines
     return True
+
+
+def _retailer_cancelled(line: OrderLine) -> int:
+    """Units of the line cancelled at the retailer's request (the rest of cancelled_quantity is the wholesaler's)."""
+    return line.cancelled_quantity - line.rejected_quantity
+
+
+def _take_returns(ctx: RunContext, order: Order, lines, by_remote: dict) -> bool:
+    """Shipped units the retailer refunded as returns in its store, recorded once on our lines (the store's count is
+    a floor: a return the wholesaler already recorded by hand is the same return, not a second one)."""
+    taken = []
+    for remote_line, _owner in lines:
+        line = by_remote.get(remote_line.remote_id)
+        if line is None:
+            continue
+        now_returned = min(remote_line.returned, line.fulfilled_quantity)
+        if now_returned > line.returned_quantity:
+            taken.append(f"{line.sku} x{now_returned - line.returned_quantity}")
+            line.returned_quantity = now_returned
+    if taken:
+        _log_both(ctx, order, f"{order.retailer_order_name}: returned at the retailer ({', '.join(taken)})")
+    return bool(taken)
 
 
 def _refused(ctx: RunContext, order: Order, why: str) -> str:

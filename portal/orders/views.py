@@ -31,8 +31,9 @@ def show(order_id: int):
     order = get_owned_or_404(Order, order_id)
     rejectable = orders.rejectable(order) if order.wholesaler_id == current_org_id() else {}
     return render_template("orders/show.html", order=order, steps=orders.timeline(order), promise=orders.promise(order),
-                           details=orders.details(order), rejectable=rejectable,
-                           reasons=orders.REJECTION_REASONS)  # fmt: skip
+                           details=orders.details(order), rejectable=rejectable, reasons=orders.REJECTION_REASONS,
+                           returnable=orders.returnable(order) if order.wholesaler_id == current_org_id() else {},
+                           events=orders.events(order))  # fmt: skip
 
 
 @bp.post("/<int:order_id>/reject")
@@ -63,4 +64,29 @@ def reject(order_id: int):
         flash(f"Rejected {', '.join(changes)}; the retailer is told with your reason.", "success")
     else:
         flash("Nothing left to reject: those units have shipped or were cancelled.", "error")
+    return redirect(url_for("orders.show", order_id=order.id))
+
+
+@bp.post("/<int:order_id>/return")
+@login_required
+def record_return(order_id: int):
+    """ "Record a return": units that came back to the wholesaler, per line; credited on the next invoice when the
+    partnership's policy says so. Only the supplying wholesaler may do it."""
+    order = get_owned_or_404(Order, order_id)
+    if order.wholesaler_id != current_org_id():
+        abort(404)
+    quantities = {}
+    for line_id in orders.returnable(order):
+        raw = request.form.get(f"ret-{line_id}", "").strip() or "0"
+        if not raw.isdigit():
+            flash("Returned quantities are whole numbers of units.", "error")
+            return redirect(url_for("orders.show", order_id=order.id))
+        quantities[line_id] = int(raw)
+    note = " ".join(request.form.get("note", "").split())[:500]
+    changes = orders.record_return(order, quantities, note)
+    if not changes:
+        flash("Nothing recorded: give the units of at least one shipped line.", "error")
+        return redirect(url_for("orders.show", order_id=order.id))
+    db.session.commit()
+    flash(f"Return recorded: {', '.join(changes)}.", "success")
     return redirect(url_for("orders.show", order_id=order.id))

@@ -139,6 +139,8 @@ def update(partnership_id: int):
     partnership.billing_enabled = "billing_enabled" in form
     partnership.hold_minutes = hold_minutes
     partnership.invoice_period = invoice_period
+    if form.get("returns_credit") in ("yes", "no"):  # absent: unchanged
+        partnership.returns_credit = form["returns_credit"] == "yes"
     db.session.commit()
     flash("Saved.", "info")
     return redirect(url_for("partners.show", partnership_id=partnership.id))

@@ -76,6 +76,38 @@ def record_rejection(order: Order, quantities: dict[int, int], reason: str) -> l
     return changes
 
 
+def returnable(order: Order) -> dict[int, int]:
+    """Units of each line that shipped and have not been recorded as returned."""
+    return {line.id: line.fulfilled_quantity - line.returned_quantity for line in order.lines
+            if line.fulfilled_quantity > line.returned_quantity}  # fmt: skip
+
+
+def record_return(order: Order, quantities: dict[int, int], note: str) -> list[str]:
+    """The wholesaler records units that came back (never more than shipped and not yet returned); the partnership's
+    policy decides whether billing credits them. Logged on both sides; the caller commits."""
+    open_units = returnable(order)
+    changes = []
+    for line in order.lines:
+        take = min(int(quantities.get(line.id, 0) or 0), open_units.get(line.id, 0))
+        if take > 0:
+            line.returned_quantity += take
+            changes.append(f"{line.sku} x{take}")
+    if changes:
+        log_both(order, f"{order.retailer_order_name}: return recorded by the wholesaler ({', '.join(changes)})"
+                        + (f": {note}" if note else ""))  # fmt: skip
+    return changes
+
+
+def events(order: Order) -> list[ActivityLog]:
+    """What happened to the order, as this organization's activity log recorded it (oldest first)."""
+    fulfillment_ids = [str(f.id) for f in order.fulfillments]
+    about = (ActivityLog.record_type == "order") & (ActivityLog.record_id == str(order.id))
+    if fulfillment_ids:
+        about = about | ((ActivityLog.record_type == "fulfillment") & ActivityLog.record_id.in_(fulfillment_ids))
+    query = scoped(ActivityLog).where(ActivityLog.organization_id == current_org_id(), about)
+    return list(db.session.execute(query.order_by(ActivityLog.id).limit(200)).scalars())
+
+
 def log_both(order: Order, summary: str, sync_run_id: int | None = None) -> None:
     """The wholesaler's activity log and the retailer's (what its embedded app shows) both get the event."""
     for org_id in (order.wholesaler_id, order.retailer_id):

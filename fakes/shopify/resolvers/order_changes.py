@@ -114,6 +114,40 @@ def edit_line_quantities(ctx: Context, order: Order, quantities: dict[int, int],
     ctx.emit("orders/updated", order_webhook_payload(ctx, order))
 
 
+def refund_lines(ctx: Context, order: Order, quantities: dict[int, int], *, restock_type: str = "RETURN") -> dict:
+    """The merchant refunds shipped units ({line item id: quantity}), as a return (restocked where they were taken
+    from) or without restock: the refund is kept on the order, the lines' `currentQuantity` drops by what was
+    refunded (as Shopify's does), and `refunds/create` and `orders/updated` are sent. Refusals as Shopify's: never
+    more than was shipped and not yet refunded."""
+    if restock_type not in ("RETURN", "NO_RESTOCK"):
+        raise OrderChangeError("Only shipped units are refunded here: restock type RETURN or NO_RESTOCK.")
+    lines = {li["id"]: li for li in order.data["line_items"]}
+    items = []
+    for line_id, quantity in quantities.items():
+        line = lines.get(line_id)
+        if line is None:
+            raise OrderChangeError(f"Line item {line_id} is not on order {order.name}.", "NOT_FOUND")
+        shipped = line["quantity"] - _open_remaining(ctx, order, line_id) - line.get("refunded", 0)
+        if quantity <= 0 or quantity > shipped:
+            raise OrderChangeError(f"{line['sku'] or line['title']}: at most {shipped} can be refunded.")
+        line["refunded"] = line.get("refunded", 0) + quantity
+        if restock_type == "RETURN":
+            _give_back(ctx, line, quantity)
+        items.append({"id": next_id(), "line_item_id": line_id, "quantity": quantity, "restock_type": restock_type})
+    refund = {"id": next_id(), "created_at": now(), "line_items": items}
+    order.data.setdefault("refunds", []).append(refund)
+    order.updated_at = now()
+    refund_items = [
+        {"id": i["id"], "line_item_id": i["line_item_id"], "quantity": i["quantity"],
+         "restock_type": i["restock_type"].lower()}
+        for i in items
+    ]  # fmt: skip
+    ctx.emit("refunds/create", {"id": refund["id"], "order_id": order.id, "created_at": iso(refund["created_at"]),
+                                "refund_line_items": refund_items})  # fmt: skip
+    ctx.emit("orders/updated", order_webhook_payload(ctx, order))
+    return refund
+
+
 def _open_remaining(ctx: Context, order: Order, line_id: int) -> int:
     return sum(
         item["remaining"]

@@ -53,6 +53,26 @@ def order_node(ctx: Context, order: Order) -> dict:
         found = [f for f in shop.fulfillments.values() if f.order_id == order.id]
         return [fulfillment_node(ctx, f) for f in found[: first or None]]
 
+    def refunds(info, first=None):
+        by_id = {li["id"]: li for li in data["line_items"]}
+
+        def refund_node(refund):
+            def refund_line_items(info, **args):
+                def node(item):
+                    li = by_id[item["line_item_id"]]
+                    return {"__typename": "RefundLineItem", "id": gid("RefundLineItem", item["id"]),
+                            "quantity": item["quantity"], "restockType": item["restock_type"],
+                            "restocked": item["restock_type"] == "RETURN",
+                            "lineItem": line_item_node(ctx, order, li)}  # fmt: skip
+
+                items = refund["line_items"]
+                return connection(ctx, items, node, **conn_args(args), item_id=lambda item: item["id"])
+
+            return {"__typename": "Refund", "id": gid("Refund", refund["id"]), "createdAt": iso(refund["created_at"]),
+                    "note": None, "refundLineItems": refund_line_items}  # fmt: skip
+
+        return [refund_node(r) for r in (data.get("refunds") or [])[: first or None]]
+
     address = data.get("shipping_address")
     total = sum(Decimal(str(li["price"])) * li["quantity"] for li in data["line_items"])
     shipping = sum((Decimal(str(s.get("price") or "0")) for s in data.get("shipping_lines") or []), Decimal("0"))
@@ -86,6 +106,7 @@ def order_node(ctx: Context, order: Order) -> dict:
         "displayFulfillmentStatus": fulfillment_status(ctx, order),
         "totalPriceSet": {"shopMoney": money(total, currency), "presentmentMoney": money(total, currency)},
         "lineItems": line_items,
+        "refunds": refunds,
         "fulfillmentOrders": fulfillment_orders,
         "fulfillments": fulfillments,
     }
@@ -120,7 +141,7 @@ def line_item_node(ctx: Context, order: Order, li: dict) -> dict:
         "title": li.get("title") or "",
         "name": li.get("title") or "",
         "quantity": li.get("original_quantity", li["quantity"]),
-        "currentQuantity": li["quantity"],
+        "currentQuantity": li["quantity"] - li.get("refunded", 0),
         "variant": variant(ctx, v) if v else None,
         "originalUnitPriceSet": {
             "shopMoney": money(li["price"], currency),

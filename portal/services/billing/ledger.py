@@ -89,15 +89,23 @@ _net_billed = OrderLine.billed_quantity - OrderLine.credited_quantity
 # Only lines with something to charge or credit: fully billed history is never re-read.
 _has_work = or_(
     OrderLine.fulfilled_quantity > _net_billed,
-    _net_billed > OrderLine.quantity - OrderLine.cancelled_quantity,
+    _net_billed > OrderLine.quantity - OrderLine.cancelled_quantity - OrderLine.returned_quantity,
 )
+
+
+def billable_units(partnership: Partnership, line: OrderLine) -> int:
+    """Units of a line the retailer pays for in the end: not cancelled (by either side), and, when the
+    partnership's policy credits returns, not returned."""
+    returned = line.returned_quantity if partnership.returns_credit else 0
+    return max(line.quantity - line.cancelled_quantity - returned, 0)
 
 
 def compute_lines(partnership: Partnership, cutoff: datetime) -> list[DraftLine]:
     """Everything that would go on an invoice closed at `cutoff`, read-only (also the preview).
 
     Charges: units shipped by the cut-off, not cancelled, not yet billed, at the line's wholesale price.
-    Credits: units billed before and cancelled or refunded since. Shipping: once per order, if the terms say so.
+    Credits: units billed before and cancelled, rejected or returned (when the policy credits returns) since; each
+    unit once, as credited_quantity records. Shipping: once per order, if the terms say so.
     """
     rows = db.session.execute(
         select(OrderLine, Order)
@@ -113,7 +121,7 @@ def compute_lines(partnership: Partnership, cutoff: datetime) -> list[DraftLine]
     drafts: list[DraftLine] = []
     charged_orders: dict[int, Order] = {}
     for line, order in rows:
-        allowed = max(line.quantity - line.cancelled_quantity, 0)
+        allowed = billable_units(partnership, line)
         net_billed = line.billed_quantity - line.credited_quantity
         shipped = min(_shipped_by(order, line, fulfillments.get(order.id, []), cutoff), allowed)
         label = f"{order.retailer_order_name or order.remote_order_id} · {line.sku} {line.title}".strip()
