@@ -147,6 +147,11 @@ def variant(ctx: Context, v: Variant) -> dict:
     }
 
 
+def collection(c) -> dict:
+    """A collection as `Product.collections` returns it."""
+    return {"__typename": "Collection", "id": gid("Collection", c.id), "title": c.title, "handle": c.handle}
+
+
 def media_image(m: Media) -> dict:
     """A product image as `Product.media` returns it (a MediaImage)."""
     image = {"id": gid("ImageSource", m.id), "url": m.source, "altText": m.alt, "width": 1024, "height": 1024}
@@ -175,6 +180,10 @@ def product(ctx: Context, p: Product) -> dict:
 
     def media(info, **args):
         return connection(ctx, list(p.media), media_image, item_id=lambda m: m.id, **conn_args(args))
+
+    def collections(info, **args):
+        held = [c for c in shop.collections.values() if p.id in c.product_ids]
+        return connection(ctx, held, collection, **conn_args(args))
 
     def published_on_publication(info, publicationId):  # noqa: N803 - schema argument names
         pub = shop.publications.get(parse_gid(publicationId, "Publication") or 0)
@@ -222,6 +231,7 @@ def product(ctx: Context, p: Product) -> dict:
             for n, o in enumerate(p.options, start=1)
         ],
         "variants": variants,
+        "collections": collections,
         "publishedOnPublication": published_on_publication,
         "resourcePublicationsCount": {
             "count": sum(1 for pub in shop.publications.values() if p.id in pub.product_ids),

@@ -135,6 +135,16 @@ class Publication:
 
 
 @dataclass
+class Collection:
+    """A collection of products (its membership only: `Product.collections` lists those holding a product)."""
+
+    id: int
+    title: str
+    handle: str
+    product_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
 class WebhookSubscription:
     id: int
     topic: str  # the enum value, e.g. PRODUCTS_UPDATE
@@ -242,6 +252,7 @@ class ShopState:
         self.inventory_items: dict[int, InventoryItem] = {}
         self.locations: dict[int, Location] = {}
         self.publications: dict[int, Publication] = {}
+        self.collections: dict[int, Collection] = {}
         self.webhooks: dict[int, WebhookSubscription] = {}
         self.bulk_operations: dict[int, BulkOperation] = {}
         self.orders: dict[int, Order] = {}

@@ -29,6 +29,7 @@ GRAMS_PER_UNIT = {"GRAMS": Decimal(1), "KILOGRAMS": Decimal(1000), "OUNCES": Dec
 PRODUCT_FIELDS = f"""
 id title handle status descriptionHtml vendor productType tags updatedAt
 options {{ name values }}
+collections(first: 25) {{ nodes {{ title }} }}
 media(first: 50) {{ nodes {{ {MEDIA_FIELDS} }} }}
 variants(first: 50) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {VARIANT_FIELDS} }} }}
 """
@@ -68,6 +69,7 @@ BULK_PRODUCTS = """
 { products { edges { node {
   id title handle status descriptionHtml vendor productType tags updatedAt options { name values }
   media { edges { node { ... on MediaImage { id alt image { url } } } } }
+  collections { edges { node { id title } } }
   variants { edges { node { id sku title price compareAtPrice barcode taxable inventoryQuantity
     selectedOptions { name value } inventoryItem { id requiresShipping measurement { weight { unit value } } } } } }
 } } } }
@@ -167,8 +169,11 @@ def _variant(node: dict) -> RemoteVariant:
     )
 
 
-def _product(node: dict, variants: list[dict], media: list[dict] | None = None) -> RemoteProduct:
+def _product(node: dict, variants: list[dict], media: list[dict] | None = None,
+             collections: list[dict] | None = None) -> RemoteProduct:  # fmt: skip
     images = _images((node.get("media") or {}).get("nodes") or [] if media is None else media)
+    if collections is None:
+        collections = (node.get("collections") or {}).get("nodes") or []
     return RemoteProduct(
         remote_id=node["id"],
         title=node["title"],
@@ -177,6 +182,7 @@ def _product(node: dict, variants: list[dict], media: list[dict] | None = None) 
         vendor=node.get("vendor") or "",
         product_type=node.get("productType") or "",
         tags=list(node.get("tags") or []),
+        collections=[c["title"] for c in collections if c.get("title")],
         options=[{"name": o["name"], "values": list(o["values"])} for o in node.get("options") or []],
         variants=[_variant(v) for v in variants],
         status=(node.get("status") or "ACTIVE").lower(),
@@ -223,16 +229,18 @@ class CatalogSource:
 
     def _bulk_products(self) -> Iterator[RemoteProduct]:
         """The whole catalog from one bulk query: children come after their parent with `__parentId`."""
-        parent, children, media = None, [], []
+        parent, children, media, collections = None, [], [], []
         for row in self.bulk_rows(BULK_PRODUCTS):
             if "__parentId" in row:
-                (media if "/MediaImage/" in (row.get("id") or "") else children).append(row)
+                row_id = row.get("id") or ""
+                kind = media if "/MediaImage/" in row_id else collections if "/Collection/" in row_id else children
+                kind.append(row)
                 continue
             if parent is not None:
-                yield _product(parent, children, media)
-            parent, children, media = row, [], []
+                yield _product(parent, children, media, collections)
+            parent, children, media, collections = row, [], [], []
         if parent is not None:
-            yield _product(parent, children, media)
+            yield _product(parent, children, media, collections)
 
     def bulk_rows(self, query: str) -> Iterator[dict]:
         """Run a bulk query, wait for it, and yield the rows of its JSONL result."""

@@ -153,6 +153,7 @@ def remote_product(item: dict, variations: list[dict]) -> RemoteProduct:
         description_html=item.get("description") or "",
         product_type=((item.get("categories") or [{}])[0] or {}).get("name") or "",
         tags=[t.get("name") for t in item.get("tags") or [] if t.get("name")],
+        collections=[c.get("name") for c in item.get("categories") or [] if c.get("name")],  # product selection
         image_urls=[i.get("src") for i in item.get("images") or [] if i.get("src")],
         options=options,
         variants=variants,

@@ -7,11 +7,12 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import func, select
 
-from fakes.shopify.state import gid
+from fakes.shopify.state import Collection, gid
 from jobs.preview import dry_run
 from portal.extensions import db
 from portal.models import ActivityLog, Listing, Product
 from portal.services import embedded, selection
+from portal.services.platforms import system_of_record
 from tests.sync.conftest import WS_SHOP, activity_count, mutation_calls
 from tests.sync.test_events_stock import placed_and_subscribed, retailer_level, set_sor_stock, settle
 
@@ -176,3 +177,20 @@ def test_the_retailers_incoming_catalog_shows_only_carried_products(world, app):
         assert [i["title"] for i in items] == ["Linen Shirt"]
         g.org_id = world.retailers[1].id
         assert len(embedded.catalog_context(world.stores[1].id, 1)["items"]) == 3
+
+
+def test_rules_by_collection_read_from_the_wholesalers_store_in_bulk_and_one_by_one(world):
+    shop = world.sor_shop()
+    numbers = {title: int(world.seeded[title]["product_id"].rsplit("/", 1)[1]) for title in world.seeded}
+    shop.collections[9001] = Collection(9001, "Winter", "winter", {numbers["Wool Scarf"], numbers["Linen Shirt"]})
+    shop.collections[9002] = Collection(9002, "Summer", "summer", {numbers["Linen Shirt"]})
+    world.ok("products.pull")  # the first pull reads the catalog in one bulk operation
+    assert sorted(_hub("Linen Shirt").collections) == ["Summer", "Winter"]
+    assert _hub("Canvas Tote").collections == []
+    _choose(world, 0, "rules", {"collections": ["winter"]})
+    world.ok("products.push")
+    assert _titles(world, 0) == {"Linen Shirt", "Wool Scarf"}
+    shop.collections[9001].product_ids.discard(numbers["Wool Scarf"])
+    sor = system_of_record(world.sor)
+    assert sor.product(world.seeded["Wool Scarf"]["product_id"]).collections == []  # what a product event reads
+    assert sorted(sor.product(world.seeded["Linen Shirt"]["product_id"]).collections) == ["Summer", "Winter"]
