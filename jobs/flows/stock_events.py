@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 PENDING = "wholesync:events:{kind}:{partnership}"  # Redis sets of hub ids waiting for the partnership's next push
 PENDING_TTL = 24 * 3600  # a set nobody drains (partnership gone) expires; the full passes cover what it held
+NEXT = "wholesync:events:next:{partnership}"  # the RQ id of the partnership's push that is waiting, not started
+NEXT_TTL = 60  # a push lost with Redis leaves the marker at most this long (the hourly pass covers it meanwhile)
 DEFAULT_WINDOW_SECONDS = 2.0
 EVENT_QUEUE = "webhooks"  # ahead of the whole-catalog passes on the `sync` queue, so events are not stuck behind them
 
@@ -64,6 +66,10 @@ def request_push(partnership_ids, variant_ids=(), product_ids=()) -> list[str]:
             at = datetime.fromtimestamp((slot + 1) * window, UTC)
         else:
             rq_id, at = job_id("events", pid, time.time_ns()), None
+        # At most one push per partnership waits: behind a busy queue, later windows' pushes would pile up on the
+        # event queue (ahead of every order pull) to find their ids already taken by the first.
+        if not redis.set(NEXT.format(partnership=pid), rq_id, nx=True, ex=NEXT_TTL):
+            continue
         options = dict(
             job_id=rq_id,
             unique=True,
@@ -79,7 +85,11 @@ def request_push(partnership_ids, variant_ids=(), product_ids=()) -> list[str]:
             else:
                 queue(EVENT_QUEUE).enqueue_at(at, "jobs.flows.stock_events.push_partnership", pid, **options)
         except DuplicateJobError:
+            redis.delete(NEXT.format(partnership=pid))  # never leave a marker that no push of ours will clear
             continue  # this window's push is already scheduled: it will take these ids too
+        except Exception:
+            redis.delete(NEXT.format(partnership=pid))
+            raise
         scheduled.append(rq_id)
     return scheduled
 
@@ -110,6 +120,7 @@ def _give_back(pid: int, variant_ids: set[int], product_ids: set[int]) -> None:
 
 def push_partnership(partnership_id: int) -> dict:
     """The window's push for one partnership: changed products first (their new variants), then changed levels."""
+    connection().delete(NEXT.format(partnership=partnership_id))  # events from now on schedule the next push
     variant_ids, product_ids = _drain(partnership_id)
     partnership = db.session.get(Partnership, partnership_id)
     if partnership is None or partnership.status != "active" or not (variant_ids or product_ids):

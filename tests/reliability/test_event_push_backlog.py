@@ -1,0 +1,57 @@
+"""Stock events behind a busy queue: at most one push per partnership waits, whatever number of windows pass before
+a worker gets to it, and it takes every change noted meanwhile; once it starts, the next event schedules the next
+push (the chaos soak found 180 pushes on the event queue starving every order pull on two workers)."""
+
+# ruff: noqa: F811 - pytest fixtures are imported by name and requested as parameters
+
+from __future__ import annotations
+
+import time
+
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select
+
+from jobs.flows.stock_events import EVENT_QUEUE, PENDING, request_push
+from jobs.runtime import connection
+from jobs.worker import make_worker
+from portal.extensions import db
+from portal.models import SyncRun, Variant
+from tests.support.sandbox import sandbox  # noqa: F401 - the fixture
+from tests.sync.conftest import world  # noqa: F401 - the fixture
+
+WINDOW = 0.05
+
+
+def _waiting(partnership_id: int) -> list[str]:
+    """The partnership's pushes scheduled or queued on the event queue and not started."""
+    q = Queue(EVENT_QUEUE, connection=connection())
+    ids = ScheduledJobRegistry(queue=q).get_job_ids() + q.get_job_ids()
+    return [i for i in ids if i.startswith(f"events-{partnership_id}-")]
+
+
+def test_windows_passing_behind_a_busy_queue_leave_one_waiting_push_that_takes_every_change(world, app):
+    app.config["STOCK_EVENT_WINDOW_SECONDS"] = WINDOW
+    world.sync_catalog()
+    partnership = world.partnerships[0]
+    variants = list(db.session.execute(select(Variant.id).order_by(Variant.id)).scalars())[:5]
+
+    scheduled = []
+    for variant_id in variants:  # five events, each in a later window, while no worker runs
+        scheduled += request_push([partnership.id], variant_ids=[variant_id])
+        time.sleep(WINDOW * 1.5)
+
+    assert len(scheduled) == 1 and _waiting(partnership.id) == scheduled
+
+    time.sleep(WINDOW * 2)
+    make_worker(app).work(burst=True, with_scheduler=True)
+    db.session.expire_all()
+    pushes = list(
+        db.session.execute(
+            select(SyncRun).where(SyncRun.trigger == "event", SyncRun.target_key == f"partnership:{partnership.id}")
+        ).scalars()
+    )
+    assert [r.status for r in pushes] == ["done"]  # one push ran, and it took every noted change
+    assert connection().scard(PENDING.format(kind="variants", partnership=partnership.id)) == 0
+
+    assert request_push([partnership.id], variant_ids=[variants[0]]) != []  # the next change schedules again
