@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
 from integrations.payment_registry import payment_gateway
 from integrations.payments import (
@@ -20,7 +21,8 @@ from integrations.payments import (
     PaymentGateway,
 )
 from portal.extensions import db
-from portal.models import ActivityLog, GatewayAccount, Invoice, Organization, Partnership, utcnow
+from portal.models import ActivityLog, GatewayAccount, Invoice, Organization, Partnership, User, utcnow
+from portal.services import mail
 from portal.services.billing.ledger import (
     DONE_STATUSES,
     FINAL_STATUSES,
@@ -118,6 +120,8 @@ def collect(invoice: Invoice) -> Invoice:
     """Drive a claimed invoice through its gateway, resuming after the last recorded step; a declined card is
     charged again only when the dunning schedule (or a newly saved card) says so."""
     if invoice.status in DONE_STATUSES and not retry_due(invoice):
+        if invoice.status == "payment_failed":  # an e-mail about the decline that could not go out before
+            tell_retailer_of_decline(invoice, db.session.get(Partnership, invoice.partnership_id))
         return invoice
     partnership = db.session.get(Partnership, invoice.partnership_id)
     account = gateway_account(partnership)
@@ -217,6 +221,40 @@ def _declined(invoice: Invoice, partnership: Partnership, attempts: int, reason:
         )
     )  # fmt: skip
     db.session.commit()
+    tell_retailer_of_decline(invoice, partnership)
+
+
+def tell_retailer_of_decline(invoice: Invoice, partnership: Partnership) -> bool:
+    """E-mail the retailer organization's users that the card was declined, once per declined attempt: the attempt
+    mailed is recorded on the invoice, so a replay sends nothing and a send that failed (SMTP down) is tried again
+    by the next daily run's collect. False when nothing was sent (already told, no mail server or no users)."""
+    attempts = payment_attempts(invoice)
+    steps = invoice.steps or {}
+    if invoice.status != "payment_failed" or attempts == 0 or steps.get("decline_mailed") == attempts:
+        return False
+    users = db.session.execute(
+        select(User.email).where(User.organization_id == partnership.retailer_id).order_by(User.id)
+    ).scalars()
+    to = [email for email in users if email]
+    if not to or not mail.enabled():
+        return False
+    wholesaler = db.session.get(Organization, partnership.wholesaler_id)
+    retry = next_payment_retry(invoice)
+    when = f"We will try again on {retry:%Y-%m-%d}." if retry else "No further attempts will be made."
+    text = (
+        f"Your card payment of {invoice.total:.2f} {invoice.currency} to {wholesaler.name} for the invoice of "
+        f"{invoice.billing_date} was declined ({invoice.last_error or 'declined'}).\n\n{when} If you save a new card "
+        "under Billing in Wholesync, it is charged at the next daily run.\n"
+    )
+    try:
+        mail.send(to, f"Payment declined: invoice of {invoice.billing_date} from {wholesaler.name}", text)
+    except Exception as exc:  # the decline is recorded; the next collect tries the e-mail again
+        invoice.steps = {**steps, "decline_mail_error": f"{type(exc).__name__}: {exc}"[:500]}
+        db.session.commit()
+        return False
+    invoice.steps = {**steps, "decline_mailed": attempts}
+    db.session.commit()
+    return True
 
 
 def bill(partnership: Partnership, billing_date: date) -> Invoice | None:
