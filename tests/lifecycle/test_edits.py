@@ -88,3 +88,44 @@ def test_an_edit_after_shipment_is_not_carried_out_and_both_sides_are_told(trade
     summaries = db.session.execute(select(ActivityLog.organization_id, ActivityLog.summary)).all()
     told = {org for org, text in summaries if "edit not carried out" in text and "already shipped" in text}
     assert told == {order.wholesaler_id, order.retailer_id}
+
+
+def _retailer_adds(trade, placed, sku: str, quantity: int) -> None:
+    """The retailer adds a line to its order in its Shopify admin (an order edit: begin, add the variant, commit)."""
+    begun = trade.sandbox.graphql(RT_SHOPS[0], "mutation B($id: ID!) { orderEditBegin(id: $id) { calculatedOrder "
+                                  "{ id } userErrors { message } } }", {"id": placed["id"]})  # fmt: skip
+    calculated = begun["orderEditBegin"]["calculatedOrder"]["id"]
+    variant = trade.store_shop(0).variant_by_sku(sku)
+    added = trade.sandbox.graphql(
+        RT_SHOPS[0],
+        "mutation A($id: ID!, $v: ID!, $q: Int!) { orderEditAddVariant(id: $id, variantId: $v, quantity: $q) "
+        "{ userErrors { message } } }",
+        {"id": calculated, "v": f"gid://shopify/ProductVariant/{variant.id}", "q": quantity},
+    )
+    assert added["orderEditAddVariant"]["userErrors"] == []
+    committed = trade.sandbox.graphql(RT_SHOPS[0], "mutation C($id: ID!) { orderEditCommit(id: $id) { userErrors "
+                                      "{ message } } }", {"id": calculated})  # fmt: skip
+    assert committed["orderEditCommit"]["userErrors"] == []
+
+
+def test_a_line_the_retailer_adds_after_the_order_was_sent_is_added_in_the_wholesalers_store(trade):
+    placed = _sku_linked_order(trade, LINES)
+    trade.ok("orders.pull")
+    trade.ok("orders.push")
+    before = trade.sandbox.available(WS_SHOP, "SHIRT-S")
+    trade.sandbox.add_product(RT_SHOPS[0], "Own listing SHIRT-S", [{"sku": "SHIRT-S", "price": "9.99", "available": 5}])
+    _retailer_adds(trade, placed, "SHIRT-S", 2)
+    trade.ok("orders.pull")
+    order = db.session.execute(select(Order)).scalar_one()
+    assert _ours() == {"TOTE-1": 2, "SCARF-1": 1, "SHIRT-S": 2} and order.edit_pending
+    trade.ok("order_changes.push")
+    assert _sor_quantities(trade) == {"TOTE-1": 2, "SCARF-1": 1, "SHIRT-S": 2}
+    assert trade.sandbox.available(WS_SHOP, "SHIRT-S") == before - 2  # taken in the wholesaler's store
+    db.session.refresh(order)
+    added = next(line for line in order.lines if line.sku == "SHIRT-S")
+    assert added.sor_remote_line_id and added.wholesale_price > 0 and not order.edit_pending
+    summaries = db.session.execute(select(ActivityLog.organization_id, ActivityLog.summary)).all()
+    told = {org for org, text in summaries if "edited by the retailer (SHIRT-S added (2))" in text}
+    assert told == {order.wholesaler_id, order.retailer_id}
+    assert trade.ok("order_changes.push")[0]["total"] == 0  # replay: nothing added twice
+    assert _sor_quantities(trade)["SHIRT-S"] == 2
