@@ -27,7 +27,7 @@ def location(ctx: Context, loc: Location) -> dict:
 
     def inventory_levels(info, **args):
         items = [i for i in shop.inventory_items.values() if loc.id in i.levels]
-        return connection(ctx, items, lambda i: inventory_level(ctx, i, loc.id), **conn_args(args))
+        return connection(ctx, items, lambda i: _level(ctx, i, loc.id), **conn_args(args))  # not the field below
 
     def inventory_level(info, inventoryItemId):  # noqa: N803 - schema argument names
         item = shop.inventory_items.get(parse_gid(inventoryItemId, "InventoryItem") or 0)

@@ -19,12 +19,11 @@ BULK_STOCK = (
 )
 
 STOCK_QUERY = """
-query SyncStock($after: String) {
-  inventoryItems(first: 50, after: $after) {
-    pageInfo { hasNextPage endCursor }
-    nodes {
-      id variant { id sku }
-      inventoryLevels(first: 15) { nodes { location { id } quantities(names: ["available"]) { quantity } } }
+query SyncStock($location: ID!, $after: String) {
+  location(id: $location) {
+    inventoryLevels(first: 200, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { quantities(names: ["available"]) { quantity } item { variant { id sku } } }
     }
   }
 }
@@ -65,13 +64,13 @@ query SyncVariantLevels($ids: [ID!]!) {
     ... on ProductVariant {
       id sku
       inventoryItem {
-        inventoryLevels(first: 25) { nodes { location { id } quantities(names: ["available"]) { quantity } } }
+        inventoryLevels(first: 20) { nodes { location { id } quantities(names: ["available"]) { quantity } } }
       }
     }
   }
 }
 """
-VARIANTS_CHUNK = 25  # variants per levels read (25 x 25 levels: under the 1,000-point limit)
+VARIANTS_CHUNK = 10  # variants per levels read (10 x 20 levels: under Shopify's 1,000-point limit)
 
 
 def _available(level: dict) -> int:
@@ -99,13 +98,12 @@ class StockSource:
 
         The bulk result names each level's item by `__parentId`; an item line comes before its levels, and a level
         met before its item waits for it."""
-        if not bulk:
-            for node in self.pages(STOCK_QUERY, {}, "inventoryItems"):
-                variant = node.get("variant")
-                if variant:
-                    for level in node["inventoryLevels"]["nodes"]:
-                        yield StockLevel(variant["id"], variant.get("sku") or "", _available(level),
-                                         level["location"]["id"])  # fmt: skip
+        if not bulk:  # by pages, location by location (a dry run never starts a long-running export)
+            for location in self.locations():
+                for level in self.pages(STOCK_QUERY, {"location": location.remote_id}, "location", "inventoryLevels"):
+                    variant = (level.get("item") or {}).get("variant")
+                    if variant:
+                        yield StockLevel(variant["id"], variant.get("sku") or "", _available(level), location.remote_id)
             return
         items: dict[str, tuple[str, str]] = {}  # item id -> (variant id, sku)
         waiting: dict[str, list[dict]] = {}
