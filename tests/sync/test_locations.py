@@ -5,10 +5,13 @@ writes nothing; the partner page saves a choice of the wholesaler's own location
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlalchemy import func, select
+from werkzeug.test import Client
 
+from fakes.shopify import Sandbox
 from fakes.shopify.state import gid
 from integrations.base import WHOLE_STOCK, StockLevel
 from integrations.feeds.adapters import FeedSystemOfRecord
@@ -248,3 +251,40 @@ def test_platforms_with_one_stock_figure_report_one_pseudo_location_that_counts_
     assert stock.counted_location_ids(world.partnerships[0]) == [ids[WHOLE_STOCK]]
     offered = {level.sku: level.quantity for level in stock.retailer_quantities(world.partnerships[0])}
     assert offered == {"TOTE-1": 8, "SHIRT-S": 5, "SHIRT-M": 7, "SCARF-1": 2}  # untouched variants: their total
+
+
+def test_the_sandbox_admin_opens_a_location_and_sets_stock_there_with_the_event_shopify_sends():
+    received = []
+    sandbox = Sandbox(sink=lambda url, headers, body: received.append((headers, body)) or 200, auto_deliver=False)
+    tote = sandbox.add_product(WS_SHOP, "Canvas Tote", [{"sku": "TOTE-1", "price": "10.00", "available": 20}])
+    subscribe = (
+        "mutation { webhookSubscriptionCreate(topic: INVENTORY_LEVELS_UPDATE, "
+        'webhookSubscription: {uri: "https://hooks.example/"}) { userErrors { message } } }'
+    )
+    sandbox.run(sandbox.shop(WS_SHOP), subscribe, {}, charge=False)
+    client, origin = Client(sandbox), {"Origin": "http://localhost"}
+    opened = client.post(f"/_sandbox/admin/{WS_SHOP}/locations", data={"name": "Back warehouse"}, headers=origin)
+    assert opened.status_code == 303
+    shop = sandbox.shop(WS_SHOP)
+    warehouse = next(loc for loc in shop.locations.values() if loc.name == "Back warehouse")
+    assert warehouse.fulfills_online_orders is False
+    page = client.get(f"/_sandbox/admin/{WS_SHOP}/products").text
+    assert "not stocked" in page and "Back warehouse" in page
+    variant = int(tote["variants"]["TOTE-1"]["variant_id"].rsplit("/", 1)[1])
+    data = {"available": "30", "location_id": str(warehouse.id)}
+    assert (
+        client.post(f"/_sandbox/admin/{WS_SHOP}/variants/{variant}/stock", data=data, headers=origin).status_code == 303
+    )
+    assert shop.available(shop.variants[variant].inventory_item_id, warehouse.id) == 30
+    sandbox.outbox.deliver_pending()
+    payloads = [
+        json.loads(body) for headers, body in received if headers["X-Shopify-Topic"] == "inventory_levels/update"
+    ]
+    assert [(p["location_id"], p["available"]) for p in payloads] == [(warehouse.id, 30)]
+    answer = sandbox.run(
+        shop, "{ locations(first: 5) { nodes { name fulfillsOnlineOrders isActive } } }", {}, charge=False
+    )
+    assert {n["name"]: n["fulfillsOnlineOrders"] for n in answer["data"]["locations"]["nodes"]} == {
+        "Shop location": True,
+        "Back warehouse": False,
+    }

@@ -107,10 +107,18 @@ def products(sandbox, request: Request, shop: str) -> Response:
             for v in (state.variants[i] for i in p.variant_ids):
                 levels = state.inventory_items[v.inventory_item_id].levels
                 variants.append({"id": v.id, "title": v.title, "sku": v.sku, "price": v.price, "levels": [
-                    {"location_id": loc, "location": state.locations[loc].name, "available": q.get("available", 0)}
-                    for loc, q in levels.items()]})  # fmt: skip
+                    {"location_id": loc.id, "location": loc.name, "stocked": loc.id in levels,
+                     "available": levels.get(loc.id, {}).get("available", 0)}
+                    for loc in state.locations.values()
+                    if loc.id in levels or (loc.is_active and loc.fulfillment_service_id is None)]})  # fmt: skip
             items.append({"id": p.id, "title": p.title, "status": p.status, "variants": variants})
-    return _page("products.html", shop=state, base=f"{ROOT}/{shop}", products=items)
+        locations = list(merchant_locations(state))
+    return _page("products.html", shop=state, base=f"{ROOT}/{shop}", products=items, locations=locations)
+
+
+def merchant_locations(state):
+    """The shop's own locations (a fulfillment service's location is stocked by that service, not here)."""
+    return (loc for loc in state.locations.values() if loc.fulfillment_service_id is None)
 
 
 def orders(sandbox, request: Request, shop: str) -> Response:
@@ -242,6 +250,10 @@ def set_stock(sandbox, state, form, variant_id: int) -> str:
         raise Refused(f"No variant {variant_id}.")
     available = _int(form, "available", "Available")
     location_id = _int(form, "location_id", "Location")
+    if location_id not in state.inventory_items[variant.inventory_item_id].levels:  # stock it there first
+        _graphql(sandbox, state, "mutation($i: ID!, $l: ID!) { inventoryActivate(inventoryItemId: $i, locationId: $l) "
+                 "{ userErrors { message } } }", {"i": gid("InventoryItem", variant.inventory_item_id),
+                                                  "l": gid("Location", location_id)}, "inventoryActivate")  # fmt: skip
     quantities = [
         {
             "inventoryItemId": gid("InventoryItem", variant.inventory_item_id),
@@ -254,6 +266,17 @@ def set_stock(sandbox, state, form, variant_id: int) -> str:
              "input: $i) @idempotent(key: $k) { userErrors { message } } }",
              {"i": {"name": "available", "reason": "correction", "quantities": quantities}, "k": str(uuid.uuid4())},
              "inventorySetQuantities")  # fmt: skip
+    return f"{ROOT}/{state.domain}/products"
+
+
+@action
+def add_location(sandbox, state, form) -> str:
+    """Open a location (Shopify admin: Settings > Locations), fulfilling online orders or not."""
+    name = (form.get("name") or "").strip()
+    if not name:
+        raise Refused("Give the location a name.")
+    with state.lock:
+        state.add_location(name, fulfills_online_orders=form.get("fulfills_online_orders") == "1")
     return f"{ROOT}/{state.domain}/products"
 
 
@@ -351,6 +374,7 @@ RULES = [
     Rule(f"{ROOT}/<shop>/products/<int:product_id>", endpoint=edit_product, methods=["POST"]),
     Rule(f"{ROOT}/<shop>/products/<int:product_id>/delete", endpoint=delete_product, methods=["POST"]),
     Rule(f"{ROOT}/<shop>/variants/<int:variant_id>/stock", endpoint=set_stock, methods=["POST"]),
+    Rule(f"{ROOT}/<shop>/locations", endpoint=add_location, methods=["POST"]),
     Rule(f"{ROOT}/<shop>/orders", endpoint=orders, methods=["GET"]),
     Rule(f"{ROOT}/<shop>/orders", endpoint=place_order, methods=["POST"]),
     Rule(f"{ROOT}/<shop>/orders/<int:order_id>", endpoint=order, methods=["GET"]),
