@@ -8,8 +8,8 @@ Status mapping (WooCommerce order status -> what the hub does):
   `completed` once every line is shipped.
 - system of record: the orders we create are `processing` (paid and to fulfil: WooCommerce reduces its stock), with
   no billing e-mail so the wholesaler's shop never writes to the retailer's customer, and our marker in
-  `meta_data`. The order counts as shipped when the shop has Shipment Tracking items for it, or (without that
-  extension) a tracking number in its order notes (formats in notes.py), or it is `completed`.
+  `meta_data`. The order counts as shipped when the shop has Shipment Tracking items for it, or (without such
+  items) a tracking number in its order notes (formats in notes.py), or it is `completed`.
 Stock: WooCommerce has no compare-and-set; the hub owns the number it places at a retailer and writes absolute
 quantities through the batch endpoints (≤ 100 items a call), only for the items whose number changed.
 """
@@ -219,12 +219,12 @@ class WooSystemOfRecord(WooShop):
     def shipments(self, remote_order_id: str) -> list[Shipment]:
         """One shipment of every line once the shop tracks the order or marks it completed; [] before."""
         order = self.client.get(f"orders/{remote_order_id}")
-        if self.has_shipment_tracking():
-            items = self.tracking_items(remote_order_id)
-            carrier = (items[0].get("tracking_provider") or None) if items else None
+        items = self.tracking_items(remote_order_id)  # [] without the Shipment Tracking extension
+        if items:
+            carrier = items[0].get("tracking_provider") or None
             numbers = [i["tracking_number"] for i in items if i.get("tracking_number")]
             urls = [i["tracking_link"] for i in items if i.get("tracking_link")]
-        else:  # no extension: shipping plugins and merchants write the tracking in order notes (see notes.py)
+        else:  # shipping plugins and merchants write the tracking in order notes (formats in notes.py)
             found = tracking_from_notes(self.client.get(f"orders/{remote_order_id}/notes", {"type": "any"}))
             carrier, numbers, urls = found.carrier, found.numbers, found.urls
         if not numbers and order.get("status") != "completed":

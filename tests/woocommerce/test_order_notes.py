@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import httpx
 import pytest
 
+from integrations.woocommerce.adapters import WooSystemOfRecord
+from integrations.woocommerce.client import WooClient
 from integrations.woocommerce.notes import parse_note, tracking_from_notes
+from tests.woocommerce.conftest import seed_product, woo_shop
 
 
 @pytest.mark.parametrize(
@@ -50,3 +56,37 @@ def test_several_notes_give_each_number_once_oldest_first_and_the_first_carrier(
     found = tracking_from_notes(notes)
     assert found.numbers == ["1Z999AA10123456700", "1Z999AA10123456784"]
     assert found.carrier == "UPS"
+
+
+def _shop_with_order(woo, tracking_extension: bool):
+    site, key = woo_shop(woo, "acme-wholesale", shipment_tracking=tracking_extension)
+    client = WooClient(site, key.consumer_key, key.consumer_secret, http=httpx.Client())
+    seed_product(woo, "acme-wholesale", "Canvas Tote", [{"sku": "TOTE-1", "price": "10.00", "available": 5}])
+    order = client.post("orders", {"status": "processing", "line_items": [{"sku": "TOTE-1", "quantity": 2}]})
+    sor = WooSystemOfRecord(SimpleNamespace(id=1, webhook_secret="s"), client)
+    return client, order, sor
+
+
+@pytest.mark.parametrize("tracking_extension", [False, True])
+def test_a_tracking_note_on_an_open_order_is_its_shipment_with_or_without_the_extension(woo, tracking_extension):
+    client, order, sor = _shop_with_order(woo, tracking_extension)
+    assert sor.shipments(str(order["id"])) == []
+    client.post(
+        f"orders/{order['id']}/notes",
+        {"note": "Order was shipped with USPS and tracking number is: 9400111899223197428490"},
+    )
+    [shipment] = sor.shipments(str(order["id"]))
+    assert (shipment.carrier, shipment.tracking_numbers) == ("USPS", ["9400111899223197428490"])
+    assert shipment.lines == [(str(order["line_items"][0]["id"]), 2)]
+
+
+def test_shipment_tracking_items_win_over_notes_where_the_shop_has_them(woo):
+    client, order, sor = _shop_with_order(woo, True)
+    client.post(f"orders/{order['id']}/notes", {"note": "Tracking number: 1Z999AA10123456700"})
+    client.post(
+        f"orders/{order['id']}/shipment-trackings",
+        {"tracking_provider": "UPS", "tracking_number": "1Z999AA10123456784"},
+        namespace="wc-shipment-tracking/v3",
+    )
+    [shipment] = sor.shipments(str(order["id"]))
+    assert shipment.tracking_numbers == ["1Z999AA10123456784"]
