@@ -24,6 +24,7 @@ RULE_KINDS = ("tags", "product_types", "vendors", "collections")
 KIND_LABELS = {"tags": "tags", "product_types": "product types", "vendors": "vendors", "collections": "collections"}
 MAX_VALUES = 100  # per kind
 MAX_PICKED = 10_000
+FEW_LEVELS = 500  # up to this many stock levels, carried_levels reads only their rows
 
 
 class SelectionRefused(ValueError):
@@ -104,19 +105,21 @@ def carried_levels(partnership: Partnership, levels: Iterable) -> list:
     selection = selection_of(partnership)
     if selection.mode == "all" or not levels:
         return levels
-    product_of = dict(
-        db.session.execute(
-            select(ListingVariant.id, Listing.product_id)
-            .join(Listing, ListingVariant.listing_id == Listing.id)
-            .where(Listing.partnership_id == partnership.id)
-        ).all()
+    owners = (
+        select(ListingVariant.id, Listing.product_id)
+        .join(Listing, ListingVariant.listing_id == Listing.id)
+        .where(Listing.partnership_id == partnership.id)
     )
-    rows = db.session.execute(
-        select(Product.id, Product.tags, Product.product_type, Product.vendor, Product.collections).where(
-            Product.wholesaler_id == partnership.wholesaler_id
-        )
+    few = len(levels) <= FEW_LEVELS  # an event's push: read only its rows, not the whole catalog
+    if few:
+        owners = owners.where(ListingVariant.id.in_([level.listing_variant_id for level in levels]))
+    product_of = dict(db.session.execute(owners).all())
+    products = select(Product.id, Product.tags, Product.product_type, Product.vendor, Product.collections).where(
+        Product.wholesaler_id == partnership.wholesaler_id
     )
-    carried = {row.id for row in rows if selection.carries(row)}
+    if few:
+        products = products.where(Product.id.in_(set(product_of.values()) or {0}))
+    carried = {row.id for row in db.session.execute(products) if selection.carries(row)}
     return [level for level in levels if product_of.get(level.listing_variant_id) in carried]
 
 
