@@ -197,3 +197,18 @@ def test_rules_by_collection_read_from_the_wholesalers_store_in_bulk_and_one_by_
     sor = system_of_record(world.sor)
     assert sor.product(world.seeded["Wool Scarf"]["product_id"]).collections == []  # what a product event reads
     assert sorted(sor.product(world.seeded["Linen Shirt"]["product_id"]).collections) == ["Summer", "Winter"]
+
+
+def test_a_woocommerce_products_categories_are_its_collections_for_the_rules():
+    from integrations.woocommerce.mapping import remote_product
+
+    item = {"id": 7, "name": "Wool Scarf", "type": "simple", "sku": "SCARF-1", "regular_price": "15.50",
+            "stock_quantity": 3, "manage_stock": True, "categories": [{"id": 1, "name": "Winter"}, {"id": 2}],
+            "tags": [{"name": "eco"}]}  # fmt: skip
+    remote = remote_product(item, [])
+    assert (remote.collections, remote.tags) == (["Winter"], ["eco"])
+    rules = selection.Selection("rules", {"collections": ("winter",), "tags": ("ECO",)})
+    assert rules.carries(Product(id=1, tags=remote.tags, collections=remote.collections, vendor="", product_type=""))
+    assert not selection.Selection("rules", {"collections": ("summer",)}).carries(
+        Product(id=1, tags=remote.tags, collections=remote.collections, vendor="", product_type="")
+    )
