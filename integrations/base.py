@@ -386,6 +386,16 @@ class RetailerStore(Protocol):
         Not idempotent: callers look for it with `shipments` first. Raises when no open line is left to fulfil."""
         ...
 
+    def cancellation_requests(self, placement: dict) -> list[str]:
+        """The store's orders whose cancellation waits for our answer (the retailer cancelled an order whose
+        fulfillment request we had accepted). Read-only, safe to retry. Optional."""
+        ...
+
+    def answer_cancellation(self, remote_order_id: str, placement: dict, accept: bool, message: str) -> int:
+        """Accept (the wholesaler's order was cancelled) or refuse with `message` (it has shipped) the order's
+        cancellation requests; returns how many were answered. Safe to retry: an answered request is not asked again."""
+        ...
+
     def reject_lines(self, remote_order_id: str, placement: dict, lines: list[tuple[str, int]], reason: str,
                      message: str) -> bool:  # fmt: skip
         """Tell the store the wholesaler will not fill these (store line id, quantity) lines, with the reason

@@ -87,6 +87,34 @@ mutation SyncClose($id: ID!, $message: String) {
 }
 """
 
+CANCELLATION_REQUESTS = """
+query SyncCancellationRequests($after: String, $locations: [ID!]) {
+  assignedFulfillmentOrders(first: 50, after: $after, assignmentStatus: CANCELLATION_REQUESTED,
+                            locationIds: $locations) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id orderId }
+  }
+}
+"""
+
+ACCEPT_CANCELLATION = """
+mutation SyncAcceptCancellation($id: ID!, $message: String) {
+  fulfillmentOrderAcceptCancellationRequest(id: $id, message: $message) {
+    fulfillmentOrder { id status requestStatus }
+    userErrors { field message }
+  }
+}
+"""
+
+REJECT_CANCELLATION = """
+mutation SyncRejectCancellation($id: ID!, $message: String) {
+  fulfillmentOrderRejectCancellationRequest(id: $id, message: $message) {
+    fulfillmentOrder { id status requestStatus }
+    userErrors { field message }
+  }
+}
+"""
+
 OPEN_STATUSES = ("OPEN", "IN_PROGRESS")
 REJECTION_REASONS = {"inventory": "INVENTORY_OUT_OF_STOCK"}
 
@@ -230,6 +258,28 @@ class ShipmentTarget:
                 continue
             done = False  # the rest of this request ships first; it is closed after
         return done
+
+    def cancellation_requests(self, placement: dict | None) -> list[str]:
+        """The store's orders with a cancellation request waiting for our answer (requests we had accepted)."""
+        if not placement:
+            return []
+        nodes = self.pages(CANCELLATION_REQUESTS, {"locations": [placement["location_id"]]},
+                           "assignedFulfillmentOrders")  # fmt: skip
+        return sorted({node["orderId"] for node in nodes})
+
+    def answer_cancellation(self, remote_order_id: str, placement: dict | None, accept: bool, message: str) -> int:
+        """Accept (the wholesaler's order was cancelled) or reject with the reason (it shipped) each cancellation
+        request of this order at our location; returns how many were answered (0 the second time)."""
+        if not placement:
+            return 0
+        document, root = (ACCEPT_CANCELLATION, "fulfillmentOrderAcceptCancellationRequest") if accept else (
+            REJECT_CANCELLATION, "fulfillmentOrderRejectCancellationRequest")  # fmt: skip
+        answered = 0
+        for fo in self._fulfillment_orders(remote_order_id, placement["location_id"]):
+            if fo["requestStatus"] == "CANCELLATION_REQUESTED":
+                self.mutate(document, {"id": fo["id"], "message": message[:255]}, root)
+                answered += 1
+        return answered
 
 
 def _location(fulfillment_order: dict) -> dict:

@@ -99,6 +99,7 @@ def _cancel_one(ctx: RunContext, sor, order: Order) -> str:
     order.sor_cancelled_at, order.status, order.last_error = now(), "cancelled", None
     for line in order.lines:
         line.cancelled_quantity = line.quantity - line.fulfilled_quantity
+    ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")  # answers a cancellation request
     _log_both(ctx, order, f"{order.retailer_order_name}: cancelled in the wholesaler's system of record (restocked)")
     return "updated"
 
@@ -226,6 +227,7 @@ def _take_returns(ctx: RunContext, order: Order, lines, by_remote: dict) -> bool
 
 def _refused(ctx: RunContext, order: Order, why: str) -> str:
     order.change_note = cancel_note_for_retailer(why)
+    ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")  # refuses a cancellation request
     _log_both(ctx, order, f"{order.retailer_order_name}: cancellation not carried out: {why}")
     return "skipped"
 

@@ -127,10 +127,12 @@ def push(ctx: RunContext) -> None:
     rejections = list(db.session.execute(_rejections_to_send(partnership.id)).scalars())
     ctx.set_total(len(fulfillments) + len(rejections))
     store_conn = org_connection(partnership.retailer_id, "store")
-    if not (fulfillments or rejections) or store_conn is None:
+    placement = partnership.placement or {}  # empty when every product is linked by SKU (the merchant's locations)
+    if store_conn is None or not (fulfillments or rejections or placement):
         return
     store = retailer_store(store_conn, on_call=ctx.api_call)
-    placement = partnership.placement or {}  # empty when every product is linked by SKU (the merchant's locations)
+    if placement and hasattr(store, "cancellation_requests"):
+        _answer_cancellation_requests(ctx, store, partnership, placement)
     for fulfillment in fulfillments:
         order = fulfillment.order
         try:
@@ -163,6 +165,43 @@ def push(ctx: RunContext) -> None:
             ctx.fail(f"rejection of {order.retailer_order_name}", order.last_error)
             continue
         ctx.count(outcome)
+
+
+def _answer_cancellation_requests(ctx: RunContext, store, partnership: Partnership, placement: dict) -> None:
+    """The retailer cancelled orders whose fulfillment request we had accepted: the store asks us first. A request
+    not seen before marks our order cancelled (not yet sent: it never goes; sent: order_changes.push cancels it in
+    the system of record, or finds it shipped). Once that is settled the request is answered: accepted when the
+    wholesaler's order was cancelled (or never made), refused with the reason when it has shipped."""
+    for remote_id in store.cancellation_requests(placement):
+        order = db.session.execute(
+            select(Order).where(Order.partnership_id == partnership.id, Order.remote_order_id == remote_id)
+        ).scalar_one_or_none()
+        if order is None:
+            continue
+        if order.cancelled_at is None:
+            order.cancelled_at = now()
+            if order.status in ("received", "failed"):
+                order.status = "cancelled"
+            elif order.sor_remote_order_id and order.sor_cancelled_at is None:
+                sor = org_connection(order.wholesaler_id, "system_of_record")
+                if sor is not None:
+                    ctx.chain("order_changes.push", f"connection:{sor.id}")
+            log_both(order, f"{order.retailer_order_name}: the retailer asked to cancel it", ctx.run.id)
+            db.session.commit()
+        accept = order.sor_remote_order_id is None or order.sor_cancelled_at is not None
+        if not accept and order.change_note is None:
+            continue  # the system of record has not answered yet; the push after it does
+        message = "Cancelled at the wholesaler" if accept else order.change_note
+        try:
+            store.answer_cancellation(remote_id, placement, accept, message)
+        except Exception as exc:  # the next push answers it
+            db.session.rollback()
+            ctx.fail(f"cancellation request of {order.retailer_order_name}", f"{type(exc).__name__}: {exc}")
+            continue
+        told = "accepted" if accept else f"refused ({order.change_note})"
+        log_both(order, f"{order.retailer_order_name}: cancellation request {told} in the retailer's store", ctx.run.id)
+        db.session.commit()
+        ctx.count("updated")
 
 
 def _send_rejection(ctx: RunContext, store, placement: dict, order: Order) -> str:

@@ -1,9 +1,10 @@
 """The callbacks Shopify makes to a partnership's fulfillment service in a retailer's store.
 
-`POST <callback>/fulfillment_order_notification`: a fulfillment (or cancellation) request; it only says "look",
-so we start orders.pull for the retailer's store. `GET <callback>/fetch_stock[?sku=]`: our current counts for the
-retailer, `{"SKU": qty}`. Both are verified with the app secret (Shopify's HMAC) and must come from the shop of
-this partnership's retailer: a request signed for another shop is refused like a forged one.
+`POST <callback>/fulfillment_order_notification`: a fulfillment or cancellation request; it only says "look", so
+we start orders.pull for the retailer's store (fulfillment) or order_updates.push for the partnership, which reads
+the cancellation requests and answers them (cancellation). `GET <callback>/fetch_stock[?sku=]`: our current
+counts for the retailer, `{"SKU": qty}`. Both are verified with the app secret (Shopify's HMAC) and must come from
+the shop of this partnership's retailer: a request signed for another shop is refused like a forged one.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def fulfillment_order_notification(partnership_id: int):
     kind = (request.get_json(silent=True) or {}).get("kind", "")
     if kind == "FULFILLMENT_REQUEST" and partnership.sync_orders_from_retailer:
         request_run("orders.pull", f"connection:{store.id}", trigger="webhook")
+    elif kind == "CANCELLATION_REQUEST" and partnership.sync_order_updates_to_retailer:
+        # The retailer cancelled an order we accepted: order_updates.push reads the request and answers it.
+        request_run("order_updates.push", f"partnership:{partnership.id}", trigger="webhook")
     return jsonify({"received": kind or "unknown"})
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from fakes.shopify.resolvers.fulfillments import ship
+from fakes.shopify.resolvers.fulfillments import request_cancellation, ship
 from fakes.shopify.resolvers.order_changes import cancel_order, edit_line_quantities
 from fakes.shopify.resolvers.orders import place_order
 from jobs.preview import dry_run
@@ -256,3 +256,56 @@ def test_the_retailer_sees_the_rejection_and_its_reason_in_the_embedded_app(trad
     html = client.get("/shopify/orders", headers=bearer).get_data(as_text=True)
     assert order.retailer_order_name in html and "cancelled" in html
     assert "3 unit(s) rejected by the wholesaler: Out of stock" in html
+
+
+# ---------------------------------------------------------------- the retailer cancels an order we accepted
+
+
+def _retailer_requests_cancellation(trade, order: Order) -> None:
+    shop = trade.store_shop(0)
+    remote = shop.orders[int(order.remote_order_id.rsplit("/", 1)[1])]
+    request_cancellation(trade.sandbox.sandbox, RT_SHOPS[0], remote)
+    trade.sandbox.deliver_webhooks()  # Shopify calls our fulfillment service back: kind CANCELLATION_REQUEST
+
+
+def test_a_cancellation_request_for_an_unshipped_order_is_carried_out_and_accepted(trade):
+    order = _sent(trade)
+    _retailer_requests_cancellation(trade, order)
+    requested = db.session.execute(select(SyncRun.job_name, SyncRun.trigger)).all()
+    assert ("order_updates.push", "webhook") in requested
+    trade.ok("order_updates.push")
+    db.session.refresh(order)
+    assert order.cancelled_at is not None and order.sor_cancelled_at is None
+    assert [fo.request_status for fo in _our_fulfillment_orders(trade)] == ["CANCELLATION_REQUESTED"]  # not yet
+    trade.ok("order_changes.push")
+    assert _sor_order(trade).data["cancelled_at"] is not None
+    assert trade.sandbox.available(WS_SHOP, "TOTE-1") == 20  # restocked in the wholesaler's store
+    trade.ok("order_updates.push")
+    (fo,) = _our_fulfillment_orders(trade)
+    assert fo.request_status == "CANCELLATION_ACCEPTED"
+    remote = trade.store_shop(0).orders[int(order.remote_order_id.rsplit("/", 1)[1])]
+    assert remote.data.get("cancelled_at") is not None  # Shopify completes the retailer's cancellation
+    for org_id in (order.wholesaler_id, order.retailer_id):
+        assert any("cancellation request accepted" in s for s in _summaries(org_id))
+    retailer_mutations = sum(1 for r in trade.store_shop(0).requests if r["operation"] == "mutation")
+    trade.ok("order_updates.push")  # replay: nothing answered twice
+    assert sum(1 for r in trade.store_shop(0).requests if r["operation"] == "mutation") == retailer_mutations
+
+
+def test_a_cancellation_request_for_a_shipped_order_is_refused_with_the_reason(trade):
+    order = _sent(trade, lines=(("TOTE-1", 2),))
+    ship(trade.sandbox.sandbox, WS_SHOP, order.sor_remote_order_id, [("TOTE-1", 1)], numbers=("1Z5",))
+    trade.ok("order_updates.pull")
+    trade.ok("order_updates.push")
+    _retailer_requests_cancellation(trade, order)
+    trade.ok("order_updates.push")
+    trade.ok("order_changes.push")
+    trade.ok("order_updates.push")
+    (fo,) = _our_fulfillment_orders(trade)
+    assert fo.request_status == "CANCELLATION_REJECTED" and "already shipped" in fo.data["cancellation_answer"]
+    remote = trade.store_shop(0).orders[int(order.remote_order_id.rsplit("/", 1)[1])]
+    assert remote.data.get("cancelled_at") is None
+    assert _sor_order(trade).data.get("cancelled_at") is None
+    db.session.refresh(order)
+    assert "already shipped" in order.change_note
+    assert any("cancellation request refused" in s for s in _summaries(order.retailer_id))

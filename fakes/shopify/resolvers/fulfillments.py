@@ -143,6 +143,57 @@ def close_fulfillment_order(ctx: Context, id, message=None):
     return {"fulfillmentOrder": fulfillment_order_node(ctx, fo), "userErrors": []}
 
 
+@registry.query("assignedFulfillmentOrders")
+def assigned_fulfillment_orders(ctx: Context, assignmentStatus=None, locationIds=None, **args):  # noqa: N803
+    """The fulfillment orders assigned to the app's services' locations, narrowed by request state and location."""
+    shop = ctx.shop
+    wanted = {parse_gid(i, "Location") for i in locationIds or []}
+    states = {"CANCELLATION_REQUESTED": ("CANCELLATION_REQUESTED",), "FULFILLMENT_REQUESTED": ("SUBMITTED",),
+              "FULFILLMENT_ACCEPTED": ("ACCEPTED",), "FULFILLMENT_UNSUBMITTED": ("UNSUBMITTED",)}  # fmt: skip
+    items = [
+        fo for fo in shop.fulfillment_orders.values()
+        if shop.locations[fo.assigned_location_id].fulfillment_service_id
+        and (not wanted or fo.assigned_location_id in wanted)
+        and (assignmentStatus is None or fo.request_status in states[assignmentStatus])
+    ]  # fmt: skip
+    return connection(ctx, items, lambda fo: fulfillment_order_node(ctx, fo), **conn_args(args))
+
+
+@registry.mutation("fulfillmentOrderRejectCancellationRequest")
+def reject_cancellation_request(ctx: Context, id, message=None):
+    """The service will not cancel (it has shipped): the request goes on as accepted work; the order stays open."""
+    fo, errors = _service_fo_or_error(ctx, id)
+    if fo is not None and fo.request_status != "CANCELLATION_REQUESTED":
+        errors = [{"field": ["id"], "message": f"Cannot reject a cancellation that is {fo.request_status.lower()}."}]
+    if errors:
+        return {"fulfillmentOrder": None, "userErrors": errors}
+    fo.request_status, fo.updated_at = "CANCELLATION_REJECTED", now()
+    fo.data["cancellation_answer"] = message
+    ctx.shop.orders[fo.order_id].data.pop("cancellation_pending", None)
+    return {"fulfillmentOrder": fulfillment_order_node(ctx, fo), "userErrors": []}
+
+
+def request_cancellation(sandbox, domain: str, order, reason: str = "CUSTOMER") -> list:
+    """The merchant cancels an order part of which a fulfillment service has accepted: as Shopify does, each
+    accepted fulfillment order gets a cancellation request (its service's callback is told, kind
+    CANCELLATION_REQUEST) and the order is cancelled only once every request is accepted."""
+    shop = sandbox.shop(domain)
+    deliveries = []
+    with shop.lock:
+        for fo in shop.fulfillment_orders.values():
+            if fo.order_id != order.id or fo.request_status != "ACCEPTED" or fo.status in CLOSED:
+                continue
+            fo.request_status, fo.updated_at = "CANCELLATION_REQUESTED", now()
+            order.data["cancellation_pending"] = {"reason": reason}
+            service = shop.fulfillment_services.get(shop.locations[fo.assigned_location_id].fulfillment_service_id)
+            if service is not None and service.callback_url:
+                url = service.callback_url.rstrip("/") + "/fulfillment_order_notification"
+                topic, body = "fulfillment_orders/cancellation_request", {"kind": "CANCELLATION_REQUEST"}
+                deliveries += sandbox.outbox.prepare(domain, topic, body, [url], sandbox.api_version)
+    sandbox.outbox.enqueue(deliveries)
+    return deliveries
+
+
 @registry.mutation("fulfillmentCreate")
 def fulfillment_create(ctx: Context, fulfillment, message=None):
     shop = ctx.shop

@@ -8,9 +8,9 @@ import uuid
 
 from fakes.shopify.context import Context
 from fakes.shopify.registry import registry
-from fakes.shopify.resolvers.fulfillments import CLOSED
+from fakes.shopify.resolvers.fulfillments import CLOSED, _service_fo_or_error
 from fakes.shopify.resolvers.inventory import inventory_level_payload
-from fakes.shopify.resolvers.order_nodes import order_node, order_webhook_payload
+from fakes.shopify.resolvers.order_nodes import fulfillment_order_node, order_node, order_webhook_payload
 from fakes.shopify.state import FulfillmentOrder, Order, gid, iso, next_id, now, parse_gid
 
 CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF")
@@ -346,3 +346,24 @@ def order_edit_commit(ctx: Context, id, notifyCustomer=False, staffNote=None):  
     if staffNote:
         order.data["edit_staff_notes"] = [*order.data.get("edit_staff_notes", []), staffNote]
     return {"order": order_node(ctx, order), "successMessages": ["Order updated"], "userErrors": []}
+
+
+@registry.mutation("fulfillmentOrderAcceptCancellationRequest")
+def accept_cancellation_request(ctx: Context, id, message=None):
+    """The service agrees to cancel: the fulfillment order closes and the merchant's pending cancellation of the
+    order completes (restocked, `orders/cancelled` sent)."""
+    fo, errors = _service_fo_or_error(ctx, id)
+    if fo is not None and fo.request_status != "CANCELLATION_REQUESTED":
+        errors = [{"field": ["id"], "message": f"Cannot accept a cancellation that is {fo.request_status.lower()}."}]
+    if errors:
+        return {"fulfillmentOrder": None, "userErrors": errors}
+    fo.request_status, fo.status, fo.updated_at = "CANCELLATION_ACCEPTED", "CLOSED", now()
+    fo.data["cancellation_answer"] = message
+    order = ctx.shop.orders[fo.order_id]
+    pending = order.data.get("cancellation_pending")
+    others = [f for f in ctx.shop.fulfillment_orders.values()
+              if f.order_id == order.id and f.request_status == "CANCELLATION_REQUESTED"]  # fmt: skip
+    if pending and not others:
+        order.data.pop("cancellation_pending")
+        cancel_order(ctx, order, reason=pending["reason"], restock=True)
+    return {"fulfillmentOrder": fulfillment_order_node(ctx, fo), "userErrors": []}
