@@ -24,6 +24,7 @@ from integrations.base import (
     ChangeRefused,
     CreatedOrder,
     OrderDraft,
+    OrderState,
     PlacedVariant,
     ProductPush,
     QuantitySet,
@@ -253,6 +254,16 @@ class WooSystemOfRecord(WooShop):
             f"orders/{remote_order_id}/notes", {"note": f"Cancelled ({reason}). {note}".strip(), "customer_note": False}
         )
         return True
+
+    # ---- lines the wholesaler will not fill (order lifecycle; kept as one small block)
+    def order_state(self, remote_order_id: str) -> OrderState | None:
+        """`cancelled` or `refunded` is the wholesaler cancelling it; each line's quantity as the order holds it now
+        (a line the wholesaler deleted is absent, and is read as unchanged)."""
+        order = self.client.get(f"orders/{remote_order_id}", {"_fields": "id,status,line_items"})
+        if not order:
+            return None
+        quantities = {str(li["id"]): int(li["quantity"]) for li in order.get("line_items") or []}
+        return OrderState(cancelled=order.get("status") in ("cancelled", "refunded"), line_quantities=quantities)
 
 
 # ---------------------------------------------------------------- a retailer's store
@@ -525,6 +536,30 @@ class WooRetailerStore(WooShop):
             )
             for s in meta(order, SHIPMENTS_KEY) or []
         ]
+
+    # ---- lines the wholesaler will not fill (order lifecycle; kept as one small block)
+    def reject_lines(
+        self, remote_order_id: str, placement: dict, lines: list[tuple[str, int]], reason: str, message: str
+    ) -> bool:
+        """WooCommerce has no fulfillment requests: when every unit of the order is refused the order becomes
+        `cancelled` (WooCommerce restores its stock); otherwise the retailer gets a private order note naming the
+        lines and the reason (a refund is the retailer's decision). Safe to retry: a cancelled order is left alone
+        and the note carries our marker, written once."""
+        order = self.client.get(f"orders/{remote_order_id}", {"_fields": "id,status,line_items"})
+        refused = {str(line_id): qty for line_id, qty in lines}
+        marker = f"[wholesync-rejection {','.join(f'{k}x{v}' for k, v in sorted(refused.items()))}]"
+        notes = self.client.get(f"orders/{remote_order_id}/notes", {"type": "any"}) or []
+        if any(marker in (n.get("note") or "") for n in notes):
+            return True
+        items = order.get("line_items") or []
+        whole = items and all(refused.get(str(li["id"]), 0) >= int(li["quantity"]) for li in items)
+        if whole and order.get("status") in ("pending", "processing", "on-hold"):
+            self.client.put(f"orders/{remote_order_id}", {"status": "cancelled"})
+        named = ", ".join(f"{li.get('sku') or li.get('name')} x{refused[str(li['id'])]}" for li in items
+                          if refused.get(str(li["id"])))  # fmt: skip
+        self.client.post(f"orders/{remote_order_id}/notes",
+                         {"note": f"{message} ({named}). {marker}", "customer_note": False})  # fmt: skip
+        return True
 
     def create_shipment(self, remote_order_id: str, placement: dict, shipment: Shipment) -> str:
         """Record the shipment in order meta first (how a retry finds it), then tracking, a customer note, and
