@@ -16,6 +16,7 @@ from flask import current_app
 from rq import Retry
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from jobs.context import RunContext
 from jobs.flows import inventory, products
@@ -125,7 +126,16 @@ def push_partnership(partnership_id: int) -> dict:
     partnership = db.session.get(Partnership, partnership_id)
     if partnership is None or partnership.status != "active" or not (variant_ids or product_ids):
         return {"skipped": True}
-    run = new_run(get_job("inventory.push"), f"partnership:{partnership_id}", "event")
+    try:
+        run = new_run(get_job("inventory.push"), f"partnership:{partnership_id}", "event")
+    except IntegrityError:
+        # Another inventory.push of this partnership is open (one run per job and target): it may have read the
+        # levels before these changes, so they wait for the next window's push instead of failing this job for
+        # good after its retries (the chaos soak found events lost that way while a swept run waited its turn).
+        db.session.rollback()
+        _give_back(partnership_id, variant_ids, product_ids)
+        request_push([partnership_id])
+        return {"deferred": True}
     run.status, run.started_at, run.attempts = "running", utcnow(), 1
     db.session.commit()
     ctx = RunContext(run=run, target=partnership)

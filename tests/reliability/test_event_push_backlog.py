@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 
 from rq import Queue
-from rq.registry import ScheduledJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import select
 
 from jobs.flows.stock_events import EVENT_QUEUE, PENDING, request_push
-from jobs.runtime import connection
+from jobs.plan import get_job
+from jobs.runtime import connection, new_run
 from jobs.worker import make_worker
 from portal.extensions import db
 from portal.models import SyncRun, Variant
@@ -55,3 +56,33 @@ def test_windows_passing_behind_a_busy_queue_leave_one_waiting_push_that_takes_e
     assert connection().scard(PENDING.format(kind="variants", partnership=partnership.id)) == 0
 
     assert request_push([partnership.id], variant_ids=[variants[0]]) != []  # the next change schedules again
+
+
+def test_changes_noted_while_another_stock_push_is_open_wait_for_the_next_window_instead_of_failing(world, app):
+    app.config["STOCK_EVENT_WINDOW_SECONDS"] = WINDOW
+    world.sync_catalog()
+    partnership = world.partnerships[0]
+    target = f"partnership:{partnership.id}"
+    swept = new_run(get_job("inventory.push"), target, "schedule")  # e.g. a run the sweeper queued again
+    variant = db.session.execute(select(Variant.id).order_by(Variant.id)).scalars().first()
+    request_push([partnership.id], variant_ids=[variant])
+
+    time.sleep(WINDOW * 2)
+    make_worker(app).work(burst=True, with_scheduler=True)
+
+    q = Queue(EVENT_QUEUE, connection=connection())
+    assert FailedJobRegistry(queue=q).get_job_ids() == []  # the event push did not fail
+    pending = connection().smembers(PENDING.format(kind="variants", partnership=partnership.id))
+    assert pending == {str(variant).encode()}  # kept for the next window's push
+    assert len(_waiting(partnership.id)) == 1
+
+    db.session.expire_all()
+    swept = db.session.get(SyncRun, swept.id)
+    swept.status = "done"
+    db.session.commit()
+    time.sleep(WINDOW * 2)
+    make_worker(app).work(burst=True, with_scheduler=True)
+    db.session.expire_all()
+    events = db.session.execute(select(SyncRun).where(SyncRun.trigger == "event", SyncRun.target_key == target))
+    assert [r.status for r in events.scalars()] == ["done"]
+    assert connection().scard(PENDING.format(kind="variants", partnership=partnership.id)) == 0
