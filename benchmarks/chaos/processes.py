@@ -87,7 +87,8 @@ class Cluster:
             "web": [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2", "--threads", "4",
                     "--timeout", "30", "wsgi:app"],
             "worker-1": [*flask, "worker", "--name", f"chaos-1-{time.time_ns()}"],
-            "worker-2": [*flask, "worker", "--name", f"chaos-2-{time.time_ns()}"],
+            # The Procfile's `urgent` process: webhooks and orders only, so no order waits behind a stock pass.
+            "worker-2": [*flask, "worker", "--queues", "webhooks,orders", "--name", f"chaos-2-{time.time_ns()}"],
             "scheduler": [*flask, "scheduler"],
             "scheduler-2": [*flask, "scheduler"],
         }  # fmt: skip
