@@ -11,6 +11,8 @@ from fakes.shopify.resolvers.fulfillments import request_cancellation, ship
 from fakes.shopify.resolvers.order_changes import cancel_order, edit_line_quantities
 from fakes.shopify.resolvers.orders import place_order
 from jobs.preview import dry_run
+from jobs.runtime import dispatch
+from jobs.worker import make_worker
 from portal.extensions import db
 from portal.models import ActivityLog, Order, SyncRun, utcnow
 from portal.services.orders import timeline
@@ -309,3 +311,18 @@ def test_a_cancellation_request_for_a_shipped_order_is_refused_with_the_reason(t
     db.session.refresh(order)
     assert "already shipped" in order.change_note
     assert any("cancellation request refused" in s for s in _summaries(order.retailer_id))
+
+
+def test_by_the_scheduler_alone_the_wholesalers_cancellation_reaches_the_retailers_store(trade, app):
+    order = _sent(trade)
+    _wholesaler_store_change(trade, cancel_order, reason="INVENTORY")
+    dispatch("order_updates.pull", slot=1)  # the hourly tick; the pull chains order_updates.push
+    make_worker(app).work(burst=True)
+    db.session.expire_all()
+    failed = db.session.execute(select(SyncRun).where(SyncRun.status != "done")).scalars().all()
+    assert failed == []
+    ran = {run.job_name for run in db.session.execute(select(SyncRun)).scalars()}
+    assert {"order_updates.pull", "order_updates.push"} <= ran
+    (fo,) = _our_fulfillment_orders(trade)
+    assert (fo.status, fo.request_status) == ("INCOMPLETE", "CLOSED")
+    assert db.session.get(Order, order.id).rejection_sent_at is not None
