@@ -89,15 +89,6 @@ def carried_ids(partnership: Partnership, products: Iterable[Product]) -> set[in
     return {p.id for p in products if selection.carries(p)}
 
 
-def products_for(partnership: Partnership, selection: Selection | None = None) -> list[Product]:
-    """The wholesaler's live products the retailer carries (under `selection`, default the saved one), by id."""
-    selection = selection or selection_of(partnership)
-    query = select(Product).where(Product.wholesaler_id == partnership.wholesaler_id, Product.deleted_at.is_(None))
-    if selection.mode == "picked":
-        query = query.where(Product.id.in_(sorted(selection.product_ids) or [0]))
-    return [p for p in db.session.execute(query.order_by(Product.id)).scalars() if selection.carries(p)]
-
-
 def carried_levels(partnership: Partnership, levels: Iterable) -> list:
     """Of stock levels (portal.services.stock.Level), those of products the retailer carries: a product that left
     the selection keeps what it had until products.push returns it to draft with stock 0. Free for `all`."""
