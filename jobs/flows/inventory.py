@@ -11,12 +11,14 @@ from jobs.context import RunContext
 from jobs.flows.common import chain_for_partnerships, digest, partnerships_of
 from jobs.preview import DryRun
 from portal.extensions import db
-from portal.models import ListingVariant, Partnership, Variant
+from portal.models import Listing, ListingVariant, Partnership, Variant
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 from portal.services.selection import carried_levels
 from portal.services.stock import record_levels, retailer_quantities, sync_locations
 from portal.services.subscriptions import ensure_sor_subscriptions
+
+PUSH_PAGE = 1000  # placed variants whose levels a full push computes at once (memory stays flat at any catalog size)
 
 
 def pull(ctx: RunContext) -> None:
@@ -54,7 +56,32 @@ def push(ctx: RunContext) -> None:
     if store_conn is None or not partnership.placement:
         ctx.run.message = "Nothing placed in the retailer's store yet; products.push places the catalog first."
         return
-    send_levels(ctx, partnership, store_conn, retailer_quantities(partnership))
+    _send(ctx, partnership, store_conn, _placed_levels(partnership))
+
+
+def _placed_levels(partnership: Partnership):
+    """The partnership's levels (retailer_quantities, of the products it carries) page by page of placed variants:
+    never a list of the whole catalog's levels."""
+    after = 0
+    while True:
+        page = list(
+            db.session.execute(
+                select(ListingVariant.variant_id)
+                .join(Listing, ListingVariant.listing_id == Listing.id)
+                .where(
+                    Listing.partnership_id == partnership.id,
+                    ListingVariant.remote_inventory_item_id.is_not(None),
+                    ListingVariant.variant_id > after,
+                )
+                .group_by(ListingVariant.variant_id)
+                .order_by(ListingVariant.variant_id)
+                .limit(PUSH_PAGE)
+            ).scalars()
+        )
+        if not page:
+            return
+        yield from carried_levels(partnership, retailer_quantities(partnership, page))
+        after = page[-1]
 
 
 def push_variants(ctx: RunContext, partnership: Partnership, variant_ids) -> None:
@@ -67,27 +94,40 @@ def push_variants(ctx: RunContext, partnership: Partnership, variant_ids) -> Non
 
 def send_levels(ctx: RunContext, partnership: Partnership, store_conn, levels) -> None:
     """Send the levels that differ from what we last pushed, in batches the store takes, each call idempotent."""
-    changes = [level for level in carried_levels(partnership, levels) if level.pushed_quantity != level.quantity]
-    ctx.set_total(ctx.run.total + len(changes))
-    if not changes:
-        return
-    store = retailer_store(store_conn, on_call=ctx.api_call)
-    size = store.batch_size
-    for start in range(0, len(changes), size):
-        wanted = {level.listing_variant_id: level.quantity for level in changes[start : start + size]}
-        rows = db.session.execute(select(ListingVariant).where(ListingVariant.id.in_(wanted))).scalars().all()
-        batch = [(lv, wanted[lv.id]) for lv in rows]
-        try:
-            set_levels(store, partnership, batch, f"run-{ctx.run.id}")
-        except Exception as exc:  # a failed batch is reported; the next batches still go
-            db.session.rollback()
-            for lv_id in wanted:
-                ctx.fail(f"listing variant {lv_id}", f"{type(exc).__name__}: {exc}")
+    _send(ctx, partnership, store_conn, carried_levels(partnership, levels))
+
+
+def _send(ctx: RunContext, partnership: Partnership, store_conn, levels) -> None:
+    """Send the changed ones of `levels` (an iterable, read once) as they come, a batch the store takes at a time."""
+    store, wanted = None, {}
+    for level in levels:
+        if level.pushed_quantity == level.quantity:
             continue
-        for lv, qty in batch:
-            ctx.log("edit", "listing_variant", lv.id, f"stock at the retailer set to {qty}")
-        db.session.commit()
-        ctx.count("updated", len(batch))
+        if store is None:
+            store = retailer_store(store_conn, on_call=ctx.api_call)
+        wanted[level.listing_variant_id] = level.quantity
+        if len(wanted) >= store.batch_size:
+            _send_batch(ctx, partnership, store, wanted)
+            wanted = {}
+    if wanted:
+        _send_batch(ctx, partnership, store, wanted)
+
+
+def _send_batch(ctx: RunContext, partnership: Partnership, store, wanted: dict[int, int]) -> None:
+    ctx.set_total(ctx.run.total + len(wanted))
+    rows = db.session.execute(select(ListingVariant).where(ListingVariant.id.in_(wanted))).scalars().all()
+    batch = [(lv, wanted[lv.id]) for lv in rows]
+    try:
+        set_levels(store, partnership, batch, f"run-{ctx.run.id}")
+    except Exception as exc:  # a failed batch is reported; the next batches still go
+        db.session.rollback()
+        for lv_id in wanted:
+            ctx.fail(f"listing variant {lv_id}", f"{type(exc).__name__}: {exc}")
+        return
+    for lv, qty in batch:
+        ctx.log("edit", "listing_variant", lv.id, f"stock at the retailer set to {qty}")
+    db.session.commit()
+    ctx.count("updated", len(batch))
 
 
 def set_levels(store, partnership: Partnership, rows: list, scope: str) -> None:
