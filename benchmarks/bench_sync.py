@@ -1,9 +1,12 @@
 """The sync engine against the sandbox at 10,000 and 100,000 variants: the catalog push at Standard limits x10, the
 no-op re-push, order latency, and stock latency from the real event (stock changed in the wholesaler's store, its
-inventory_levels/update webhook, until the retailer's level matches), with one worker running.
+inventory_levels/update webhook, until the retailer's level matches), with the Procfile's two workers running
+(`worker` on every queue, `urgent` on webhooks and orders), each a fresh interpreter as `flask worker` is: a work-horse
+forked from this process would carry the sandbox's whole state as its own memory.
 
 Numbers: `catalog_push_ceiling_fraction` (cost spent / (restore rate x push time), bucket starting empty),
-`noop_push_mutations`, `order_latency_p95_s`, `stock_latency_p95_s`, `push_peak_rss_mb` (the work-horse's peak),
+`noop_push_mutations`, `order_latency_p95_s` (with where its seconds go: `sync.order_phases_median_s`),
+`stock_latency_p95_s`, `push_peak_rss_mb` (peak RSS of the work-horse that ran products.push),
 and at 100,000 variants `stock_latency_p95_s_100k`, `order_latency_p95_s_100k`, `push_peak_rss_mb_100k`,
 `pull_seconds_100k`, `push_seconds_100k`. Run with `python -m benchmarks bench_sync`; BENCH_SYNC_PRODUCTS /
 BENCH_SYNC_VARIANTS shrink the first size, BENCH_SYNC_LARGE_PRODUCTS the second (0 skips it).
@@ -27,6 +30,17 @@ from pathlib import Path
 WS_SHOP, RT_SHOP = "bench-wholesale.myshopify.com", "bench-retail.myshopify.com"
 RESTORE, MAXIMUM = 1000.0, 20000.0  # Shopify Standard (100/s, 2,000) scaled up 10x
 LATENCY_SAMPLES = 15
+BENCH_CONFIG_KEYS = (
+    "TESTING",
+    "INSTANCE_PATH",
+    "SQLALCHEMY_DATABASE_URI",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "TOKEN_ENCRYPTION_KEYS",
+    "RQ_RETRY_INTERVALS",
+    "RQ_JOB_TIMEOUT",
+    "SHOPIFY_ADMIN_BASE_URL",
+)
 
 
 def _seed_catalog(shop, products: int, variants: int) -> None:
@@ -78,10 +92,33 @@ def _world(app, sandbox, products: int, variants: int):
     return sor, store, partnership
 
 
-def _push_once(app, sandbox, partnership_id: int) -> dict:
-    """products.push in a forked work-horse (burst worker), measured from the retailer shop's request log."""
-    from jobs.runtime import request_run
+def _worker_main(config: dict, queues: tuple[str, ...] | None, burst: bool, report) -> None:
+    """A worker in a fresh interpreter, as `flask worker` runs: its work-horses fork from it, not from this process
+    (which holds the sandbox's whole state: a horse forked from here would count that state as its own memory and
+    copy it page by page as Python touches its objects)."""
+    from jobs.plan import QUEUES
     from jobs.worker import make_worker
+    from portal import create_app
+
+    os.setsid()  # its own process group: stopping it stops the scheduler process it starts too
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = create_app(config)
+    with app.app_context():
+        make_worker(app, queues=queues or QUEUES).work(burst=burst, logging_level="WARNING", with_scheduler=not burst)
+    if report is not None:
+        report.send(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+
+
+def _spawn_worker(app, queues=None, burst: bool = False, report=None) -> multiprocessing.Process:
+    config = {k: app.config[k] for k in BENCH_CONFIG_KEYS}
+    proc = multiprocessing.get_context("spawn").Process(target=_worker_main, args=(config, queues, burst, report))
+    proc.start()  # not a daemon: the worker's scheduler is a child process of its own
+    return proc
+
+
+def _push_once(app, sandbox, partnership_id: int) -> dict:
+    """products.push in a work-horse of a fresh burst worker, measured from the retailer shop's request log."""
+    from jobs.runtime import request_run
     from portal.extensions import db
     from portal.models import SyncRun
 
@@ -89,7 +126,10 @@ def _push_once(app, sandbox, partnership_id: int) -> dict:
     sandbox.set_bucket(RT_SHOP, currently_available=0)  # steady state: no initial burst from a full bucket
     first_request = len(shop.requests)
     run = request_run("products.push", f"partnership:{partnership_id}")
-    make_worker(app, queues=("sync",)).work(burst=True, logging_level="WARNING")
+    receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
+    proc = _spawn_worker(app, queues=("sync",), burst=True, report=send)
+    horse_peak_kb = receive.recv() if receive.poll(6 * 3600) else 0
+    proc.join(timeout=60)
     db.session.expire_all()
     run = db.session.get(SyncRun, run.id)
     seconds = (run.finished_at - run.started_at).total_seconds()
@@ -101,23 +141,8 @@ def _push_once(app, sandbox, partnership_id: int) -> dict:
         "mutations": sum(1 for r in served if r["operation"] == "mutation"),
         "throttled_answers": sum(1 for r in shop.requests[first_request:] if r.get("throttled")),
         "ceiling_fraction": round(spent / (RESTORE * seconds), 3) if seconds else 0.0,
+        "horse_peak_rss_mb": round(horse_peak_kb / 1024, 1),
     }  # fmt: skip
-
-
-def _serve_worker(app) -> multiprocessing.Process:
-    def work():
-        from jobs.worker import make_worker
-        from portal.extensions import db
-
-        os.setsid()  # its own process group: stopping it stops the scheduler process it starts too
-        with app.app_context():
-            db.engine.dispose(close=False)
-        make_worker(app).work(logging_level="WARNING", with_scheduler=True)  # event pushes run at their window end
-
-    # Not a daemon: the worker's scheduler is a child process of its own.
-    proc = multiprocessing.get_context("fork").Process(target=work)
-    proc.start()
-    return proc
 
 
 def _stop_worker(proc: multiprocessing.Process) -> None:
@@ -125,7 +150,8 @@ def _stop_worker(proc: multiprocessing.Process) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
     proc.join(timeout=30)
     if proc.is_alive():
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited meanwhile
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.join(timeout=10)
 
 
@@ -142,22 +168,58 @@ def _wait(predicate, timeout: float = 60.0) -> bool:
     return False
 
 
-def _order_latency(sandbox) -> list[float]:
-    """Retailer order placed (the sandbox calls our fulfillment-service callback) -> order in the wholesaler's store."""
+def _order_latency(sandbox) -> tuple[list[float], list[tuple]]:
+    """Retailer order placed (the sandbox calls our fulfillment-service callback) -> order in the wholesaler's store.
+    Returns the latencies and each sample's (start, end) in UTC for `_order_phases`."""
     from fakes.shopify.resolvers.orders import place_order
+    from portal.models import utcnow
 
     sor_orders = sandbox.shop(WS_SHOP).orders
     rt = sandbox.shop(RT_SHOP)
     skus = [v.sku for v in list(rt.variants.values())[:LATENCY_SAMPLES]]
-    samples = []
+    samples, spans = [], []
     for sku in skus:
         before = len(sor_orders)
-        start = time.monotonic()
+        start, started_at = time.monotonic(), utcnow()
         place_order(sandbox, RT_SHOP, [(sku, 1)])
-        if not _wait(lambda b=before: len(sor_orders) > b):
+        if not _wait(lambda b=before: len(sor_orders) > b, timeout=180):
             raise TimeoutError("an order never reached the wholesaler's store")
         samples.append(time.monotonic() - start)
-    return samples
+        spans.append((started_at, utcnow()))
+    return samples, spans
+
+
+def _order_phases(spans: list[tuple]) -> dict:
+    """Where an order's seconds go (medians over the samples): placed -> orders.pull asked for (the webhook or
+    callback reached the app) -> started (waited in the queue) -> done -> orders.push asked -> started -> done, and
+    what else the worker ran meanwhile."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import SyncRun
+
+    db.session.expire_all()
+    phases: dict[str, list[float]] = {}
+    others: dict[str, int] = {}
+    for start, end in spans:
+        runs = db.session.execute(
+            select(SyncRun).where(SyncRun.created_at >= start, SyncRun.created_at <= end).order_by(SyncRun.id)
+        ).scalars().all()  # fmt: skip
+        pull = next((r for r in runs if r.job_name == "orders.pull" and r.finished_at), None)
+        push = next((r for r in runs if r.job_name == "orders.push" and r.finished_at), None)
+        if pull is None or push is None:
+            continue
+        points = {"to_pull_asked": (start, pull.created_at), "pull_queued": (pull.created_at, pull.started_at),
+                  "pull_ran": (pull.started_at, pull.finished_at), "to_push_asked": (pull.finished_at, push.created_at),
+                  "push_queued": (push.created_at, push.started_at), "push_ran": (push.started_at, push.finished_at),
+                  "to_seen": (push.finished_at, end)}  # fmt: skip
+        for name, (a, b) in points.items():
+            phases.setdefault(name, []).append((b - a).total_seconds())
+        for r in runs:
+            if r not in (pull, push):
+                others[f"{r.job_name} ({r.trigger})"] = others.get(f"{r.job_name} ({r.trigger})", 0) + 1
+    out = {name: round(statistics.median(values), 3) for name, values in phases.items()}
+    return out | {"samples": len(phases.get("pull_ran", [])), "other_runs_meanwhile": others}
 
 
 SET_STOCK = (
@@ -229,7 +291,7 @@ def _scenario(products: int, variants: int, noop: bool = True) -> dict:
     server = make_server("127.0.0.1", 0, sandbox, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     app.config["SHOPIFY_ADMIN_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    worker = None
+    workers = []
     with app.app_context():
         db.create_all()
         get_redis().flushdb()
@@ -240,22 +302,29 @@ def _scenario(products: int, variants: int, noop: bool = True) -> dict:
             pulled = run_now("products.pull")[0]
             pull_seconds = round(time.monotonic() - start, 2)
             first = _push_once(app, sandbox, partnership.id)
-            peak_rss_mb = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+            peak_rss_mb = first["horse_peak_rss_mb"]
             again = _push_once(app, sandbox, partnership.id) if noop else None
             db.session.refresh(partnership)
             get_redis().delete(*(get_redis().keys("wholesync:events:*") or ["-"]))  # the load's own stock events
-            worker = _serve_worker(app)
-            orders = _order_latency(sandbox)
+            from rq import Worker
+
+            from jobs.plan import URGENT_QUEUES
+
+            workers = [_spawn_worker(app), _spawn_worker(app, queues=URGENT_QUEUES)]  # the Procfile's two workers
+            if not _wait(lambda: len(Worker.all(connection=get_redis())) >= len(workers), timeout=300):
+                raise TimeoutError("the workers did not start")  # latencies count from workers already listening
+            orders, spans = _order_latency(sandbox)
+            order_phases = _order_phases(spans)
             stock = _stock_latency(sandbox, partnership.placement["location_id"])
         finally:
-            if worker is not None:
+            for worker in workers:
                 _stop_worker(worker)
             server.shutdown()
             if not os.environ.get("REDIS_URL"):
                 stop_embedded_redis(tmp / "redis")
     return {"products": products, "variants": products * variants, "pull_seconds": pull_seconds,
             "pull_created": pulled["created"], "first_push": first, "noop_push": again, "peak_rss_mb": peak_rss_mb,
-            "orders": orders, "stock": stock}  # fmt: skip
+            "orders": orders, "order_phases": order_phases, "stock": stock}  # fmt: skip
 
 
 def main() -> dict:
@@ -276,6 +345,7 @@ def main() -> dict:
             "pull_seconds": small["pull_seconds"], "pull_created": small["pull_created"], "first_push": first,
             "noop_push": again, "order_latency_samples_s": [round(s, 3) for s in small["orders"]],
             "stock_latency_samples_s": [round(s, 3) for s in small["stock"]],
+            "order_phases_median_s": small["order_phases"],
             "stock_latency_from": "inventorySetQuantities in the wholesaler's store -> its webhook -> retailer level",
         },
     }  # fmt: skip
@@ -290,6 +360,7 @@ def main() -> dict:
         f"sync: no-op re-push {again['mutations']} mutations in {again['seconds']} s; order latency p95 "
         f"{out['order_latency_p95_s']} s; stock latency p95 {out['stock_latency_p95_s']} s"
     )
+    print(f"sync: where an order's seconds go (medians): {small['order_phases']}")
     if large:
         big = _scenario(large, variants, noop=False)
         out |= {
@@ -303,6 +374,7 @@ def main() -> dict:
             "products": large, "variants": large * variants, "pull_created": big["pull_created"],
             "first_push": big["first_push"], "order_latency_samples_s": [round(s, 3) for s in big["orders"]],
             "stock_latency_samples_s": [round(s, 3) for s in big["stock"]],
+            "order_phases_median_s": big["order_phases"],
         }  # fmt: skip
         print(
             f"sync at {large * variants} variants: pull {big['pull_seconds']} s, push {big['first_push']['seconds']} s "
