@@ -10,12 +10,15 @@ from sqlalchemy import select
 from fakes.shopify.resolvers.fulfillments import request_cancellation, ship
 from fakes.shopify.resolvers.order_changes import cancel_order, edit_line_quantities
 from fakes.shopify.resolvers.orders import place_order
+from jobs.flows.stock_events import PENDING
 from jobs.preview import dry_run
+from jobs.runtime import connection as redis_connection
 from jobs.runtime import dispatch
 from jobs.worker import make_worker
 from portal.extensions import db
 from portal.models import ActivityLog, Order, SyncRun, utcnow
 from portal.services.orders import timeline
+from portal.services.stock import retailer_quantities
 from tests.conftest import csrf_token
 from tests.shopify_app.conftest import session_token
 from tests.support import factories
@@ -61,6 +64,15 @@ def _our_fulfillment_orders(trade):
 def _summaries(org_id: int) -> list[str]:
     query = select(ActivityLog.summary).where(ActivityLog.organization_id == org_id).order_by(ActivityLog.id)
     return list(db.session.execute(query).scalars())
+
+
+def _offered(partnership, sku: str) -> int:
+    return next(level.quantity for level in retailer_quantities(partnership) if level.sku == sku)
+
+
+def _stock_push_pending(partnership) -> bool:
+    """The stock fan-out asked for a push of this partnership's changed levels (the event window's job)."""
+    return bool(redis_connection().smembers(PENDING.format(kind="variants", partnership=partnership.id)))
 
 
 def _reject(client, order: Order, reason="inventory", message="Sold out until March", **quantities):
@@ -160,9 +172,14 @@ def test_lines_rejected_from_the_order_page_before_it_was_sent_reject_the_retail
     _routed_order(trade)
     trade.ok("orders.pull")
     order = db.session.execute(select(Order)).scalar_one()
+    other_retailer = trade.partnerships[1]
+    assert _offered(other_retailer, "TOTE-1") == 18  # the order holds 2 until the wholesaler's system has it
+    redis_connection().delete(PENDING.format(kind="variants", partnership=other_retailer.id))
     auth.login(trade.user.email)
     page = _reject(client, order, **{"TOTE-1": 2, "SHIRT-S": 1}).get_data(as_text=True)
     assert "the retailer is told with your reason" in page
+    assert _offered(other_retailer, "TOTE-1") == 20  # given back: every retailer is offered it again
+    assert _stock_push_pending(other_retailer)  # and its store's level is pushed again
     db.session.refresh(order)
     assert order.status == "cancelled" and order.rejection_reason == "Out of stock: Sold out until March"
     requested = db.session.execute(select(SyncRun.job_name, SyncRun.trigger)).all()
