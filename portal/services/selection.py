@@ -24,7 +24,7 @@ RULE_KINDS = ("tags", "product_types", "vendors", "collections")
 KIND_LABELS = {"tags": "tags", "product_types": "product types", "vendors": "vendors", "collections": "collections"}
 MAX_VALUES = 100  # per kind
 MAX_PICKED = 10_000
-FEW_LEVELS = 500  # up to this many stock levels, carried_levels reads only their rows
+LOOKUP_CHUNK = 500  # ids per IN (...) when carried_levels finds the products of stock levels
 
 
 class SelectionRefused(ValueError):
@@ -96,21 +96,29 @@ def carried_levels(partnership: Partnership, levels: Iterable) -> list:
     selection = selection_of(partnership)
     if selection.mode == "all" or not levels:
         return levels
-    owners = (
-        select(ListingVariant.id, Listing.product_id)
-        .join(Listing, ListingVariant.listing_id == Listing.id)
-        .where(Listing.partnership_id == partnership.id)
-    )
-    few = len(levels) <= FEW_LEVELS  # an event's push: read only its rows, not the whole catalog
-    if few:
-        owners = owners.where(ListingVariant.id.in_([level.listing_variant_id for level in levels]))
-    product_of = dict(db.session.execute(owners).all())
-    products = select(Product.id, Product.tags, Product.product_type, Product.vendor, Product.collections).where(
-        Product.wholesaler_id == partnership.wholesaler_id
-    )
-    if few:
-        products = products.where(Product.id.in_(set(product_of.values()) or {0}))
-    carried = {row.id for row in db.session.execute(products) if selection.carries(row)}
+    # Only the rows of these levels, read in chunks: the cost follows the levels asked about (an event's few, or
+    # one page of a whole-catalog push), never the size of the catalog.
+    level_ids = [level.listing_variant_id for level in levels]
+    product_of: dict[int, int] = {}
+    for start in range(0, len(level_ids), LOOKUP_CHUNK):
+        chunk = level_ids[start : start + LOOKUP_CHUNK]
+        product_of.update(
+            db.session.execute(
+                select(ListingVariant.id, Listing.product_id)
+                .join(Listing, ListingVariant.listing_id == Listing.id)
+                .where(Listing.partnership_id == partnership.id, ListingVariant.id.in_(chunk))
+            ).all()
+        )
+    product_ids = sorted(set(product_of.values()))
+    carried: set[int] = set()
+    for start in range(0, len(product_ids), LOOKUP_CHUNK):
+        rows = db.session.execute(
+            select(Product.id, Product.tags, Product.product_type, Product.vendor, Product.collections).where(
+                Product.wholesaler_id == partnership.wholesaler_id,
+                Product.id.in_(product_ids[start : start + LOOKUP_CHUNK]),
+            )
+        )
+        carried.update(row.id for row in rows if selection.carries(row))
     return [level for level in levels if product_of.get(level.listing_variant_id) in carried]
 
 

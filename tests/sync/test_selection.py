@@ -142,9 +142,9 @@ def test_dry_run_of_a_narrowed_selection_counts_the_drafts_and_writes_nothing(wo
     assert _titles(world, 0, "DRAFT") == {"Canvas Tote", "Linen Shirt", "Wool Scarf"}
 
 
-@pytest.mark.parametrize("few_levels", [selection.FEW_LEVELS, 0], ids=["an-event-sized-push", "a-whole-catalog-push"])
-def test_stock_push_skips_products_the_retailer_no_longer_carries(world, monkeypatch, few_levels):
-    monkeypatch.setattr(selection, "FEW_LEVELS", few_levels)  # both ways of finding the levels' products
+@pytest.mark.parametrize("chunk", [selection.LOOKUP_CHUNK, 1], ids=["one-lookup", "lookups-in-chunks"])
+def test_stock_push_skips_products_the_retailer_no_longer_carries(world, monkeypatch, chunk):
+    monkeypatch.setattr(selection, "LOOKUP_CHUNK", chunk)  # a catalog larger than one lookup reads it in chunks
     world.sync_catalog()
     _choose(world, 0, "picked", picked=[_hub("Canvas Tote").id])  # saved; products.push has not run yet
     set_sor_stock(world, "TOTE-1", 11)
