@@ -271,9 +271,9 @@ def preview_pull(target, dry: DryRun) -> DryRun:
     for order in db.session.execute(_awaiting(target.organization_id)).scalars():
         dry.change += 1
         if len(dry.sample) < 10:
-            dry.sample.append(f"check {order.retailer_order_name} for shipments")
-    dry.api_calls = dry.change
-    dry.api_cost = dry.change * 5
+            dry.sample.append(f"check {order.retailer_order_name} for shipments and lines the wholesaler cancelled")
+    dry.api_calls = dry.change * 2  # its shipments, then its state (cancelled, line quantities)
+    dry.api_cost = dry.change * 10
     return dry
 
 
