@@ -5,6 +5,7 @@ each partner retailer (coalesced with other changes of the same window by jobs.f
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from jobs.context import RunContext
 from jobs.flows import products
@@ -13,7 +14,7 @@ from jobs.flows.stock_events import request_push, sor_connection, stock_partners
 from jobs.plan import get_job
 from jobs.runtime import new_run
 from portal.extensions import db
-from portal.models import Partnership, Product, Variant, WebhookReceipt, utcnow
+from portal.models import Partnership, Product, SyncRun, Variant, WebhookReceipt, utcnow
 from portal.services.platforms import system_of_record
 
 
@@ -21,6 +22,17 @@ def _remote_id(payload: dict) -> str | None:
     if payload.get("admin_graphql_api_id"):
         return payload["admin_graphql_api_id"]
     return f"gid://shopify/Product/{payload['id']}" if payload.get("id") is not None else None
+
+
+def _queued_pull(connection_id: int) -> int | None:
+    """The id of this connection's products.pull that is open and not started (queued, or waiting for a retry)."""
+    return db.session.execute(
+        select(SyncRun.id).where(
+            SyncRun.job_name == "products.pull",
+            SyncRun.target_key == f"connection:{connection_id}",
+            SyncRun.status == "queued",
+        )
+    ).scalar()
 
 
 def product_changed(receipt: WebhookReceipt) -> dict:
@@ -37,7 +49,15 @@ def product_changed(receipt: WebhookReceipt) -> dict:
         return {"ignored": "no product id in the payload"}
     sor = system_of_record(conn)
     remote = None if receipt.topic == "products/delete" else sor.product(remote_id)
-    run = new_run(get_job("products.pull"), f"connection:{conn.id}", "event")
+    try:
+        run = new_run(get_job("products.pull"), f"connection:{conn.id}", "event")
+    except IntegrityError:
+        db.session.rollback()
+        waiting = _queued_pull(conn.id)
+        if waiting is None:
+            raise  # a pull is running now and may have read this product already: RQ delivers this again later
+        # A pull not started yet reads this product as it is when it starts (and its push follows): nothing is lost.
+        return {"coalesced": waiting}
     run.status, run.started_at, run.attempts, run.total = "running", utcnow(), 1, 1
     db.session.commit()
     ctx = RunContext(run=run, target=conn)

@@ -12,14 +12,17 @@ from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import select
 
+from fakes.shopify.state import gid
 from jobs.flows.stock_events import EVENT_QUEUE, PENDING, request_push
 from jobs.plan import get_job
-from jobs.runtime import connection, new_run
+from jobs.runtime import connection, new_run, run_job
 from jobs.worker import make_worker
 from portal.extensions import db
-from portal.models import SyncRun, Variant
+from portal.models import SyncRun, Variant, WebhookReceipt
 from tests.support.sandbox import sandbox  # noqa: F401 - the fixture
-from tests.sync.conftest import world  # noqa: F401 - the fixture
+from tests.sync.conftest import WS_SHOP, world  # noqa: F401 - the fixture
+from tests.sync.test_events_catalog import PRICES
+from tests.sync.test_events_stock import placed_and_subscribed, settle
 
 WINDOW = 0.05
 
@@ -86,3 +89,26 @@ def test_changes_noted_while_another_stock_push_is_open_wait_for_the_next_window
     events = db.session.execute(select(SyncRun).where(SyncRun.trigger == "event", SyncRun.target_key == target))
     assert [r.status for r in events.scalars()] == ["done"]
     assert connection().scard(PENDING.format(kind="variants", partnership=partnership.id)) == 0
+
+
+def test_a_product_event_while_a_catalog_pull_waits_in_the_queue_is_left_to_that_pull(world, app):
+    events = placed_and_subscribed(world, app)
+    sor_target = f"connection:{events.sor.id}"
+    waiting = new_run(get_job("products.pull"), sor_target, "schedule")  # queued, not started
+    shop = events.sor_shop()
+    tote = shop.variant_by_sku("TOTE-1")
+    old_price = events.store_shop(0).variant_by_sku("TOTE-1").price
+    prices_in = [{"id": gid("ProductVariant", tote.id), "price": "12.00"}]
+    events.sandbox.graphql(WS_SHOP, PRICES, {"p": gid("Product", tote.product_id), "v": prices_in})
+
+    settle(events, app)
+
+    receipts = db.session.execute(select(WebhookReceipt).where(WebhookReceipt.topic == "products/update"))
+    assert [(r.processed_at is not None, r.error) for r in receipts.scalars()] == [(True, None)]
+    q = Queue("webhooks", connection=connection())
+    assert FailedJobRegistry(queue=q).get_job_ids() == [] and ScheduledJobRegistry(queue=q).get_job_ids() == []
+
+    pulled = run_job("products.pull", sor_target, "schedule", waiting.id)  # the pull the event was left to
+    assert pulled["status"] == "done"
+    events.ok("products.push")
+    assert events.store_shop(0).variant_by_sku("TOTE-1").price != old_price  # the new price reached the retailer
