@@ -106,6 +106,8 @@ def _cancel_one(ctx: RunContext, sor, order: Order) -> str:
 
 def _edit_one(ctx: RunContext, sor, order: Order) -> str:
     """Set every line's quantity in the system of record to ours (0 removes) and add the lines it lacks."""
+    if order.rejected_at is not None and order.status == "cancelled":
+        return _cancel_rejected(ctx, sor, order)  # the wholesaler rejected every line from the order page
     if not hasattr(sor, "edit_order"):
         order.edit_pending = False
         _log_both(ctx, order, f"{order.retailer_order_name}: edit not carried out: the wholesaler's system cannot "
@@ -121,8 +123,6 @@ def _edit_one(ctx: RunContext, sor, order: Order) -> str:
                 continue
             additions.append((variant.remote_id, line.quantity - line.cancelled_quantity))
             added_lines.append(line)
-    if order.rejected_at is not None and not additions and not any(quantities.values()):
-        return _cancel_rejected(ctx, sor, order)
     note = f"Edited by the retailer ({order.retailer_order_name}) via Wholesync"
     if order.rejected_at is not None:
         note = f"Lines rejected by the wholesaler ({order.retailer_order_name}) via Wholesync"

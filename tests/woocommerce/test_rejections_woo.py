@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from fakes.shopify.resolvers.order_changes import cancel_order
 from integrations.woocommerce.client import WooClient
+from jobs.flows.order_changes import reject_from_portal
 from portal.extensions import db
 from portal.models import Order
 from tests.woocommerce.test_shopify_to_woo import RT, WS, _place_woo_order
@@ -58,3 +59,22 @@ def test_a_woocommerce_wholesaler_cancelling_the_order_rejects_every_line(woo_to
     world.ok("order_updates.pull")
     db.session.refresh(order)
     assert order.status == "cancelled" and [line.rejected_quantity for line in order.lines] == [1]
+
+
+def test_every_line_rejected_from_the_portal_cancels_the_wholesalers_woocommerce_order(woo_to_woo):
+    world = woo_to_woo
+    world.ok("products.pull")
+    world.ok("products.push")
+    key = world.woo.issue_key(RT)
+    client = WooClient(f"{world.woo.base_url}/{RT}", key.consumer_key, key.consumer_secret, http=httpx.Client())
+    client.post("orders", {"status": "processing", "billing": {"email": "b@example.com"},
+                           "line_items": [{"sku": "TOTE-1", "quantity": 1}]})  # fmt: skip
+    world.ok("orders.pull")
+    world.ok("orders.push")
+    order = db.session.execute(select(Order)).scalar_one()
+    reject_from_portal(order, {order.lines[0].id: 1}, "Out of stock: none left")
+    world.ok("order_changes.push")
+    assert world.woo.store("acme-wholesale").orders[int(order.sor_remote_order_id)]["status"] == "cancelled"
+    world.ok("order_updates.push")
+    retailer_order = next(iter(world.woo.store(RT).orders.values()))
+    assert retailer_order["status"] == "cancelled"
