@@ -10,7 +10,8 @@ import importlib
 
 from flask import Flask
 from rq import Queue, Worker
-from rq.utils import now
+from rq.job import Job
+from rq.utils import now, str_to_date
 
 from jobs.plan import QUEUES
 from portal.extensions import db
@@ -31,6 +32,23 @@ class AppWorker(Worker):
                 return super().perform_job(job, queue, execution)
             finally:
                 db.session.remove()
+
+    def reorder_queues(self, reference_queue: Queue) -> None:
+        """Queues in priority order for the next take, except that a lower queue whose oldest job has waited
+        RQ_STARVED_SECONDS goes first once: a steady stream of events must not starve the passes behind them (the
+        chaos soak found chained stock pushes queued for its whole run while events kept the urgent queues busy)."""
+        self._ordered_queues = self.queues[:]
+        limit = float(self.app.config.get("RQ_STARVED_SECONDS", 30)) if self.app else 30.0
+        for queue in self.queues[1:]:
+            head = self.connection.lindex(queue.key, 0)  # RQ pushes at the tail and pops the head: the oldest
+            stamp = (
+                self.connection.hget(f"{Job.redis_job_namespace_prefix}{head.decode()}", "enqueued_at")
+                if head
+                else None
+            )
+            if stamp and (now() - str_to_date(stamp)).total_seconds() >= limit:
+                self._ordered_queues = [queue, *(q for q in self.queues if q is not queue)]
+                return
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
