@@ -141,7 +141,8 @@ def _push_once(app, sandbox, partnership_id: int) -> dict:
         "mutations": sum(1 for r in served if r["operation"] == "mutation"),
         "throttled_answers": sum(1 for r in shop.requests[first_request:] if r.get("throttled")),
         "ceiling_fraction": round(spent / (RESTORE * seconds), 3) if seconds else 0.0,
-        "horse_peak_rss_mb": round(horse_peak_kb / 1024, 1),
+        "horse_peak_rss_mb": round(horse_peak_kb / 1024, 1), "message": run.message,
+        "failures": (run.failures or [])[:3],
     }  # fmt: skip
 
 
@@ -302,6 +303,8 @@ def _scenario(products: int, variants: int, noop: bool = True) -> dict:
             pulled = run_now("products.pull")[0]
             pull_seconds = round(time.monotonic() - start, 2)
             first = _push_once(app, sandbox, partnership.id)
+            if first["status"] != "done":
+                raise RuntimeError(f"the catalog push ended {first['status']}: {first['message']} {first['failures']}")
             peak_rss_mb = first["horse_peak_rss_mb"]
             again = _push_once(app, sandbox, partnership.id) if noop else None
             db.session.refresh(partnership)
