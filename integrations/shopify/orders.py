@@ -28,7 +28,7 @@ from integrations.timeutil import format_iso, parse_iso
 
 ORDERS_QUERY = """
 query SyncOrders($after: String, $query: String) {
-  orders(first: 5, after: $after, query: $query, sortKey: UPDATED_AT) {
+  orders(first: 10, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes {
       id name createdAt updatedAt cancelledAt currencyCode email phone note
@@ -37,7 +37,7 @@ query SyncOrders($after: String, $query: String) {
       shippingAddress { name firstName lastName company address1 address2 city province provinceCode zip country
         countryCodeV2 phone }
       lineItems(first: 50) { nodes { id sku quantity currentQuantity title } }
-      refunds(first: 5) { refundLineItems(first: 10) { nodes { quantity restockType lineItem { id } } } }
+      refunds(first: 3) { refundLineItems(first: 5) { nodes { quantity restockType lineItem { id } } } }
     }
   }
 }
