@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, func
+from sqlalchemy import Select, func, select
 
 from integrations.base import OrderShipping, RemoteOrder
 from portal.extensions import db
-from portal.models import ActivityLog, Fulfillment, Order, Partnership
+from portal.models import ActivityLog, Fulfillment, Invoice, InvoiceLine, Order, OrderLine, Partnership
 from portal.tenancy import current_org_id, scoped
 
 PROMISE = timedelta(hours=2)
@@ -243,9 +243,20 @@ def timeline(order: Order) -> list[Step]:
     steps.extend([
         Step("Shipped", order.shipped_at or (min(shipped) if shipped else None)),
         Step("Tracking sent to the retailer's store", min(pushed) if pushed else None),
-        Step("Invoiced", order.billed_at),
+        Step("Invoiced", invoiced_at(order)),
     ])  # fmt: skip
     return steps
+
+
+def invoiced_at(order: Order) -> datetime | None:
+    """When the first invoice charging any of the order's lines (or its shipping) was made, or None."""
+    first = db.session.execute(
+        select(func.min(Invoice.created_at))
+        .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .join(OrderLine, OrderLine.id == InvoiceLine.order_line_id)
+        .where(OrderLine.order_id == order.id, InvoiceLine.kind == "charge")
+    ).scalar()
+    return min((t for t in (first, order.billed_at) if t is not None), default=None)
 
 
 def promise(order: Order, now: datetime | None = None) -> Promise:

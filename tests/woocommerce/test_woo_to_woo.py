@@ -155,8 +155,9 @@ def test_an_order_goes_to_the_wholesaler_once_and_its_tracking_and_invoice_follo
     assert sorted((line.sku, line.billed_quantity) for line in order.lines) == [("SHIRT-S", 1), ("TOTE-1", 2)]
     steps = {s.label: s.at for s in timeline(order)}
     reached = ["Placed at the retailer's store", "Received by Wholesync", "In the wholesaler's system of record",
-               "Shipped", "Tracking sent to the retailer's store"]  # fmt: skip
+               "Shipped", "Tracking sent to the retailer's store", "Invoiced"]  # fmt: skip
     assert [label for label in reached if steps[label] is None] == []
+    assert steps["Invoiced"] == invoice.created_at  # the invoice charging its lines, shipping billed or not
     name = f"#{placed['number']}"
     for step in (
         f"{name}: 2 line(s) received from the retailer",
