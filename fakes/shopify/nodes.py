@@ -43,9 +43,10 @@ def location(ctx: Context, loc: Location) -> dict:
         "isFulfillmentService": loc.fulfillment_service_id is not None,
         "fulfillsOnlineOrders": loc.fulfills_online_orders,
         "shipsInventory": True,
-        "hasActiveInventory": any(loc.id in i.levels for i in shop.inventory_items.values()),
-        "createdAt": iso(loc.created_at),
-        "updatedAt": iso(loc.updated_at),
+        # a callable, resolved only when asked: every level's `location` builds this dict
+        "hasActiveInventory": lambda info: any(loc.id in i.levels for i in shop.inventory_items.values()),
+        "createdAt": lambda info: iso(loc.created_at),  # lazy: a bulk read builds this per level
+        "updatedAt": lambda info: iso(loc.updated_at),
         "inventoryLevels": inventory_levels,
         "inventoryLevel": inventory_level,
         "fulfillmentService": (
@@ -75,8 +76,8 @@ def _level(ctx: Context, item: InventoryItem, location_id: int) -> dict:
         "id": f"gid://shopify/InventoryLevel/{item.id}?inventory_item_id={item.id}&location_id={location_id}",
         "isActive": True,
         "canDeactivate": True,
-        "createdAt": iso(item.created_at),
-        "updatedAt": iso(item.updated_at),
+        "createdAt": lambda info: iso(item.created_at),
+        "updatedAt": lambda info: iso(item.updated_at),
         "quantities": quantities_field,
         "item": lambda info: inventory_item(ctx, item),
         "location": lambda info: location(ctx, ctx.shop.locations[location_id]),
@@ -109,8 +110,8 @@ def inventory_item(ctx: Context, item: InventoryItem) -> dict:
             "id": gid("InventoryItemMeasurement", item.id),
             "weight": dict(item.weight) if item.weight else {"unit": "GRAMS", "value": 0.0},
         },
-        "createdAt": iso(item.created_at),
-        "updatedAt": iso(item.updated_at),
+        "createdAt": lambda info: iso(item.created_at),
+        "updatedAt": lambda info: iso(item.updated_at),
         "locationsCount": {"count": len(item.levels), "precision": "EXACT"},
         "inventoryLevels": levels,
         "inventoryLevel": level,
@@ -140,9 +141,9 @@ def variant(ctx: Context, v: Variant) -> dict:
         "availableForSale": available > 0 or v.inventory_policy == "CONTINUE",
         "taxable": v.taxable,
         "selectedOptions": [{"name": o["name"], "value": o["value"]} for o in v.option_values],
-        "createdAt": iso(v.created_at),
-        "updatedAt": iso(v.updated_at),
-        "inventoryItem": inventory_item(ctx, item) if item else None,
+        "createdAt": lambda info: iso(v.created_at),  # lazy, as below: a bulk read builds one per variant
+        "updatedAt": lambda info: iso(v.updated_at),
+        "inventoryItem": (lambda info: inventory_item(ctx, item)) if item else None,
         "product": lambda info: product(ctx, shop.products[v.product_id]),
     }
 
