@@ -232,11 +232,12 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
         print(f"chaos: VIOLATION {v.kind}: {v.detail}")
     print(
         f"chaos: seed {seed} {seconds:g} s: {result['orders']} orders, {result['shipments']} shipments, "
-        f"{result['stock_changes']} stock changes, {sum(injector.counts.values())} faults; lost {counts['lost']}, "
+        f"{result['stock_changes']} stock changes, {sum(injector.counts.values())} faults {result['faults']}; "
+        f"lost {counts['lost']}, "
         f"duplicated {counts['duplicated']}, double_billed {counts['double_billed']}, stock_mismatches "
         f"{counts['stock_mismatches']}, catalog_mismatches {counts['catalog_mismatches']}, lost_access "
         f"{counts['lost_access']}; settled in "
-        f"{settle_seconds} s; {len(retailers)} retailers, invoices {billing['invoices']}"
+        f"{settle_seconds} s (setup {setup_seconds} s); {len(retailers)} retailers, invoices {billing['invoices']}"
     )
     if violations or unsettled:
         # Invariants that hold while trading's webhooks still wait prove nothing about their effects: not settled
