@@ -14,6 +14,7 @@ from jobs.flows.common import digest, now
 from portal.extensions import db
 from portal.models import Listing, ListingVariant, Partnership, Product, Variant
 from portal.services.pricing import compute_retail_price
+from portal.services.stock import offered_quantities
 
 SKU_CHUNK = 40  # SKUs per "Get SKU by ID" search
 PUSH_BATCH = 250  # products a catalog push holds at once (with their variants and listings)
@@ -114,7 +115,7 @@ def plan_product(ctx, partnership, store, store_conn, placement, product, listin
     wanted = push_hash(product, prices)
     if listing is not None and listing.remote_product_id and listing.pushed_hash == wanted and not listing.removed_at:
         return "unchanged"
-    variants = _variants_payload(product, prices, listing)
+    variants = _variants_payload(partnership, product, prices, listing)
     key = product_key(partnership, product)
     if listing is None or not listing.remote_product_id:
         first = next(iter(live_variants(product)), None)
@@ -149,14 +150,18 @@ def plan_product(ctx, partnership, store, store_conn, placement, product, listin
     return Plan(push_, "updated", "edit", prices, wanted, listing)
 
 
-def _variants_payload(product, prices, listing) -> list[dict]:
+def _variants_payload(partnership, product, prices, listing) -> list[dict]:
     placed = {lv.variant_id: lv for lv in (listing.variants if listing else [])}
+    live = live_variants(product)
+    # A variant placed for the first time starts at the level inventory.push would give it, never at the total.
+    offered = offered_quantities(partnership, [v for v in live if v.id not in placed])
     payload = []
-    for v in live_variants(product):
+    for v in live:
         lv = placed.get(v.id)
         payload.append({
             "sku": v.sku, "price": prices[v.sku], "option_values": v.option_values, "barcode": v.barcode,
-            "quantity": v.inventory_quantity, "variant_id": lv.remote_variant_id if lv else None,
+            "quantity": offered.get(v.id, max(0, v.inventory_quantity)),
+            "variant_id": lv.remote_variant_id if lv else None,
             "pushed_price": lv.pushed_price if lv else None, "compare_at_price": v.compare_at_price,
             "pushed_compare_at": lv.pushed_compare_at if lv else None, "weight_grams": v.weight_grams,
             "taxable": v.taxable is not False, "requires_shipping": v.requires_shipping is not False,
@@ -174,12 +179,12 @@ def _remote_view(product: Product) -> RemoteProduct:
 
 
 def record_listing(partnership, store_conn, product, listing, remote_id, placed, prices, wanted, stock=True,
-                   media=None) -> Listing:  # fmt: skip
+                   media=None, quantities=None) -> Listing:  # fmt: skip
     """Remote ids, pushed hash and prices, written in one transaction with the activity entry.
 
     `stock` False (a product linked by SKU): its inventory item is the retailer's own, so none is recorded and
     inventory.push never sets it, nor its compare-at price. `media`: the store's media ids of our images after a
-    full push (None: unchanged)."""
+    full push (None: unchanged). `quantities`: by SKU, the levels the push placed (recorded as pushed)."""
     if listing is None:
         listing = Listing(partnership_id=partnership.id, product_id=product.id, retailer_connection_id=store_conn.id)
         db.session.add(listing)
@@ -195,8 +200,9 @@ def record_listing(partnership, store_conn, product, listing, remote_id, placed,
         if lv is None:
             if spot is None:
                 continue
+            placed_quantity = (quantities or {}).get(v.sku, max(0, v.inventory_quantity))
             lv = ListingVariant(listing_id=listing.id, variant_id=v.id,
-                                pushed_quantity=max(0, v.inventory_quantity) if stock else None)  # fmt: skip
+                                pushed_quantity=placed_quantity if stock else None)  # fmt: skip
             db.session.add(lv)
         if spot is not None:
             lv.remote_variant_id = spot.variant_id

@@ -313,7 +313,9 @@ def _settle(ctx, partnership, store_conn, inflight: dict, return_when) -> None:
             continue
         try:
             listing = record_listing(partnership, store_conn, product, plan.listing, remote_id, placed, plan.prices,
-                                     plan.wanted, media=plan.push.remote_media if plan.push.full else None)  # fmt: skip
+                                     plan.wanted, media=plan.push.remote_media if plan.push.full else None,
+                                     quantities={v["sku"]: v.get("quantity") for v in plan.push.variants
+                                                 if v.get("quantity") is not None})  # fmt: skip
             if plan.outcome == "created":
                 listing.created_unpublished = True
             suffix = " as a draft" if plan.outcome == "created" else ""

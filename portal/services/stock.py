@@ -271,10 +271,41 @@ def retailer_quantities(partnership: Partnership, variant_ids=None, location_ids
     result = []
     for lv_id, sku, item_id, pushed, total, at_counted, located, variant_gone, removed, product_gone in rows:
         gone = variant_gone or removed or product_gone
-        stock = int(at_counted or 0) if located else total
-        wanted = 0 if gone else stock - in_flight.get(sku, 0) - partnership.stock_buffer
-        result.append(Level(lv_id, sku, item_id, pushed, max(0, wanted)))
+        wanted = 0 if gone else _offered(partnership, sku, total, at_counted, located, in_flight)
+        result.append(Level(lv_id, sku, item_id, pushed, wanted))
     return result
+
+
+def offered_quantities(partnership: Partnership, variants: Iterable[Variant]) -> dict[int, int]:
+    """By hub variant id, the level a product's first push places at the retailer: the same count as
+    retailer_quantities (counted locations - in-flight - buffer, never negative) for variants not placed yet."""
+    variants = list(variants)
+    if not variants:
+        return {}
+    in_flight = in_flight_by_sku(partnership.wholesaler_id)
+    counted = counted_location_ids(partnership)
+    located = {
+        variant_id: (int(at_counted or 0), n)
+        for variant_id, at_counted, n in db.session.execute(
+            select(
+                VariantStock.variant_id,
+                func.sum(case((VariantStock.location_id.in_(counted), VariantStock.quantity), else_=0)),
+                func.count(VariantStock.id),
+            )
+            .where(VariantStock.variant_id.in_([v.id for v in variants]))
+            .group_by(VariantStock.variant_id)
+        )
+    }
+    return {
+        v.id: _offered(partnership, v.sku, v.inventory_quantity, *located.get(v.id, (0, 0)), in_flight)
+        for v in variants
+    }
+
+
+def _offered(partnership: Partnership, sku, total, at_counted, located, in_flight: dict[str, int]) -> int:
+    # No per-location stock recorded yet (products.pull brought it, no stock pull since): its total counts.
+    stock = int(at_counted or 0) if located else total
+    return max(0, stock - in_flight.get(sku, 0) - partnership.stock_buffer)
 
 
 @dataclass

@@ -288,3 +288,18 @@ def test_the_sandbox_admin_opens_a_location_and_sets_stock_there_with_the_event_
         "Shop location": True,
         "Back warehouse": False,
     }
+
+
+def test_a_product_placed_for_the_first_time_starts_at_the_counted_level_not_the_wholesalers_total(world):
+    world.ok("products.pull")
+    add_warehouse(world, {"TOTE-1": 100, "SHIRT-M": 50})
+    world.ok("inventory.pull")  # the hub knows each location's stock before anything is placed
+    world.partnerships[1].stock_buffer = 2
+    db.session.commit()
+    world.ok("products.push")
+    # the shop location's 20 totes and 7 medium shirts, less retailer 1's buffer; never the 120 / 57 in all
+    assert [retailer_level(world, n, "TOTE-1") for n in range(2)] == [20, 18]
+    assert [retailer_level(world, n, "SHIRT-M") for n in range(2)] == [7, 5]
+    calls_before = [set_calls(world, n) for n in range(2)]
+    world.ok("inventory.push")
+    assert [set_calls(world, n) for n in range(2)] == calls_before  # what was placed is what push would send
