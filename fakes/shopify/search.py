@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
 _TERM = re.compile(r"(?P<field>\w+):(?P<op>>=|<=|>|<)?(?P<value>\"[^\"]*\"|'[^']*'|\S+)|(?P<word>\S+)")
 
@@ -52,20 +53,50 @@ def matches(query: str | None, fields: dict, default_field: str = "title") -> bo
     """Whether a record (a dict of searchable field -> value; a value may be a list: any matches) fits `query`."""
     if not query or not query.strip():
         return True
-    for alternative in re.split(r"\s+OR\s+", query.strip()):
+    sets = _equalities(query)
+    if sets is not None and all(isinstance(fields.get(name), str | None) for name in sets):
+        return any(fields.get(name) is not None and fields[name].lower() in wanted for name, wanted in sets.items())
+    for alternative in _parse(query):
         ok = True
-        for m in _TERM.finditer(alternative):
-            if m["word"]:
-                if m["word"] in ("AND",):
+        for word, name, op, value in alternative:
+            if word:
+                if word in ("AND",):
                     continue
-                ok = ok and m["word"].lower() in str(fields.get(default_field, "")).lower()
+                ok = ok and word.lower() in str(fields.get(default_field, "")).lower()
                 continue
-            name, value = m["field"], m["value"].strip("\"'")
             actual = fields.get(name)
-            if isinstance(actual, list | tuple | set) and not m["op"]:
+            if isinstance(actual, list | tuple | set) and not op:
                 ok = ok and any(_compare(a, None, value) for a in actual)
             else:
-                ok = ok and _compare(actual, m["op"], value)
+                ok = ok and _compare(actual, op, value)
         if ok:
             return True
     return False
+
+
+@lru_cache(maxsize=256)
+def _parse(query: str) -> tuple:
+    """The query's OR alternatives, each its terms (word, field, op, value): parsed once per query, not once per
+    record searched (a search over a large shop reads every record)."""
+    return tuple(
+        tuple(
+            (m["word"], m["field"], m["op"], None if m["word"] else m["value"].strip("\"'"))
+            for m in _TERM.finditer(alternative)
+        )
+        for alternative in re.split(r"\s+OR\s+", query.strip())
+    )
+
+
+@lru_cache(maxsize=256)
+def _equalities(query: str) -> dict[str, frozenset] | None:
+    """`sku:A OR sku:B ...` (each alternative one `field:value`, no comparison, no wildcard) as the set of values
+    per field, so a text field is matched by one set lookup; None for any other query."""
+    values: dict[str, set] = {}
+    for alternative in _parse(query):
+        if len(alternative) != 1:
+            return None
+        word, name, op, value = alternative[0]
+        if word or op or value.endswith("*"):
+            return None
+        values.setdefault(name, set()).add(value.lower())
+    return {name: frozenset(v) for name, v in values.items()}
