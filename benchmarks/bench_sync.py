@@ -301,6 +301,8 @@ def _scenario(products: int, variants: int, noop: bool = True) -> dict:
             ensure_sor_subscriptions(sor)  # what connecting the wholesaler's store does
             start = time.monotonic()
             pulled = run_now("products.pull")[0]
+            if pulled["status"] != "done":  # at 100,000 variants the sandbox's synchronous bulk query can time out
+                raise RuntimeError(f"the catalog pull ended {pulled['status']}: {pulled.get('message')}")
             pull_seconds = round(time.monotonic() - start, 2)
             first = _push_once(app, sandbox, partnership.id)
             if first["status"] != "done":
