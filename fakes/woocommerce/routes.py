@@ -305,6 +305,19 @@ def _new_item(ctx: Ctx, kind: str, parent_id: int = 0) -> dict:
 
 
 SPECIAL = {"sku", "type", "attributes", "meta_data", "images", "image", "manage_stock", "stock_quantity", "backorders"}
+# get_post_status_object() knows these; any other status becomes "draft" (prepare_object_for_database). Only batch
+# items can carry one: WordPress validated everything else against the enum already.
+POST_STATUSES = {"publish", "future", "draft", "pending", "private", "trash", "auto-draft", "inherit"}
+
+
+def _intval(value) -> int:
+    """PHP's intval for what a batch item may carry unvalidated: leading digits, else 0."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        return int(value)
+    found = re.match(r"\s*[+-]?\d+", str(value)) if isinstance(value, str) else None
+    return int(found.group()) if found else 0
 
 
 def _apply_meta(item: dict, entries: list, ctx: Ctx) -> None:
@@ -342,7 +355,11 @@ def _apply_item(ctx: Ctx, item: dict, params: dict, spec: dict, variation: bool)
             if spec[key].get("type") == "boolean":
                 value = sc.to_bool(value)
             elif spec[key].get("type") == "integer":
-                value = int(value)
+                value = _intval(value)
+            elif key == "status" and value not in POST_STATUSES:
+                value = "draft"
+            elif key == "stock_status" and value not in sc.STOCK_STATUSES:
+                value = "instock"  # WC_Product::set_stock_status
             item[key] = value
     if "name" in params and not item["slug"] and not variation:
         item["slug"] = _slug(params["name"])
@@ -356,7 +373,7 @@ def _apply_item(ctx: Ctx, item: dict, params: dict, spec: dict, variation: bool)
             item["backorders"] = params["backorders"]
         if item["manage_stock"] is True:
             if params.get("stock_quantity") is not None:
-                item["stock_quantity"] = int(params["stock_quantity"])
+                item["stock_quantity"] = _intval(params["stock_quantity"])
         else:
             item["stock_quantity"] = None
     if "meta_data" in params:
@@ -583,8 +600,12 @@ def variation_delete(ctx: Ctx, product_id: int, variation_id: int):
     return out
 
 
-def _batch(ctx: Ctx, spec: dict, create, update, delete, *route_ids):
-    """create/update/delete lists; 100 items in total at most; 200 with per-item errors."""
+def _batch(ctx: Ctx, create, update, delete, *route_ids):
+    """create/update/delete lists; 100 items in total at most; 200 with per-item errors.
+
+    WC_REST_Controller::batch_items hands each item to create_item/update_item as a new request that WordPress never
+    validates against the endpoint args: a batch item is not refused with rest_invalid_param, its values go to the
+    controller as sent (an unknown status becomes "draft", an unknown stock_status "instock", numbers intval)."""
     params = ctx.params
     total = sum(len(params.get(k) or []) for k in ("create", "update", "delete"))
     if total > BATCH_LIMIT:
@@ -598,10 +619,6 @@ def _batch(ctx: Ctx, spec: dict, create, update, delete, *route_ids):
     def run(kind, item, fn):
         sub = Ctx(ctx.sandbox, ctx.store, ctx.request, item if isinstance(item, dict) else {}, ctx.site)
         try:
-            if kind != "delete":
-                invalid, _missing = sc.validate_args(spec, sub.params)
-                if invalid:
-                    raise invalid_params(invalid)
             result = fn(sub)
             return result[0] if isinstance(result, tuple) else result
         except WPError as err:
@@ -624,13 +641,13 @@ def _batch(ctx: Ctx, spec: dict, create, update, delete, *route_ids):
 
 def product_batch(ctx: Ctx):
     """POST /products/batch."""
-    return _batch(ctx, sc.PRODUCT, product_create, product_update, product_delete)
+    return _batch(ctx, product_create, product_update, product_delete)
 
 
 def variation_batch(ctx: Ctx, product_id: int):
     """POST /products/<id>/variations/batch."""
     _product(ctx, product_id, "GET")
-    return _batch(ctx, sc.VARIATION, variation_create, variation_update, variation_delete, product_id)
+    return _batch(ctx, variation_create, variation_update, variation_delete, product_id)
 
 
 # --- orders -----------------------------------------------------------------------------------------------------------
@@ -949,11 +966,13 @@ def _webhook_out(ctx: Ctx, hook: dict) -> dict:
 
 
 def _check_webhook(params: dict, creating: bool) -> None:
-    if (creating or "topic" in params) and not valid_topic(str(params.get("topic", ""))):
-        raise WPError("woocommerce_rest_webhook_invalid_topic", "Webhook topic is required and must be valid.", 400)
-    if (creating or "delivery_url" in params) and not re.match(r"^https?://", str(params.get("delivery_url", ""))):
+    """create_item/update_item (V1 controller): on update only non-empty values are checked and applied."""
+    if (creating or params.get("topic")) and not valid_topic(str(params.get("topic", "")).lower()):
+        message = "Webhook topic is required and must be valid." if creating else "Webhook topic must be valid."
+        raise WPError("woocommerce_rest_shop_webhook_invalid_topic", message, 400)
+    if (creating or params.get("delivery_url")) and not re.match(r"^https?://", str(params.get("delivery_url", ""))):
         raise WPError(
-            "woocommerce_rest_webhook_invalid_delivery_url",
+            "woocommerce_rest_shop_webhook_invalid_delivery_url",
             "Webhook delivery URL must be a valid URL starting with http:// or https://.",
             400,
         )
@@ -972,7 +991,7 @@ def webhook_create(ctx: Ctx):
     hook = {
         "id": next(ctx.store.webhook_ids),
         "name": ctx.params.get("name") or f"Webhook created on {dates(ctx.store, now)[0]}",
-        "status": ctx.params.get("status", "active"),
+        "status": "active",  # create_item: the new post is "publish", so the hook is active whatever was sent
         "delivery_url": ctx.params["delivery_url"],
         "secret": ctx.params.get("secret") or "".join(secrets.choice(alphabet) for _ in range(50)),
         "failure_count": 0,
@@ -986,9 +1005,12 @@ def webhook_create(ctx: Ctx):
 
 
 def _webhook(ctx: Ctx, hook_id: int, method: str) -> dict:
+    """GET and PUT answer prepare_item_for_response's 400 "ID is invalid."; DELETE its own 404 "Invalid ID."."""
     hook = ctx.store.webhooks.get(hook_id)
     if hook is None:
-        raise WPError("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 400 if method in EDITABLE else 404)
+        if method == "DELETE":
+            raise WPError("woocommerce_rest_shop_webhook_invalid_id", "Invalid ID.", 404)
+        raise WPError("woocommerce_rest_shop_webhook_invalid_id", "ID is invalid.", 400)
     return hook
 
 
@@ -1012,9 +1034,9 @@ def webhook_update(ctx: Ctx, hook_id: int):
     hook = _webhook(ctx, hook_id, "PUT")
     _check_webhook(ctx.params, creating=False)
     for key in ("name", "status", "delivery_url", "secret"):
-        if key in ctx.params:
+        if ctx.params.get(key):
             hook[key] = ctx.params[key]
-    if "topic" in ctx.params:
+    if ctx.params.get("topic"):
         _set_topic(hook, ctx.params["topic"])
     hook["_modified"] = ctx.now()
     return _webhook_out(ctx, hook)
@@ -1022,9 +1044,9 @@ def webhook_update(ctx: Ctx, hook_id: int):
 
 def webhook_delete(ctx: Ctx, hook_id: int):
     """DELETE /webhooks/<id> (force=true required)."""
-    hook = _webhook(ctx, hook_id, "DELETE")
-    if not sc.to_bool(ctx.params.get("force", False)):
+    if not sc.to_bool(ctx.params.get("force", False)):  # checked before the id, as delete_item does
         raise WPError("woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501)
+    hook = _webhook(ctx, hook_id, "DELETE")
     ctx.store.webhooks.pop(hook_id)
     return _webhook_out(ctx, hook)
 
@@ -1162,14 +1184,17 @@ ROUTES = [
             "DELETE": (order_delete, "delete", sc.FORCE),
         },
     ),
-    (f"/wc/v3/orders/{P}/notes", {"GET": (note_list, "list", {}), "POST": (note_create, "create", sc.ORDER_NOTE)}),
+    (
+        f"/wc/v3/orders/{P}/notes",
+        {"GET": (note_list, "list", sc.NOTE_COLLECTION), "POST": (note_create, "create", sc.ORDER_NOTE)},
+    ),
     (
         f"/wc/v3/orders/{P}/notes/{P}",
         {"GET": (note_get, "view", {}), "DELETE": (note_delete, "delete", sc.FORCE)},
     ),
     (
         "/wc/v3/webhooks",
-        {"GET": (webhook_list, "list", sc.WEBHOOK_COLLECTION), "POST": (webhook_create, "create", sc.WEBHOOK)},
+        {"GET": (webhook_list, "list", sc.WEBHOOK_COLLECTION), "POST": (webhook_create, "create", sc.WEBHOOK_CREATE)},
     ),
     (
         f"/wc/v3/webhooks/{P}",

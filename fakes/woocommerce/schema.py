@@ -1,7 +1,22 @@
 """Endpoint argument schemas of WooCommerce REST `wc/v3`, and WordPress's rules for validating request values.
 
-Derived (types, enums, read-only flags, bounds) from the item schemas and collection params of WooCommerce's V3
-controllers (products, product variations, orders, order notes, webhooks, CRUD collection params); see README.md.
+Read from WooCommerce's source (woocommerce/woocommerce, plugins/woocommerce/includes/rest-api/Controllers/; no code
+copied), file and commit per schema:
+- products: Version3/class-wc-rest-products-controller.php get_item_schema/get_collection_params (e9d8453f),
+  collection params of Version3/class-wc-rest-crud-controller.php.
+- product variations: Version3/class-wc-rest-product-variations-controller.php get_item_schema (50b6b3ae);
+  routes from Version2/class-wc-rest-product-variations-v2-controller.php register_routes (88902259).
+- orders: Version2/class-wc-rest-orders-v2-controller.php get_item_schema/get_collection_params/register_routes
+  (b326ba12) with Version3/class-wc-rest-orders-controller.php (0379e4ee: status collection param an array,
+  coupon_lines[].discount read-only).
+- order notes: Version3/class-wc-rest-order-notes-controller.php get_item_schema (51a62bf2),
+  Version2/class-wc-rest-order-notes-v2-controller.php get_collection_params (9b5f9270),
+  Version1/class-wc-rest-order-notes-v1-controller.php register_routes (51a62bf2: `note` required on create).
+- webhooks: Version2/class-wc-rest-webhooks-v2-controller.php get_item_schema (51a62bf2),
+  Version1/class-wc-rest-webhooks-v1-controller.php register_routes/create_item/update_item/get_collection_params
+  (0b3e699b); Version3/class-wc-rest-webhooks-controller.php only changes the API version (read in the
+  MathiasReker/woocommerce mirror, 270e4e76: the file is not in the stored woocommerce/woocommerce index).
+- batches: Version3/class-wc-rest-controller.php batch_items (e555e3b3): items are not validated against the args.
 """
 
 from __future__ import annotations
@@ -14,6 +29,7 @@ I = {"type": "integer"}  # noqa: E741
 N = {"type": "number"}
 B = {"type": "boolean"}
 DT = {"type": "date-time"}  # not a JSON-schema type: WordPress skips validation for it
+DT_ARG = {"type": ["null", "string"]}  # a writable date-time property as an endpoint arg (WordPress 5.5+)
 MIXED = {"type": "mixed"}
 RO = {"readonly": True}
 
@@ -118,31 +134,35 @@ PRODUCT = {
     "meta_data": META_DATA,
 }
 
+# class-wc-rest-product-variations-controller.php (V3) get_item_schema. WordPress's args for these endpoints are the
+# writable properties; WC_REST_Controller::adjust_wp_5_5_datatype_compatibility turns "date-time" into
+# ["null", "string"] and "mixed" into any type on create/edit, so DT_ARG/MIXED below.
 VARIATION = {
     "id": ro(I),
-    "date_created": DT,
+    "date_created": ro(DT),
     "date_modified": ro(DT),
     "description": S,
-    "permalink": ro(S),
+    "permalink": ro({"type": "string", "format": "uri"}),
     "sku": S,
-    "global_unique_id": S,
+    "global_unique_id": S,  # not in the stored controller version; newer WooCommerce declares it for variations
     "price": ro(S),
     "regular_price": S,
     "sale_price": S,
-    "date_on_sale_from": DT,
-    "date_on_sale_from_gmt": DT,
-    "date_on_sale_to": DT,
-    "date_on_sale_to_gmt": DT,
+    "date_on_sale_from": DT_ARG,
+    "date_on_sale_from_gmt": DT_ARG,
+    "date_on_sale_to": DT_ARG,
+    "date_on_sale_to_gmt": DT_ARG,
     "on_sale": ro(B),
-    "status": enum("draft", "pending", "private", "publish", default="publish"),
+    "status": enum("draft", "pending", "private", "publish", default="publish"),  # array_keys(get_post_statuses())
     "purchasable": ro(B),
-    "virtual": B,
-    "downloadable": B,
-    "download_limit": I,
-    "download_expiry": I,
+    "virtual": {**B, "default": False},
+    "downloadable": {**B, "default": False},
+    "downloads": arr(obj({"id": S, "name": S, "file": S})),
+    "download_limit": {**I, "default": -1},
+    "download_expiry": {**I, "default": -1},
     "tax_status": enum("taxable", "shipping", "none", default="taxable"),
     "tax_class": S,
-    "manage_stock": {"type": ["boolean", "string"]},  # "parent" when the parent manages the stock (read side)
+    "manage_stock": {**B, "default": False},  # a boolean on write; "parent" only appears in responses
     "stock_quantity": I,
     "stock_status": enum(*STOCK_STATUSES, default="instock"),
     "backorders": enum("no", "notify", "yes", default="no"),
@@ -153,34 +173,68 @@ VARIATION = {
     "dimensions": DIMENSIONS,
     "shipping_class": S,
     "shipping_class_id": ro(S),
-    "image": IMAGE,
+    "image": obj(
+        {
+            "id": I,
+            "date_created": ro(DT),
+            "date_created_gmt": ro(DT),
+            "date_modified": ro(DT),
+            "date_modified_gmt": ro(DT),
+            "src": {"type": "string", "format": "uri"},
+            "name": S,
+            "alt": S,
+        }
+    ),
     "attributes": arr(obj({"id": I, "name": S, "option": S})),
     "menu_order": I,
     "meta_data": META_DATA,
-    "parent_id": ro(I),
 }
 
-ORDER_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "checkout-draft")
+# class-wc-rest-orders-v2-controller.php get_item_schema (V3 only makes coupon_lines[].discount read-only).
+# get_order_statuses(): "auto-draft" plus wc_get_order_statuses() without the "wc-" prefix.
+ORDER_STATUSES = (
+    "auto-draft",
+    "pending",
+    "processing",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+    "checkout-draft",
+)
 ADDRESS_FIELDS = ("first_name", "last_name", "company", "address_1", "address_2", "city", "state", "postcode")
 BILLING = obj(
-    {**{f: S for f in ADDRESS_FIELDS}, "country": S, "email": {"type": "string", "format": "email"}, "phone": S}
+    {
+        **{f: S for f in ADDRESS_FIELDS},
+        "country": S,
+        "email": {"type": ["string", "null"], "format": "email"},
+        "phone": S,
+    }
 )
 SHIPPING = obj({**{f: S for f in ADDRESS_FIELDS}, "country": S, "phone": S})
+ITEM_META = arr(obj({"id": ro(I), "key": S, "value": MIXED, "display_key": S, "display_value": S}))
+TAXES = ro(arr(obj({"id": I, "total": S, "subtotal": S})))
 LINE_ITEM = obj(
     {
         "id": ro(I),
-        "name": S,
-        "product_id": {"type": ["integer", "string"]},
-        "variation_id": {"type": ["integer", "string"]},
+        "name": MIXED,
+        "parent_name": S,
+        "product_id": MIXED,
+        "variation_id": I,
         "quantity": I,
         "tax_class": S,
         "subtotal": S,
         "subtotal_tax": ro(S),
         "total": S,
         "total_tax": ro(S),
+        "taxes": TAXES,
+        "meta_data": ITEM_META,
+        # Read-only, but get_product_id() reads a posted sku first (wc_get_product_id_by_sku), then product_id,
+        # then variation_id: a line named by SKU alone is accepted.
         "sku": ro(S),
         "price": ro(N),
-        "meta_data": META_DATA,
+        "image": ro(obj({"id": I, "src": {"type": "string", "format": "uri"}})),
     }
 )
 ORDER = {
@@ -189,17 +243,25 @@ ORDER = {
     "number": ro(S),
     "order_key": ro(S),
     "created_via": ro(S),
-    "version": ro(S),
+    "version": ro(I),
     "status": enum(*ORDER_STATUSES, default="pending"),
-    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},  # WooCommerce enumerates its currency list
+    # WooCommerce: "enum" => array_keys(get_woocommerce_currencies()), default the store's currency.
+    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     "date_created": ro(DT),
+    "date_created_gmt": ro(DT),
     "date_modified": ro(DT),
+    "date_modified_gmt": ro(DT),
     "discount_total": ro(S),
+    "discount_tax": ro(S),
     "shipping_total": ro(S),
+    "shipping_tax": ro(S),
+    "cart_tax": ro(S),
     "total": ro(S),
     "total_tax": ro(S),
     "prices_include_tax": ro(B),
-    "customer_id": I,
+    "customer_id": {**I, "default": 0},
+    "customer_ip_address": ro(S),
+    "customer_user_agent": ro(S),
     "customer_note": S,
     "billing": BILLING,
     "shipping": SHIPPING,
@@ -207,36 +269,85 @@ ORDER = {
     "payment_method_title": S,
     "transaction_id": S,
     "date_paid": ro(DT),
+    "date_paid_gmt": ro(DT),
     "date_completed": ro(DT),
+    "date_completed_gmt": ro(DT),
     "cart_hash": ro(S),
     "meta_data": META_DATA,
     "line_items": arr(LINE_ITEM),
-    "shipping_lines": arr(obj({"id": ro(I), "method_title": S, "method_id": S, "total": S, "meta_data": META_DATA})),
-    "fee_lines": arr(obj({"id": ro(I), "name": S, "tax_class": S, "tax_status": S, "total": S})),
-    "coupon_lines": arr(obj({"id": ro(I), "code": S})),
-    "set_paid": B,
+    "tax_lines": ro(arr(obj({"id": ro(I), "rate_code": ro(S)}))),
+    "shipping_lines": arr(
+        obj(
+            {
+                "id": ro(I),
+                "method_title": MIXED,
+                "method_id": MIXED,
+                "instance_id": S,
+                "total": S,
+                "total_tax": ro(S),
+                "taxes": TAXES,
+                "meta_data": META_DATA,
+            }
+        )
+    ),
+    "fee_lines": arr(
+        obj(
+            {
+                "id": ro(I),
+                "name": MIXED,
+                "tax_class": S,
+                "tax_status": enum("taxable", "none"),
+                "total": S,
+                "total_tax": ro(S),
+                "taxes": TAXES,
+                "meta_data": META_DATA,
+            }
+        )
+    ),
+    "coupon_lines": arr(
+        obj({"id": ro(I), "code": MIXED, "discount": ro(S), "discount_tax": ro(S), "meta_data": META_DATA})
+    ),
+    "refunds": ro(arr(obj({"id": ro(I), "reason": ro(S), "total": ro(S)}))),
+    "payment_url": ro(S),
+    "set_paid": {**B, "default": False},
+    "is_editable": ro(B),
+    "needs_payment": ro(B),
+    "needs_processing": ro(B),
 }
 
+# class-wc-rest-order-notes-controller.php (V3) get_item_schema; the create route (V1 register_routes) adds
+# "note" => required string.
 ORDER_NOTE = {
     "id": ro(I),
     "author": ro(S),
     "date_created": ro(DT),
+    "date_created_gmt": ro(DT),
     "note": {**S, "required": True},
-    "customer_note": B,
-    "added_by_user": B,
+    "customer_note": {**B, "default": False},
+    "added_by_user": {**B, "default": False},
 }
+# class-wc-rest-order-notes-v2-controller.php get_collection_params.
+NOTE_COLLECTION = {"context": enum("view", "edit"), "type": enum("any", "customer", "internal", default="any")}
 
+# class-wc-rest-webhooks-v2-controller.php get_item_schema (V3 only changes the API version). delivery_url is
+# read-only in the schema, so on update WordPress does not check it; update_item checks it with wc_is_valid_url.
 WEBHOOK = {
     "id": ro(I),
     "name": S,
-    "status": enum("active", "paused", "disabled", default="active"),
+    "status": enum("active", "paused", "disabled", default="active"),  # array_keys(wc_get_webhook_statuses())
     "topic": S,
     "resource": ro(S),
     "event": ro(S),
     "hooks": ro(arr(S)),
-    "delivery_url": {"type": "string", "format": "uri"},
+    "delivery_url": ro({"type": "string", "format": "uri"}),
     "secret": S,
+    "date_created": ro(DT),
+    "date_created_gmt": ro(DT),
+    "date_modified": ro(DT),
+    "date_modified_gmt": ro(DT),
 }
+# The create route (class-wc-rest-webhooks-v1-controller.php register_routes) merges two required args over it.
+WEBHOOK_CREATE = {**WEBHOOK, "topic": {**S, "required": True}, "delivery_url": {**S, "required": True}}
 
 TRACKING = {
     "tracking_provider": S,
@@ -280,14 +391,33 @@ PRODUCT_COLLECTION = {
     "include_types": arr(enum(*PRODUCT_TYPES)),
     "exclude_types": arr(enum(*PRODUCT_TYPES)),
 }
+# class-wc-rest-orders-controller.php (V3) get_collection_params over the V2 one.
 ORDER_COLLECTION = {
     **COLLECTION,
-    "status": arr(enum("any", "trash", *ORDER_STATUSES)),
+    "status": {**arr(enum("any", "trash", *ORDER_STATUSES)), "default": "any"},
     "customer": I,
     "product": I,
     "dp": I,
+    "order_item_display_meta": B,
+    "include_meta": arr(S),
+    "exclude_meta": arr(S),
 }
-WEBHOOK_COLLECTION = {**COLLECTION, "status": enum("all", "active", "paused", "disabled")}
+# class-wc-rest-webhooks-v1-controller.php get_collection_params (over WP_REST_Controller's context/page/per_page/
+# search): no modified_*, dates_are_gmt or parent, and orderby only date, id or title.
+WEBHOOK_COLLECTION = {
+    "context": enum("view", "edit"),
+    "page": {"type": "integer", "minimum": 1},
+    "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+    "search": S,
+    "after": {"type": "string", "format": "date-time"},
+    "before": {"type": "string", "format": "date-time"},
+    "exclude": arr(I),
+    "include": arr(I),
+    "offset": I,
+    "order": enum("asc", "desc"),
+    "orderby": enum("date", "id", "title"),
+    "status": enum("all", "active", "paused", "disabled", default="all"),
+}
 FORCE = {"force": B}
 
 

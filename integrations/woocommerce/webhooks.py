@@ -63,8 +63,7 @@ def repair_webhooks(
                 "topic": topic,
                 "delivery_url": delivery_url,
                 "secret": secret,
-                "status": "active",
-            }
+            }  # no "status": create_item ignores it, a new hook is always active
             # Found again by (delivery URL, topic) above, so a repeat after an unknown outcome adds no second hook.
             hook, done = client.post("webhooks", body, safe_to_repeat=False), "created"
         elif hook.get("status") != "active" or hook.get("secret") != secret:

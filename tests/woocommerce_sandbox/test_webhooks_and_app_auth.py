@@ -52,7 +52,7 @@ def test_webhook_is_disabled_after_repeated_failures_and_never_retried(woo, api,
 
 def test_invalid_webhook_topic_is_refused(api):
     response = api.post("/webhooks", json={"topic": "product.exploded", "delivery_url": "https://x.example/h"})
-    assert response.status_code == 400 and response.json()["code"] == "woocommerce_rest_webhook_invalid_topic"
+    assert response.status_code == 400 and response.json()["code"] == "woocommerce_rest_shop_webhook_invalid_topic"
 
 
 def _authorize(store, receiver, **overrides) -> httpx.Response:
