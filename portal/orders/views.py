@@ -46,13 +46,10 @@ def reject(order_id: int):
         abort(404)
     kind = request.form.get("reason", "")
     message = " ".join(request.form.get("message", "").split())[:500]
-    quantities = {}
-    for line_id in orders.rejectable(order):
-        raw = request.form.get(f"qty-{line_id}", "").strip() or "0"
-        if not raw.isdigit():
-            flash("Quantities to reject are whole numbers of units.", "error")
-            return redirect(url_for("orders.show", order_id=order.id))
-        quantities[line_id] = int(raw)
+    quantities = _units_per_line(orders.rejectable(order), "qty")
+    if quantities is None:
+        flash("Quantities to reject are whole numbers of units.", "error")
+        return redirect(url_for("orders.show", order_id=order.id))
     if kind not in orders.REJECTION_REASONS or not message:
         flash("Choose why the lines cannot be filled and write a message for the retailer.", "error")
         return redirect(url_for("orders.show", order_id=order.id))
@@ -75,13 +72,10 @@ def record_return(order_id: int):
     order = get_owned_or_404(Order, order_id)
     if order.wholesaler_id != current_org_id():
         abort(404)
-    quantities = {}
-    for line_id in orders.returnable(order):
-        raw = request.form.get(f"ret-{line_id}", "").strip() or "0"
-        if not raw.isdigit():
-            flash("Returned quantities are whole numbers of units.", "error")
-            return redirect(url_for("orders.show", order_id=order.id))
-        quantities[line_id] = int(raw)
+    quantities = _units_per_line(orders.returnable(order), "ret")
+    if quantities is None:
+        flash("Returned quantities are whole numbers of units.", "error")
+        return redirect(url_for("orders.show", order_id=order.id))
     note = " ".join(request.form.get("note", "").split())[:500]
     changes = orders.record_return(order, quantities, note)
     if not changes:
@@ -90,3 +84,15 @@ def record_return(order_id: int):
     db.session.commit()
     flash(f"Return recorded: {', '.join(changes)}.", "success")
     return redirect(url_for("orders.show", order_id=order.id))
+
+
+def _units_per_line(line_ids, prefix: str) -> dict[int, int] | None:
+    """Units typed per line in the fields `<prefix>-<line id>` (blank is 0), or None when one is not a whole number
+    of at most six digits (ASCII only: "²" is a digit to Python but not a number of units)."""
+    quantities = {}
+    for line_id in line_ids:
+        raw = request.form.get(f"{prefix}-{line_id}", "").strip() or "0"
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):
+            return None
+        quantities[line_id] = int(raw)
+    return quantities

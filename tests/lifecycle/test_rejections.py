@@ -242,7 +242,9 @@ def test_rejecting_needs_a_reason_a_message_and_some_units_and_never_more_than_i
     assert "write a message" in _reject(client, order, message="", **{"TOTE-1": 1}).get_data(as_text=True)
     assert "write a message" in _reject(client, order, reason="bogus", **{"TOTE-1": 1}).get_data(as_text=True)
     assert "at least one line" in _reject(client, order).get_data(as_text=True)
-    assert "whole numbers" in _reject(client, order, **{"TOTE-1": "-1"}).get_data(as_text=True)
+    for typed in ("-1", "²", "1" * 40):  # "²" is a digit to Python; forty 1s would overflow the column
+        answer = _reject(client, order, **{"TOTE-1": typed})
+        assert answer.status_code == 200 and "whole numbers" in answer.get_data(as_text=True), typed
     db.session.refresh(order)
     assert order.rejected_at is None
     _reject(client, order, **{"TOTE-1": 9})
