@@ -8,6 +8,7 @@ from flask_login import login_required
 from portal.activity import bp
 from portal.extensions import db, htmx
 from portal.models import ActivityLog
+from portal.services.text import whole_number
 from portal.tenancy import scoped
 
 PER_PAGE = 50
@@ -20,8 +21,8 @@ def _query(args):
         query = query.where(ActivityLog.action == args["action"])
     if args.get("record_type"):
         query = query.where(ActivityLog.record_type == args["record_type"])
-    if args.get("run", "").isdigit():
-        query = query.where(ActivityLog.sync_run_id == int(args["run"]))
+    if (run := whole_number(args.get("run"))) is not None:
+        query = query.where(ActivityLog.sync_run_id == run)
     if args.get("day"):
         try:
             day = date.fromisoformat(args["day"])

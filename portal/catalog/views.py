@@ -11,6 +11,7 @@ from portal.catalog import bp
 from portal.extensions import db, htmx
 from portal.models import Organization, Partnership, Product
 from portal.services import catalog, selection
+from portal.services.text import whole_number
 from portal.tenancy import current_org_id, get_owned_or_404
 
 PER_PAGE = 50
@@ -95,7 +96,7 @@ def selection_save(partnership_id: int):
     action = request.form.get("action", "preview")
     q = request.form.get("q", "")
     page = request.args.get("page", type=int) or request.form.get("page", 1, type=int) or 1
-    picked = {int(i) for i in raw_picked if str(i).strip().isdigit()}
+    picked = {n for n in map(whole_number, raw_picked) if n is not None}
     try:
         chosen = selection.build(partnership, mode, {k: _split(v) for k, v in texts.items()}, raw_picked)
     except selection.SelectionRefused as refusal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from integrations.feeds.settings import DEFAULT_MAPPING, FIELDS, FeedSettings
+from portal.services.text import whole_number
 
 TEXT_FIELDS = ("host", "username", "host_key", "catalog_path", "stock_path", "outbox", "orders_processed", "inbox",
                "processed")  # fmt: skip
@@ -39,8 +40,8 @@ class FeedForm:
         """Field errors ({} when the form can be saved)."""
         errors = {}
         for key, low, high in (("port", 1, 65535), ("processed_days", 0, 365)):
-            value = str(self.values.get(key, ""))
-            if not value.isdigit() or not low <= int(value) <= high:
+            value = whole_number(self.values.get(key, ""))
+            if value is None or not low <= value <= high:
                 errors[key] = f"A whole number from {low} to {high}."
         ca = self.values.get("https_ca", "")
         if ca and "-----BEGIN CERTIFICATE-----" not in ca:

@@ -10,6 +10,7 @@ from portal.models import SYNC_TOGGLES, Organization, Partnership, PriceList
 from portal.partners import bp
 from portal.services import invitations, partnerships, stock
 from portal.services.partners_csv import import_partners
+from portal.services.text import whole_number
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 PER_PAGE = 50
@@ -20,11 +21,12 @@ MAX_HOLD_MINUTES = 1440  # a day: longer would break the two-hour promise many t
 def _hold_minutes(raw: str | None) -> int:
     """The hold window typed on the partner page, in whole minutes from 0 to a day; anything else is refused."""
     text = (raw or "0").strip() or "0"
-    if not text.isdigit() or int(text) > MAX_HOLD_MINUTES:
+    minutes = whole_number(text)
+    if minutes is None or minutes > MAX_HOLD_MINUTES:
         raise partnerships.PartnershipError(
             f"The hold window must be a whole number of minutes from 0 to {MAX_HOLD_MINUTES}; nothing was saved."
         )
-    return int(text)
+    return minutes
 
 
 def _own(partnership_id: int) -> Partnership:
@@ -40,7 +42,7 @@ def _price_lists():
 
 
 def _price_list_id(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+    return whole_number(raw)
 
 
 @bp.get("/")

@@ -31,6 +31,7 @@ from portal.models import (
     utcnow,
 )
 from portal.services.selection import carried_levels
+from portal.services.text import whole_number
 
 
 class StockLocationRefused(ValueError):
@@ -70,9 +71,10 @@ def check_location_ids(partnership: Partnership, raw: Iterable[str]) -> list[int
     chosen = []
     for value in raw:
         text = str(value).strip()
-        if not text.isdigit() or int(text) not in mine:
+        location_id = whole_number(text)
+        if location_id is None or location_id not in mine:
             raise StockLocationRefused(f"Location {text or '(empty)'} is not one of your locations; nothing was saved.")
-        chosen.append(int(text))
+        chosen.append(location_id)
     if not chosen:
         raise StockLocationRefused("Choose at least one location, or use the default; nothing was saved.")
     return sorted(set(chosen))

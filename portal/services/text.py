@@ -29,6 +29,16 @@ def refused_field(fields: Iterable[tuple[str, Iterable[str]]]) -> str | None:
     return None
 
 
+def whole_number(raw, max_digits: int = 9) -> int | None:
+    """`raw` as a whole number when it is 1 to `max_digits` ASCII digits (surrounding spaces allowed), else None.
+
+    "²" and "٣" are digits to Python's str.isdigit but int() refuses the first, and a number longer than the
+    database's integer is no id; nine digits always fit.
+    """
+    text = str(raw).strip() if raw is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= max_digits else None
+
+
 def web_url(value: str | None) -> str | None:
     """`value` when it is an http(s) address with a host, else None (a javascript: or data: link is never shown)."""
     if not value or control_character(value):

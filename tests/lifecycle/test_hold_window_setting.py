@@ -25,7 +25,7 @@ def test_the_partner_page_shows_and_saves_the_hold_window(client, signed_in, wor
     assert world.partnership.hold_minutes == 1440
 
 
-@pytest.mark.parametrize("typed", ["-1", "1441", "2.5", "two"])
+@pytest.mark.parametrize("typed", ["-1", "1441", "2.5", "two", "²", "1" * 40])
 def test_a_hold_window_outside_0_to_1440_whole_minutes_is_refused_and_nothing_is_saved(client, signed_in, world, typed):
     page = _post(client, world, hold_minutes=typed, stock_buffer="7")
     db.session.refresh(world.partnership)

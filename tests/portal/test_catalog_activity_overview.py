@@ -63,3 +63,9 @@ def test_overview_shows_last_success_per_flow_per_partner(client, signed_in, wor
     row = section.split("<td>products.push</td>")[1].split("</tr>")[0]
     assert "UTC" in row and "late" not in row
     assert '<td>inventory.push</td><td><span class="muted">never</span>' in section
+
+
+def test_a_run_filter_that_is_not_a_plain_whole_number_is_ignored_never_a_server_error(client, signed_in):
+    for typed in ("²", "٣", "9" * 40, "-1", "1e3"):
+        answer = client.get(f"/activity/?run={typed}")
+        assert answer.status_code == 200, typed

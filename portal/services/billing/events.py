@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.models import GatewayAccount, Invoice, Partnership, WebhookReceipt, utcnow
 from portal.services.billing.collect import gateway_for, gateway_settings
 from portal.services.billing.ledger import FINAL_STATUSES, gateway_account
+from portal.services.text import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ def _find_invoice(event: GatewayEvent) -> Invoice | None:
         if found is not None:
             return found
     ours = event.invoice_reference
-    if ours and ours.isdigit():
-        found = db.session.get(Invoice, int(ours))
+    if (invoice_id := whole_number(ours)) is not None:
+        found = db.session.get(Invoice, invoice_id)
         if found is not None and found.gateway == event.gateway:
             return found  # still has to pass the object-id and account checks in _bound_gateway
     return None
@@ -183,7 +184,8 @@ def _payment_method_saved(event: GatewayEvent) -> str:
     and the gateway's redelivery tries again.
     """
     raw_id = event.partnership_reference or ""
-    partnership = db.session.get(Partnership, int(raw_id)) if raw_id.isdigit() else None
+    partnership_id = whole_number(raw_id)
+    partnership = db.session.get(Partnership, partnership_id) if partnership_id is not None else None
     if partnership is None or partnership.gateway_customer_ref != event.customer_ref:
         return "ignored"
     account = gateway_account(partnership)
