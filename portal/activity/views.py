@@ -8,7 +8,7 @@ from flask_login import login_required
 from portal.activity import bp
 from portal.extensions import db, htmx
 from portal.models import ActivityLog
-from portal.services.text import whole_number
+from portal.services.text import page_number, whole_number
 from portal.tenancy import scoped
 
 PER_PAGE = 50
@@ -47,6 +47,6 @@ def groupby_day(entries):
 def index():
     """Entries newest first, grouped by day on the page; filter by action, record type, day or run."""
     args = request.args.to_dict()
-    page = db.paginate(_query(args), page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(_query(args), page=page_number(request.args.get("page")), per_page=PER_PAGE, error_out=False)
     return render_template("activity/_table.html" if htmx else "activity/index.html", page=page, args=args,
                            actions=ACTIONS)  # fmt: skip

@@ -11,7 +11,7 @@ from portal.catalog import bp
 from portal.extensions import db, htmx
 from portal.models import Organization, Partnership, Product
 from portal.services import catalog, selection
-from portal.services.text import whole_number
+from portal.services.text import page_number, whole_number
 from portal.tenancy import current_org_id, get_owned_or_404
 
 PER_PAGE = 50
@@ -23,7 +23,7 @@ PICKER_PAGE = 25
 def index():
     """Products, newest first, searchable by title or SKU, with variant count, stock and listing count."""
     q = request.args.get("q", "")
-    page = db.paginate(catalog.product_query(q), page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+    page = db.paginate(catalog.product_query(q), page=page_number(request.args.get("page")), per_page=PER_PAGE,
                        error_out=False)  # fmt: skip
     ids = [p.id for p in page.items]
     context = dict(page=page, q=q, stats=catalog.page_stats(ids), listed=catalog.page_listing_counts(ids))
@@ -82,7 +82,7 @@ def selection_form(partnership_id: int):
     saved = selection.selection_of(partnership)
     texts = {kind: ", ".join(saved.rules.get(kind, ())) for kind in selection.RULE_KINDS}
     return _selection_page(partnership, saved.mode, texts, set(saved.product_ids), q=request.args.get("q", ""),
-                           page=request.args.get("page", 1, type=int))  # fmt: skip
+                           page=page_number(request.args.get("page")))  # fmt: skip
 
 
 @bp.post("/selection/<int:partnership_id>")
@@ -95,7 +95,7 @@ def selection_save(partnership_id: int):
     mode, texts, raw_picked = _submitted()
     action = request.form.get("action", "preview")
     q = request.form.get("q", "")
-    page = request.args.get("page", type=int) or request.form.get("page", 1, type=int) or 1
+    page = page_number(request.args.get("page") or request.form.get("page"))
     picked = {n for n in map(whole_number, raw_picked) if n is not None}
     try:
         chosen = selection.build(partnership, mode, {k: _split(v) for k, v in texts.items()}, raw_picked)

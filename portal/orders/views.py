@@ -8,6 +8,7 @@ from portal.extensions import db, htmx
 from portal.models import Order
 from portal.orders import bp
 from portal.services import orders
+from portal.services.text import page_number
 from portal.tenancy import current_org_id, get_owned_or_404
 
 PER_PAGE = 50
@@ -18,7 +19,7 @@ PER_PAGE = 50
 def index():
     """Orders newest first, filterable by status, name and stuck; paginated in the database."""
     args = request.args.to_dict()
-    page = db.paginate(orders.list_query(args), page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+    page = db.paginate(orders.list_query(args), page=page_number(request.args.get("page")), per_page=PER_PAGE,
                        error_out=False)  # fmt: skip
     template = "orders/_table.html" if htmx else "orders/index.html"
     return render_template(template, page=page, args=args, statuses=orders.STATUSES, promise=orders.promise)

@@ -10,7 +10,7 @@ from portal.models import SYNC_TOGGLES, Organization, Partnership, PriceList
 from portal.partners import bp
 from portal.services import invitations, partnerships, stock
 from portal.services.partners_csv import import_partners
-from portal.services.text import whole_number
+from portal.services.text import page_number, whole_number
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 PER_PAGE = 50
@@ -50,7 +50,7 @@ def _price_list_id(raw: str | None) -> int | None:
 def index(errors=None, status=200):
     """Every partnership with its retailer, status, price list and flags; the invite and upload forms."""
     query = scoped(Partnership).order_by(Partnership.id.desc())
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=page_number(request.args.get("page")), per_page=PER_PAGE, error_out=False)
     retailer_ids = [p.retailer_id for p in page.items if p.retailer_id]
     names = dict(
         db.session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(retailer_ids))).all()

@@ -11,6 +11,7 @@ from portal.models import PriceList, PriceListItem, Variant
 from portal.pricing import bp
 from portal.services.price_list_csv import import_items
 from portal.services.pricing import RATE_PLACES, PriceRefused, compute_retail_price, parse_rate, plain
+from portal.services.text import page_number
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
 PER_PAGE = 50
@@ -80,7 +81,7 @@ def show(price_list_id: int, errors=None, status=200):
     price_list = get_owned_or_404(PriceList, price_list_id)
     items = db.paginate(
         select(PriceListItem).where(PriceListItem.price_list_id == price_list.id).order_by(PriceListItem.sku),
-        page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
+        page=page_number(request.args.get("page")), per_page=PER_PAGE, error_out=False,
     )  # fmt: skip
     return render_template("pricing/show.html", pl=price_list, items=items, errors=errors or []), status
 

@@ -92,10 +92,14 @@ def set_force_overwrite(partnership_id: int, enabled: bool) -> Partnership:
     return partnership
 
 
+# More units than any store holds of one item; keeps the column a small integer on every database.
+MAX_STOCK_BUFFER = 1_000_000
+
+
 def set_stock_buffer(partnership_id: int, units: int) -> Partnership:
     """Units held back from every SKU's stock shown to this retailer (oversell protection margin)."""
-    if units < 0:
-        raise PartnershipError("the stock buffer cannot be negative")
+    if not 0 <= units <= MAX_STOCK_BUFFER:
+        raise PartnershipError(f"the stock buffer is a whole number of units from 0 to {MAX_STOCK_BUFFER}")
     partnership = _get(partnership_id)
     partnership.stock_buffer = units
     db.session.commit()

@@ -39,6 +39,16 @@ def whole_number(raw, max_digits: int = 9) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= max_digits else None
 
 
+# A list never asks the database for a page beyond this (its offset stays a small integer on every backend).
+MAX_PAGE = 100_000
+
+
+def page_number(raw) -> int:
+    """The list page asked for (?page=): a whole number from 1 to MAX_PAGE; anything else is the first page, and a
+    page past the end shows an empty list, never a server error."""
+    return min(whole_number(raw) or 1, MAX_PAGE)
+
+
 def web_url(value: str | None) -> str | None:
     """`value` when it is an http(s) address with a host, else None (a javascript: or data: link is never shown)."""
     if not value or control_character(value):

@@ -23,6 +23,7 @@ from portal.models import Connection, SyncRun, utcnow
 from portal.services import connections as service
 from portal.services import embedded as pages
 from portal.services import invitations, partnerships, subscriptions
+from portal.services.text import page_number
 from portal.shopify_app import bp
 from portal.tenancy import get_owned_or_404, scoped
 
@@ -107,8 +108,8 @@ def app_home():
 # The app's sections (App Bridge's navigation menu links `/shopify?tab=<key>`): what each one renders with.
 HOME_TABS = {
     "partners": lambda: pages.partners_context(g.shop),
-    "catalog": lambda: pages.catalog_context(g.store.id, request.args.get("page", 1, type=int)),
-    "orders": lambda: pages.orders_context(request.args.get("page", 1, type=int)),
+    "catalog": lambda: pages.catalog_context(g.store.id, page_number(request.args.get("page"))),
+    "orders": lambda: pages.orders_context(page_number(request.args.get("page"))),
     "sync": lambda: pages.sync_context(g.store.id, store_jobs()),
 }
 
@@ -157,7 +158,7 @@ def accept_invite():
 @embedded
 def catalog():
     """Incoming catalog: what the wholesalers sent to this store (created unpublished)."""
-    page = request.args.get("page", 1, type=int)
+    page = page_number(request.args.get("page"))
     return render_template("shopify_app/_catalog.html", **pages.catalog_context(g.store.id, page))
 
 
@@ -165,7 +166,7 @@ def catalog():
 @embedded
 def orders():
     """Orders routed to wholesalers, with their shipments and tracking."""
-    page = request.args.get("page", 1, type=int)
+    page = page_number(request.args.get("page"))
     return render_template("shopify_app/_orders.html", **pages.orders_context(page))
 
 

@@ -12,6 +12,7 @@ from jobs.targets import load_target
 from portal.extensions import db, htmx
 from portal.models import ActivityLog, Organization, Partnership, SyncRun
 from portal.services.sync import eta_seconds
+from portal.services.text import page_number
 from portal.sync import bp
 from portal.tenancy import current_org_id, get_owned_or_404, scoped
 
@@ -91,7 +92,7 @@ def run_panel(sync_run_id: int):
     run = get_owned_or_404(SyncRun, sync_run_id)
     if not htmx:
         activity = select(ActivityLog).where(ActivityLog.sync_run_id == run.id).order_by(ActivityLog.id)
-        page = db.paginate(activity, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+        page = db.paginate(activity, page=page_number(request.args.get("page")), per_page=PER_PAGE, error_out=False)
         return render_template("sync/run.html", run=run, activity=page)
     html = render_template("sync/_run_panel.html", run=run)
     return HTMXResponseStopPolling(html) if run.finished else html
@@ -104,5 +105,5 @@ def history():
     query = scoped(SyncRun).order_by(SyncRun.id.desc())
     if request.args.get("job"):
         query = query.where(SyncRun.job_name == request.args["job"])
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=page_number(request.args.get("page")), per_page=PER_PAGE, error_out=False)
     return render_template("sync/history.html", page=page, job=request.args.get("job", ""))

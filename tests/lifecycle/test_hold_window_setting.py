@@ -31,3 +31,11 @@ def test_a_hold_window_outside_0_to_1440_whole_minutes_is_refused_and_nothing_is
     db.session.refresh(world.partnership)
     assert world.partnership.hold_minutes == 0 and world.partnership.stock_buffer != 7
     assert "hold window must be a whole number of minutes from 0 to 1440" in page
+
+
+@pytest.mark.parametrize("typed", ["-3", "9" * 40])
+def test_a_stock_buffer_below_zero_or_beyond_any_store_is_refused_with_a_message(client, signed_in, world, typed):
+    page = _post(client, world, stock_buffer=typed)
+    db.session.refresh(world.partnership)
+    assert world.partnership.stock_buffer == 0
+    assert "the stock buffer is a whole number of units from 0 to 1000000" in page

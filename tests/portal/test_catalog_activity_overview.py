@@ -69,3 +69,10 @@ def test_a_run_filter_that_is_not_a_plain_whole_number_is_ignored_never_a_server
     for typed in ("²", "٣", "9" * 40, "-1", "1e3"):
         answer = client.get(f"/activity/?run={typed}")
         assert answer.status_code == 200, typed
+
+
+def test_a_page_number_beyond_any_page_answers_a_page_never_a_server_error(client, signed_in):
+    for path in ("/activity/", "/orders/", "/catalog/", "/partners/", "/sync/runs"):
+        for typed in ("9" * 40, "99999999999", "²"):
+            answer = client.get(f"{path}?page={typed}")
+            assert answer.status_code in (200, 404), (path, typed, answer.status_code)
