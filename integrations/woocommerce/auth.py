@@ -6,9 +6,13 @@ The merchant approves on their shop; WooCommerce then POSTs the new key as JSON 
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 SCOPE = "read_write"
+LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+HOST_NAME = re.compile(rf"{LABEL}(?:\.{LABEL})*\.?")
 
 
 class InvalidSite(ValueError):
@@ -27,8 +31,24 @@ def normalize_site(value: str) -> str:
     for suffix in ("/wp-json", "/wp-admin"):
         if path.endswith(suffix):
             path = path[: -len(suffix)]
-    netloc = parts.hostname.lower() + (f":{parts.port}" if parts.port else "")
+    try:
+        # An international name is stored as its ASCII (punycode) form; labels of 1-63 letters, digits and hyphens.
+        host = parts.hostname.encode("idna").decode("ascii").lower()
+        port = parts.port
+    except (UnicodeError, ValueError):
+        raise InvalidSite("Enter the shop's address, e.g. https://shop.example.com") from None
+    if not (HOST_NAME.fullmatch(host) or _ip_address(host)):
+        raise InvalidSite("Enter the shop's address, e.g. https://shop.example.com")
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
     return urlunsplit((parts.scheme, netloc, path, "", ""))
+
+
+def _ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def authorize_url(site: str, app_name: str, user_id: str, return_url: str, callback_url: str) -> str:

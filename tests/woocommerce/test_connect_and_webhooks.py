@@ -6,8 +6,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from sqlalchemy import func, select, text
 
+from integrations.woocommerce.auth import InvalidSite, normalize_site
 from integrations.woocommerce.webhooks import signature
 from jobs.webhook_jobs import process_receipt
 from portal.extensions import db
@@ -143,3 +145,23 @@ def test_a_wrong_invitation_code_creates_no_account(app, client, auth):
                                                     "password": PASSWORD})  # fmt: skip
     assert answer.status_code == 400
     assert db.session.execute(select(func.count()).select_from(Organization)).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("shop.example.com", "https://shop.example.com"),
+        ("https://bücher.example/wp-json/", "https://xn--bcher-kva.example"),
+        ("http://[::1]:8080/shop", "http://[::1]:8080/shop"),
+    ],
+)
+def test_a_shop_address_is_stored_with_its_ascii_host(typed, stored):
+    assert normalize_site(typed) == stored
+
+
+@pytest.mark.parametrize(
+    "typed", ["\u210c" * 300, "exa mple.com", "a..b", "http://host:99999", "-bad.com", "x\x00y.com"]
+)
+def test_a_shop_address_that_is_no_host_name_is_refused_with_the_example(typed):
+    with pytest.raises(InvalidSite, match="Enter the shop's address"):
+        normalize_site(typed)
