@@ -95,6 +95,8 @@ def load_config(instance_path: Path) -> dict:
         "RQ_MAINTENANCE_INTERVAL": int(env("RQ_MAINTENANCE_INTERVAL", "5")),
         "RQ_JOB_TIMEOUT": int(env("RQ_JOB_TIMEOUT", "3600")),
         "RQ_RETRY_INTERVALS": [int(s) for s in env("RQ_RETRY_INTERVALS", "10,60,300").split(",")],
+        # A lower queue whose oldest job has waited this long is taken before newer urgent work (no starvation).
+        "RQ_STARVED_SECONDS": float(env("RQ_STARVED_SECONDS", "30")),
         "SCHEDULER_INTERVAL": int(env("SCHEDULER_INTERVAL", "30")),
         # A run's lease on (job, target): renewed by a heartbeat, so a dead work-horse frees it within this time.
         "RQ_LEASE_SECONDS": int(env("RQ_LEASE_SECONDS", "60")),

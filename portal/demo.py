@@ -3,7 +3,6 @@ the retailers billed by card through the local Stripe fake, the day closing a fe
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -83,7 +82,7 @@ def seed() -> str:
         db.session.add(
             Partnership(
                 wholesaler_id=wholesaler.id, retailer_id=retailer.id, status="active", price_list=price_list,
-                invite_code=secrets.token_urlsafe(12), accepted_at=utcnow(),
+                invite_code=partnerships.new_invite_code(), accepted_at=utcnow(),
             )
         )  # fmt: skip
     db.session.commit()

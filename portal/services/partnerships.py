@@ -28,6 +28,12 @@ def _get(partnership_id: int) -> Partnership:
     return partnership
 
 
+def new_invite_code() -> str:
+    """A fresh unguessable invitation code (96 bits) of letters and digits only: pasted into a form, a link or a
+    command line it never starts with "-" (read as an option) and never needs escaping."""
+    return secrets.token_hex(12)
+
+
 def invite(wholesaler_id: int, email: str | None = None, price_list_id: int | None = None) -> Partnership:
     """A new invitation from a wholesaler, with a fresh unguessable code to give the retailer."""
     if price_list_id is not None:
@@ -36,7 +42,7 @@ def invite(wholesaler_id: int, email: str | None = None, price_list_id: int | No
             raise PartnershipError("that price list is not this wholesaler's")
     partnership = Partnership(
         wholesaler_id=wholesaler_id, invite_email=email, price_list_id=price_list_id,
-        invite_code=secrets.token_urlsafe(12), status="invited",
+        invite_code=new_invite_code(), status="invited",
     )  # fmt: skip
     db.session.add(partnership)
     db.session.commit()

@@ -78,10 +78,13 @@ def test_a_refreshed_pair_whose_first_write_fails_with_a_locked_database_is_stor
     assert fresh_access_token(conn) != token and _reload(conn.id).status == "active" and len(answers) == 2
 
 
+QUEUE = "rq:queue:orders"  # orders.pull is an order job (jobs/plan.py)
+
+
 def _queued_run(app):
     store = factories.connection(factories.retailer(), "store")
     run = request_run("orders.pull", f"connection:{store.id}", "webhook")
-    assert run.status == "queued" and worker_redis(app).lpos("rq:queue:sync", run.rq_job_id) is not None
+    assert run.status == "queued" and worker_redis(app).lpos(QUEUE, run.rq_job_id) is not None
     return run
 
 
@@ -90,12 +93,12 @@ def test_a_queued_run_whose_retry_was_lost_is_published_again_by_one_sweep_and_o
     run = _queued_run(app)
     redis = worker_redis(app)
     # The attempt failed while Redis went away: the job is marked failed with retries left and nothing holds it.
-    redis.lrem("rq:queue:sync", 0, run.rq_job_id)
+    redis.lrem(QUEUE, 0, run.rq_job_id)
     redis.hset(Job.key_for(run.rq_job_id), mapping={"status": JobStatus.FAILED.value, "retries_left": 2})
     drain_outbox()  # the outbox still holds the run and sees a job that exists: it does nothing
-    assert redis.lpos("rq:queue:sync", run.rq_job_id) is None
+    assert redis.lpos(QUEUE, run.rq_job_id) is None
     assert sweeper.close_abandoned_runs() == 1
-    assert redis.lrange("rq:queue:sync", 0, -1).count(run.rq_job_id.encode()) == 1
+    assert redis.lrange(QUEUE, 0, -1).count(run.rq_job_id.encode()) == 1
     assert Job.fetch(run.rq_job_id, connection=redis).get_status() == JobStatus.QUEUED
     assert sweeper.close_abandoned_runs() == 0  # it waits in its queue now: not published twice
     db.session.expire_all()
@@ -123,9 +126,9 @@ def test_a_queued_run_whose_job_waits_in_its_queue_or_for_its_retry_is_left_alon
     run = _queued_run(app)
     assert sweeper.close_abandoned_runs() == 0
     redis = worker_redis(app)
-    redis.lrem("rq:queue:sync", 0, run.rq_job_id)  # a retry scheduled for later: in the scheduled registry
+    redis.lrem(QUEUE, 0, run.rq_job_id)  # a retry scheduled for later: in the scheduled registry
     redis.hset(Job.key_for(run.rq_job_id), mapping={"status": JobStatus.SCHEDULED.value, "retries_left": 1})
-    redis.zadd(ScheduledJobRegistry("sync", connection=redis).key, {run.rq_job_id: 4102444800})
+    redis.zadd(ScheduledJobRegistry("orders", connection=redis).key, {run.rq_job_id: 4102444800})
     assert sweeper.close_abandoned_runs() == 0
     db.session.expire_all()
     assert db.session.get(SyncRun, run.id).status == "queued"

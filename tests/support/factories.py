@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import secrets
 from decimal import Decimal
 
 from portal.extensions import db
 from portal.models import Connection, Organization, Partnership, PriceList, Product, Variant, utcnow
 from portal.services.accounts import create_wholesaler
+from portal.services.partnerships import new_invite_code
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -47,7 +47,7 @@ def price_list(wholesaler_org: Organization, **kw) -> PriceList:
 def partnership(wholesaler_org: Organization, retailer_org: Organization | None, **kw) -> Partnership:
     p = Partnership(
         wholesaler_id=wholesaler_org.id, retailer_id=retailer_org.id if retailer_org else None,
-        invite_code=secrets.token_urlsafe(9), status=kw.pop("status", "active"), accepted_at=utcnow(), **kw,
+        invite_code=new_invite_code(), status=kw.pop("status", "active"), accepted_at=utcnow(), **kw,
     )  # fmt: skip
     db.session.add(p)
     db.session.commit()

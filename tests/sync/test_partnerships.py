@@ -1,6 +1,7 @@
 """Partnerships: invite by code, accept once, status transitions, toggles, force overwrite and buffer."""
 
 import json
+import re
 
 import pytest
 
@@ -74,3 +75,9 @@ def test_cli_invite_accept_and_toggle(app, runner):
     assert json.loads(out.output)["sync_orders_from_retailer"] is False
     out = runner.invoke(args=["partners", "accept", code, str(rt.id)])
     assert out.exit_code != 0 and "already used" in out.output
+
+
+def test_invitation_codes_are_unguessable_letters_and_digits_that_a_command_line_never_reads_as_an_option():
+    codes = {service.new_invite_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    assert all(re.fullmatch(r"[0-9a-f]{24}", code) for code in codes)  # 96 bits; no "-" to start, nothing to escape
