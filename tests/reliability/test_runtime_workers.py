@@ -57,7 +57,9 @@ def test_a_paused_work_horse_whose_lease_expired_is_fenced_and_cannot_commit_ove
     workers = _workers(env, 1)
     horse = None
     try:
-        assert wait_for(lambda: (tmp_path / "attempt-1").exists(), 60), "the run never started"
+        # Paused once it waits, not while it commits its progress: a SQLite writer frozen mid-commit would hold the
+        # database's one write lock for everyone (a race seen once on a loaded machine).
+        assert wait_for(lambda: (tmp_path / "waiting").exists(), 60), "the run never started"
         horse = int((tmp_path / "attempt-1").read_text())
         os.kill(horse, signal.SIGSTOP)  # paused, heartbeat and all
         workers += _workers(env, 1)  # a second worker, free to take the run over

@@ -33,6 +33,7 @@ def scripted_push(ctx):
     if FLOW == "stall" and attempt == 1:
         time.sleep(300)
     elif FLOW == "stale" and attempt == 1:
+        _mark("waiting", "1")  # its progress committed: paused from here on, it holds no database lock
         while not (MARKERS / "wake").exists():
             time.sleep(0.1)
         ctx.log("add", "listing", 1, "written by the paused work-horse")
