@@ -1,4 +1,5 @@
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
 from portal.models import Organization, User
@@ -92,3 +93,17 @@ def test_users_create_command_makes_an_operator(runner, app):
     assert result.exit_code == 0, result.output
     user = db.session.execute(select(User).where(User.email == "ops@wholesync.test")).scalar_one()
     assert user.role == "operator" and user.organization_id is None
+
+
+def test_a_database_too_busy_to_stamp_the_login_time_still_signs_the_user_in(client, auth, monkeypatch):
+    user = factories.wholesaler()
+    real_commit = db.session.commit
+
+    def busy_once():
+        monkeypatch.setattr(db.session, "commit", real_commit)
+        raise OperationalError("UPDATE user SET last_login_at=?", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(db.session, "commit", busy_once)  # the commit of the time stamp meets SQLite's busy writer
+    response = auth.login(user.email)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
+    assert user.organization.name in client.get("/dashboard").get_data(as_text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
 from portal.models import Organization, User, utcnow
@@ -46,5 +47,10 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not verify_password(user.password_hash, password):
         return None
     user.last_login_at = utcnow()
-    db.session.commit()
+    try:
+        db.session.commit()
+    except OperationalError:
+        # The time stamp is bookkeeping: a database busy beyond its timeout (SQLite's one writer, on a laptop whose
+        # workers are pushing a catalog) must not turn a correct password into a server error.
+        db.session.rollback()
     return user
