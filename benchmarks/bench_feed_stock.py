@@ -29,7 +29,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from benchmarks.bench_woo_catalog import RT, connect_pair, make_app, new_sandbox, serve_sandbox, stop_redis
-from benchmarks.bench_woo_stock import p95, start_workers, stop_workers, wait_for
+from benchmarks.bench_woo_stock import start_workers, stop_workers
+from benchmarks.common import p95, wait_for
 
 
 class _Quiet(SimpleHTTPRequestHandler):

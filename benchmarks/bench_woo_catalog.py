@@ -18,8 +18,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
+
+from benchmarks.common import bench_partnership
 
 WS, RT = "bench-wholesale", "bench-retail"
 
@@ -120,7 +121,7 @@ def seed_catalog(sandbox, store: str, products: int, variations: int) -> None:
 def connect_pair(sandbox, sor_platform: str = "woocommerce", sor_address: str | None = None, sor_settings=None):
     """A wholesaler (WooCommerce shop, or a feed when `sor_platform` is "csv") and a WooCommerce retailer."""
     from portal.extensions import db
-    from portal.models import Connection, Organization, Partnership, PriceList, utcnow
+    from portal.models import Connection, Organization
     from portal.services.accounts import create_wholesaler
 
     ws = create_wholesaler("Bench Wholesale", "bench@example.com", "bench-password-1").organization
@@ -139,14 +140,9 @@ def connect_pair(sandbox, sor_platform: str = "woocommerce", sor_address: str | 
     store = Connection(organization_id=retailer.id, role="store", platform="woocommerce",
                        address=f"{sandbox.base_url}/{RT}", api_key=rkey.consumer_key,
                        access_token=rkey.consumer_secret, webhook_secret="benchwebhooksecret2")  # fmt: skip
-    price_list = PriceList(wholesaler_id=ws.id, name="Retail", markup_percent=Decimal("40"),
-                           rounding_ending=Decimal("0.99"))  # fmt: skip
-    db.session.add_all([store, price_list])
+    db.session.add(store)
     db.session.flush()
-    partnership = Partnership(wholesaler_id=ws.id, retailer_id=retailer.id, status="active", invite_code="bench",
-                              price_list_id=price_list.id, accepted_at=utcnow())  # fmt: skip
-    db.session.add(partnership)
-    db.session.commit()
+    partnership = bench_partnership(ws.id, retailer.id)
     return sor, store, partnership
 
 

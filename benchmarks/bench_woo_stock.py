@@ -31,6 +31,7 @@ from benchmarks.bench_woo_catalog import (
     shop_client,
     stop_redis,
 )
+from benchmarks.common import p95, wait_for
 
 CONFIG_KEYS = ("TESTING", "INSTANCE_PATH", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY",
                "TOKEN_ENCRYPTION_KEYS", "RQ_RETRY_INTERVALS", "RQ_JOB_TIMEOUT")  # fmt: skip
@@ -79,21 +80,6 @@ def app_sink(app):
             return app.test_client().post(url[len(base) :], headers=headers, data=body).status_code
 
     return send
-
-
-def wait_for(predicate, timeout: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def p95(samples: list[float]) -> float:
-    if len(samples) < 2:
-        return round(samples[0], 3) if samples else 0.0
-    return round(statistics.quantiles(samples, n=20, method="inclusive")[18], 3)
 
 
 def _scenario(products: int, count: int) -> dict:
