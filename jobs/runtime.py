@@ -400,9 +400,7 @@ def _execute_fenced(spec: JobSpec, run: SyncRun, target: str, session) -> dict:
             _close_outbox(run)
         db.session.commit()
         raise
-    run.status, run.finished_at = ("done_with_failures" if run.failed else "done"), utcnow()
-    if run.failed:  # never just "done" when records were left behind (they are kept and retried next run)
-        run.message = f"{run.failed} record(s) failed and will be retried on the next run. {run.message or ''}".strip()
+    finish_run(run)
     _close_outbox(run)
     # Follow-ups commit with "done": a work-horse dying right after this commit loses none of them.
     chains = [
@@ -412,6 +410,14 @@ def _execute_fenced(spec: JobSpec, run: SyncRun, target: str, session) -> dict:
     db.session.commit()
     outbox.publish_now(chains, on_chain=lambda job, tgt: request_run(job, tgt, "chain"))
     return summary(run)
+
+
+def finish_run(run: SyncRun) -> None:
+    """End a run whose flow went through (not committed): "done", or "done_with_failures" with the count in its
+    message when records failed; never just "done" when records were left behind (the next run retries them)."""
+    run.status, run.finished_at = ("done_with_failures" if run.failed else "done"), utcnow()
+    if run.failed:
+        run.message = f"{run.failed} record(s) failed and will be retried on the next run. {run.message or ''}".strip()
 
 
 def _inactive_reason(target: str, row) -> str:

@@ -22,7 +22,7 @@ from jobs.context import RunContext
 from jobs.flows import inventory, products
 from jobs.flows.common import partnerships_of
 from jobs.plan import get_job
-from jobs.runtime import connection, job_id, new_run, queue
+from jobs.runtime import connection, finish_run, job_id, new_run, queue
 from portal.extensions import db
 from portal.models import ActivityLog, Connection, Partnership, StockLocation, Variant, WebhookReceipt, utcnow
 from portal.services.platforms import system_of_record
@@ -112,11 +112,15 @@ def _drain(pid: int) -> tuple[set[int], set[int]]:
 
 
 def _give_back(pid: int, variant_ids: set[int], product_ids: set[int]) -> None:
-    """A failed push returns what it took, so the retry (or the next window) sends it."""
-    redis = connection()
+    """A failed push (or one whose records partly failed) returns what it took, so the retry or the next window's
+    push sends it."""
+    pipe = connection().pipeline()
     for kind, ids in (("variants", variant_ids), ("products", product_ids)):
         if ids:
-            redis.sadd(PENDING.format(kind=kind, partnership=pid), *[str(i) for i in ids])
+            key = PENDING.format(kind=kind, partnership=pid)
+            pipe.sadd(key, *[str(i) for i in ids])
+            pipe.expire(key, PENDING_TTL)  # the drain deleted the key: a set created here expires too
+    pipe.execute()
 
 
 def push_partnership(partnership_id: int) -> dict:
@@ -155,8 +159,12 @@ def push_partnership(partnership_id: int) -> dict:
         run.message = f"{type(exc).__name__}: {exc}"[:2000]
         db.session.commit()
         raise
-    run.status, run.finished_at = "done", utcnow()
+    if run.failed:
+        # Records the store refused wait for the partnership's next push (not one scheduled now: a record that
+        # always fails would push every window); what went through is unchanged then and is not sent again.
+        _give_back(partnership_id, variant_ids, product_ids)
     run.message = f"Changes from the wholesaler: {len(product_ids)} product(s), {len(variant_ids)} variant(s)."
+    finish_run(run)
     db.session.commit()
     return {"sync_run_id": run.id, "products": len(product_ids), "variants": len(variant_ids)}
 

@@ -156,3 +156,24 @@ def test_a_retailers_order_lowers_the_other_retailers_level_at_once(events, app)
     assert retailer_level(events, 1, "TOTE-1") == 17
     assert any(r.trigger == "event" for r in runs("inventory.push"))
     assert len(events.sor_shop().orders) == 1
+
+
+def test_a_push_whose_levels_the_store_refused_ends_with_failures_and_sends_them_with_the_next_window(
+    events, app, monkeypatch
+):
+    import jobs.flows.inventory as inventory
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("the store refused the levels")
+
+    monkeypatch.setattr(inventory, "set_levels", refused)
+    set_sor_stock(events, "SHIRT-M", 2)
+    settle(events, app)
+    pushes = runs("inventory.push")
+    assert {(r.trigger, r.status) for r in pushes} == {("event", "done_with_failures")}
+    assert all(r.failed == 1 and "failed" in r.message for r in pushes)
+    monkeypatch.undo()
+    set_sor_stock(events, "SCARF-1", 8)  # the next change of the partnership: its push takes SHIRT-M too
+    settle(events, app)
+    assert [retailer_level(events, n, "SHIRT-M") for n in range(2)] == [2, 2]
+    assert [retailer_level(events, n, "SCARF-1") for n in range(2)] == [8, 8]
