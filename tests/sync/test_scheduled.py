@@ -5,37 +5,25 @@ from sqlalchemy import select
 
 from fakes.shopify.resolvers.fulfillments import ship
 from fakes.shopify.resolvers.orders import place_order
-from jobs.runtime import dispatch
 from jobs.worker import make_worker
 from portal.extensions import db
-from portal.models import Order, SyncRun
+from portal.models import Order
+from tests.support.scheduling import runs_not_done, tick
 from tests.sync.conftest import RT_SHOPS, WS_SHOP
 
 
-def _tick(app, *jobs, slot):
-    for job in jobs:
-        dispatch(job, slot=slot)
-    make_worker(app).work(burst=True)
-    db.session.expire_all()
-
-
-def _failed_runs():
-    rows = db.session.execute(select(SyncRun).where(SyncRun.status != "done")).scalars().all()
-    return [(r.job_name, r.status, r.message, r.failures) for r in rows]
-
-
 def test_catalog_orders_tracking_and_stock_flow_by_the_scheduler_alone(world, app):
-    _tick(app, "products.pull", slot=1)  # chains products.push to both retailers
-    assert _failed_runs() == []
+    tick(app, "products.pull", slot=1)  # chains products.push to both retailers
+    assert runs_not_done() == []
     assert [len(world.store_shop(n).products) for n in range(2)] == [3, 3]
 
     place_order(world.sandbox.sandbox, RT_SHOPS[1], [("SCARF-1", 2)])
-    _tick(app, "orders.pull", slot=2)  # chains orders.push (and inventory.push)
+    tick(app, "orders.pull", slot=2)  # chains orders.push (and inventory.push)
     order = db.session.execute(select(Order)).scalar_one()
     assert order.status == "sent" and len(world.sor_shop().orders) == 1
 
     ship(world.sandbox.sandbox, WS_SHOP, order.sor_remote_order_id, None, numbers=("1Z42",))
-    _tick(app, "order_updates.pull", slot=3)  # chains order_updates.push
+    tick(app, "order_updates.pull", slot=3)  # chains order_updates.push
     db.session.refresh(order)
     assert order.status == "completed"
     assert [f.tracking_info[0]["number"] for f in world.store_shop(1).fulfillments.values()] == ["1Z42"]
@@ -43,11 +31,11 @@ def test_catalog_orders_tracking_and_stock_flow_by_the_scheduler_alone(world, ap
     shop = world.sor_shop()
     item = shop.inventory_items[shop.variant_by_sku("TOTE-1").inventory_item_id]
     item.levels[shop.primary_location.id]["available"] = 4
-    _tick(app, "inventory.pull", slot=4)  # chains inventory.push
+    tick(app, "inventory.pull", slot=4)  # chains inventory.push
     retailer = world.store_shop(0)
     loc = int(world.partnerships[0].placement["location_id"].rsplit("/", 1)[1])
     assert retailer.available(retailer.variant_by_sku("TOTE-1").inventory_item_id, loc) == 4
-    assert _failed_runs() == []
+    assert runs_not_done() == []
 
 
 def test_a_fulfillment_request_webhook_brings_the_order_in_at_once(world, app):
@@ -67,6 +55,6 @@ def test_lost_webhooks_are_repaired_by_the_next_scheduled_pull(world, app):
     assert all(d.dropped for d in world.sandbox.deliver_webhooks())
     make_worker(app).work(burst=True)
     assert db.session.execute(select(Order)).scalar_one_or_none() is None  # nobody heard about it
-    _tick(app, "orders.pull", slot=7)
+    tick(app, "orders.pull", slot=7)
     assert db.session.execute(select(Order.status)).scalar_one() == "sent"
     assert len(world.sor_shop().orders) == 1

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from fakes.shopify.resolvers.fulfillments import ship
 from integrations.woocommerce.client import WooClient
 from integrations.woocommerce.webhooks import WHOLESALER_TOPICS, ensure_webhooks
-from jobs.runtime import dispatch
 from jobs.worker import make_worker
 from portal.extensions import db
-from portal.models import Order, SyncRun
+from portal.models import Order
+from tests.support.scheduling import runs_not_done, tick
 
 WS_SHOPIFY = "acme-wholesale.myshopify.com"
 RT_WOO = "corner-store"
@@ -23,36 +23,24 @@ WS_WOO = "acme-wholesale"
 RT_SHOPIFY = "corner-store.myshopify.com"
 
 
-def _tick(app, *jobs, slot):
-    for job in jobs:
-        dispatch(job, slot=slot)
-    make_worker(app).work(burst=True)
-    db.session.expire_all()
-
-
-def _failed_runs():
-    rows = db.session.execute(select(SyncRun).where(SyncRun.status != "done")).scalars().all()
-    return [(r.job_name, r.status, r.message, r.failures) for r in rows]
-
-
 def test_a_woocommerce_retailer_trades_by_the_scheduler_alone(shopify_to_woo, app):
     world = shopify_to_woo
-    _tick(app, "products.pull", slot=1)  # chains products.push to the WooCommerce retailer
-    assert _failed_runs() == []
+    tick(app, "products.pull", slot=1)  # chains products.push to the WooCommerce retailer
+    assert runs_not_done() == []
     skus = {i["sku"] for i in world.woo.store(RT_WOO).products.values() if i.get("sku")}
     assert skus == {"TOTE-1", "SHIRT-S", "SHIRT-M"}
 
     key = world.woo.issue_key(RT_WOO)
     client = WooClient(f"{world.woo.base_url}/{RT_WOO}", key.consumer_key, key.consumer_secret, http=httpx.Client())
     placed = client.post("orders", {"status": "processing", "line_items": [{"sku": "TOTE-1", "quantity": 1}]})
-    _tick(app, "orders.pull", slot=2)  # chains orders.push
+    tick(app, "orders.pull", slot=2)  # chains orders.push
     order = db.session.execute(select(Order)).scalar_one()
     assert order.status == "sent" and len(world.shopify.shop(WS_SHOPIFY).orders) == 1
 
     ship(world.shopify.sandbox, WS_SHOPIFY, order.sor_remote_order_id, None, numbers=("1Z42",))
-    _tick(app, "order_updates.pull", slot=3)  # chains order_updates.push
+    tick(app, "order_updates.pull", slot=3)  # chains order_updates.push
     assert world.woo.store(RT_WOO).orders[placed["id"]]["status"] == "completed"
-    assert _failed_runs() == []
+    assert runs_not_done() == []
 
 
 def test_a_stock_edit_in_the_wholesalers_woocommerce_shop_reaches_the_retailer_from_its_webhook(woo_to_shopify, app):
@@ -77,5 +65,5 @@ def test_a_stock_edit_in_the_wholesalers_woocommerce_shop_reaches_the_retailer_f
     db.session.refresh(world.partnership)
     loc = int(world.partnership.placement["location_id"].rsplit("/", 1)[1])
     assert shop.available(shop.variant_by_sku("SHIRT-M").inventory_item_id, loc) == 3
-    assert _failed_runs() == []
+    assert runs_not_done() == []
     print(f"stock latency from the WooCommerce webhook: {elapsed:.2f} s")

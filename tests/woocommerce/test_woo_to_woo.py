@@ -15,13 +15,12 @@ from sqlalchemy import func, select
 from integrations.woocommerce.client import WooClient
 from integrations.woocommerce.mapping import MARKER_KEY, PRODUCT_KEY, SHIPMENTS_KEY, meta
 from jobs.preview import dry_run
-from jobs.runtime import dispatch
-from jobs.worker import make_worker
 from portal.extensions import db
-from portal.models import ActivityLog, Fulfillment, GatewayAccount, Order, SyncRun, Variant
+from portal.models import ActivityLog, Fulfillment, GatewayAccount, Order, Variant
 from portal.services import billing
 from portal.services.orders import timeline
 from tests.billing.conftest import fake_stripe  # noqa: F401 - the Stripe fake fixture
+from tests.support.scheduling import runs_not_done, tick
 
 WS = "acme-wholesale"
 RT = "corner-store"
@@ -54,18 +53,6 @@ def _ship_in_wholesaler_shop(world, order_id: int, note: str) -> None:
 
 def _logged(world) -> list[str]:
     return [a.summary for a in db.session.execute(select(ActivityLog).order_by(ActivityLog.id)).scalars()]
-
-
-def _tick(app, *jobs, slot):
-    for job in jobs:
-        dispatch(job, slot=slot)
-    make_worker(app).work(burst=True)
-    db.session.expire_all()
-
-
-def _not_done():
-    rows = db.session.execute(select(SyncRun).where(SyncRun.status != "done")).scalars().all()
-    return [(r.job_name, r.status, r.message, r.failures) for r in rows]
 
 
 def _with_billing(world, fake):
@@ -170,22 +157,22 @@ def test_an_order_goes_to_the_wholesaler_once_and_its_tracking_and_invoice_follo
 
 def test_woocommerce_to_woocommerce_trades_by_the_scheduler_alone(woo_to_woo, app):
     world = woo_to_woo
-    _tick(app, "products.pull", slot=1)  # chains products.push
-    assert _not_done() == []
+    tick(app, "products.pull", slot=1)  # chains products.push
+    assert runs_not_done() == []
     assert set(_retail_items(world)) == {"TOTE-1", "SHIRT-S", "SHIRT-M"}
 
     world.woo.set_stock(WS, "TOTE-1", 4)
-    _tick(app, "inventory.pull", slot=2)  # chains inventory.push
+    tick(app, "inventory.pull", slot=2)  # chains inventory.push
     assert _retail_items(world)["TOTE-1"]["stock_quantity"] == 4
 
     placed = _place(world, [("TOTE-1", 1)])
-    _tick(app, "orders.pull", slot=3)  # chains orders.push
+    tick(app, "orders.pull", slot=3)  # chains orders.push
     order = db.session.execute(select(Order)).scalar_one()
     assert order.status == "sent" and len(world.woo.store(WS).orders) == 1
 
     _ship_in_wholesaler_shop(world, int(order.sor_remote_order_id), "Tracking number: 9400111899223197428490")
-    _tick(app, "order_updates.pull", slot=4)  # chains order_updates.push
+    tick(app, "order_updates.pull", slot=4)  # chains order_updates.push
     retail_order = world.woo.store(RT).orders[placed["id"]]
     assert retail_order["status"] == "completed"
     assert meta(retail_order, SHIPMENTS_KEY)[0]["tracking_numbers"] == ["9400111899223197428490"]
-    assert _not_done() == []
+    assert runs_not_done() == []
