@@ -43,15 +43,7 @@ def test_an_order_the_shopify_wholesaler_cancels_cancels_the_woocommerce_retaile
 
 def test_a_woocommerce_wholesaler_cancelling_the_order_rejects_every_line(woo_to_woo):
     world = woo_to_woo
-    world.ok("products.pull")
-    world.ok("products.push")
-    key = world.woo.issue_key(RT)
-    client = WooClient(f"{world.woo.base_url}/{RT}", key.consumer_key, key.consumer_secret, http=httpx.Client())
-    client.post("orders", {"status": "processing", "billing": {"email": "b@example.com"},
-                           "line_items": [{"sku": "TOTE-1", "quantity": 1}]})  # fmt: skip
-    world.ok("orders.pull")
-    world.ok("orders.push")
-    order = db.session.execute(select(Order)).scalar_one()
+    order = _one_tote_ordered_and_sent(world)
     ws_key = world.woo.issue_key("acme-wholesale")
     ws_client = WooClient(f"{world.woo.base_url}/acme-wholesale", ws_key.consumer_key, ws_key.consumer_secret,
                           http=httpx.Client())  # fmt: skip
@@ -63,6 +55,17 @@ def test_a_woocommerce_wholesaler_cancelling_the_order_rejects_every_line(woo_to
 
 def test_every_line_rejected_from_the_portal_cancels_the_wholesalers_woocommerce_order(woo_to_woo):
     world = woo_to_woo
+    order = _one_tote_ordered_and_sent(world)
+    reject_from_portal(order, {order.lines[0].id: 1}, "Out of stock: none left")
+    world.ok("order_changes.push")
+    assert world.woo.store("acme-wholesale").orders[int(order.sor_remote_order_id)]["status"] == "cancelled"
+    world.ok("order_updates.push")
+    retailer_order = next(iter(world.woo.store(RT).orders.values()))
+    assert retailer_order["status"] == "cancelled"
+
+
+def _one_tote_ordered_and_sent(world) -> Order:
+    """Catalog in the WooCommerce retailer's store, one tote ordered there and forwarded to the wholesaler."""
     world.ok("products.pull")
     world.ok("products.push")
     key = world.woo.issue_key(RT)
@@ -71,10 +74,4 @@ def test_every_line_rejected_from_the_portal_cancels_the_wholesalers_woocommerce
                            "line_items": [{"sku": "TOTE-1", "quantity": 1}]})  # fmt: skip
     world.ok("orders.pull")
     world.ok("orders.push")
-    order = db.session.execute(select(Order)).scalar_one()
-    reject_from_portal(order, {order.lines[0].id: 1}, "Out of stock: none left")
-    world.ok("order_changes.push")
-    assert world.woo.store("acme-wholesale").orders[int(order.sor_remote_order_id)]["status"] == "cancelled"
-    world.ok("order_updates.push")
-    retailer_order = next(iter(world.woo.store(RT).orders.values()))
-    assert retailer_order["status"] == "cancelled"
+    return db.session.execute(select(Order)).scalar_one()
