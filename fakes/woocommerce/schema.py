@@ -39,6 +39,24 @@ def ro(spec: dict) -> dict:
     return {**spec, **RO}
 
 
+# get_woocommerce_currencies() (includes/wc-core-functions.php): the codes an order's `currency` may take.
+# fmt: off
+CURRENCIES = (
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
+    "BMD", "BND", "BOB", "BRL", "BSD", "BTC", "BTN", "BWP", "BYR", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY",
+    "COP", "CRC", "CUC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP",
+    "GBP", "GEL", "GGP", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HRK", "HTG", "HUF", "IDR", "ILS",
+    "IMP", "INR", "IQD", "IRR", "IRT", "ISK", "JEP", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW",
+    "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP",
+    "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PRB", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK",
+    "SGD", "SHP", "SLL", "SOS", "SRD", "SSP", "STN", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD",
+    "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VEF", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF",
+    "YER", "ZAR", "ZMW",
+)
+# fmt: on
+
+
 def enum(*values: str, default: str | None = None) -> dict:
     """A string field limited to `values`."""
     return {"type": "string", "enum": list(values), **({"default": default} if default else {})}
@@ -246,7 +264,7 @@ ORDER = {
     "version": ro(I),
     "status": enum(*ORDER_STATUSES, default="pending"),
     # WooCommerce: "enum" => array_keys(get_woocommerce_currencies()), default the store's currency.
-    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+    "currency": enum(*CURRENCIES),
     "date_created": ro(DT),
     "date_created_gmt": ro(DT),
     "date_modified": ro(DT),

@@ -30,6 +30,16 @@ def test_order_create_with_a_status_outside_the_enum_is_a_400_rest_invalid_param
     assert api.get("/orders").json() == []
 
 
+def test_order_currency_must_be_one_woocommerce_knows_three_capitals_are_not_enough(api):
+    response = api.post("/orders", json={"currency": "ABC", "line_items": []})
+    assert response.status_code == 400
+    assert response.json()["data"]["details"]["currency"]["code"] == "rest_not_in_enum"
+    assert api.get("/orders").json() == []
+    made = api.post("/orders", json={"currency": "EUR", "line_items": []})
+    assert made.status_code == 201, made.text
+    assert made.json()["currency"] == "EUR"
+
+
 def test_order_create_refuses_a_non_integer_variation_id_and_a_fee_tax_status_outside_the_enum(api):
     response = api.post("/orders", json={"line_items": [{"variation_id": "abc", "quantity": 1}]})
     assert response.status_code == 400 and response.json()["code"] == "rest_invalid_param"
