@@ -17,6 +17,7 @@ from portal.extensions import csrf, db
 from portal.fulfillment_service import bp
 from portal.models import Partnership
 from portal.services.organizations import org_connection
+from portal.services.selection import offered_levels
 from portal.services.stock import retailer_quantities
 
 
@@ -57,10 +58,12 @@ def fulfillment_order_notification(partnership_id: int):
 @bp.get("/<int:partnership_id>/fetch_stock")
 @bp.get("/<int:partnership_id>/fetch_stock.json")
 def fetch_stock(partnership_id: int):
-    """Our counts for this retailer (stock - in-flight orders - buffer), every SKU or the one asked for."""
+    """Our counts for this retailer (stock - in-flight orders - buffer), every SKU or the one asked for; 0 for a
+    product it does not carry (portal.services.selection) or that left the wholesaler's catalog."""
     partnership, _store = _verified_partnership(partnership_id)
     wanted = request.args.get("sku")
-    counts = {level.sku: level.quantity for level in retailer_quantities(partnership)}
+    # A product that left the selection or the catalog counts 0, not left out (no document says a missing SKU means 0).
+    counts = {level.sku: level.quantity for level in offered_levels(partnership, retailer_quantities(partnership))}
     if wanted is not None:
         counts = {wanted: counts[wanted]} if wanted in counts else {}
     return jsonify(counts)

@@ -12,7 +12,7 @@ products get stock), the selection page's preview and the retailer's incoming ca
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import or_, select
 
@@ -93,9 +93,25 @@ def carried_levels(partnership: Partnership, levels: Iterable) -> list:
     """Of stock levels (portal.services.stock.Level), those of products the retailer carries: a product that left
     the selection keeps what it had until products.push returns it to draft with stock 0. Free for `all`."""
     levels = list(levels)
+    carried = _carried_listing_variants(partnership, levels)
+    return levels if carried is None else [level for level in levels if level.listing_variant_id in carried]
+
+
+def offered_levels(partnership: Partnership, levels: Iterable) -> list:
+    """Stock levels as the retailer may be told them when it asks (Shopify's fetch_stock): 0 for a product outside
+    the selection, which it must not sell even before products.push returns it to draft. Free for `all`."""
+    levels = list(levels)
+    carried = _carried_listing_variants(partnership, levels)
+    if carried is None:
+        return levels
+    return [level if level.listing_variant_id in carried else replace(level, quantity=0) for level in levels]
+
+
+def _carried_listing_variants(partnership: Partnership, levels: list) -> set[int] | None:
+    """The listing variant ids of `levels` whose product the retailer carries; None when it carries everything."""
     selection = selection_of(partnership)
     if selection.mode == "all" or not levels:
-        return levels
+        return None
     # Only the rows of these levels, by primary key in chunks: the cost follows the levels asked about (an event's
     # few, or one page of a whole-catalog push), not the catalog. Single-table lookups: a join with IN (...) made
     # SQLite scan (28 s for 10,000 levels).
@@ -114,7 +130,7 @@ def carried_levels(partnership: Partnership, levels: Iterable) -> list:
             )
         )
         carried.update(row.id for row in rows if selection.carries(row))
-    return [level for level in levels if product_of.get(level.listing_variant_id) in carried]
+    return {lv for lv, product_id in product_of.items() if product_id in carried}
 
 
 def _by_ids(query, key, ids) -> dict:

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from fakes.shopify.resolvers.orders import place_order
 from integrations.shopify.webhooks import webhook_hmac
 from portal.extensions import db
-from portal.models import SyncRun
+from portal.models import Product, SyncRun
 from portal.services import partnerships as service
+from portal.services import selection
 from tests.sync.conftest import RT_SHOPS, WS_SHOP, mutation_calls
+from tests.sync.test_selection import PRODUCT_SET
 
 
 def _set_sor_stock(world, sku: str, quantity: int) -> None:
@@ -97,6 +99,21 @@ def test_fetch_stock_answers_our_counts_for_the_partnership_only_when_signed(wor
     assert client.get(url).status_code == 403  # unsigned
     assert _signed_get(client, url, "not-the-secret", RT_SHOPS[0]).status_code == 403
     assert _signed_get(client, url, secret, RT_SHOPS[1]).status_code == 404  # another store's signature
+
+
+def test_fetch_stock_answers_0_for_products_outside_the_selection_or_gone_from_the_catalog(world, client, app):
+    world.sync_catalog()
+    p = world.partnerships[0]
+    kept = [pid for pid, title in db.session.execute(select(Product.id, Product.title)) if title != "Wool Scarf"]
+    selection.save(p, selection.build(p, "picked", {}, kept))  # the scarf leaves the selection, not yet drafted
+    db.session.commit()
+    archived = world.sandbox.graphql(WS_SHOP, PRODUCT_SET, {"id": world.seeded["Canvas Tote"]["product_id"],
+                                                           "i": {"status": "ARCHIVED"}})  # fmt: skip
+    assert not archived["productSet"]["userErrors"], archived
+    world.ok("products.pull")  # the tote leaves the catalog; no products.push yet
+    answer = _signed_get(client, f"/fulfillment-service/{p.id}/fetch_stock", app.config["SHOPIFY_API_SECRET"],
+                         RT_SHOPS[0]).get_json()  # fmt: skip
+    assert answer == {"TOTE-1": 0, "SHIRT-S": 5, "SHIRT-M": 7, "SCARF-1": 0}
 
 
 def test_fulfillment_request_callback_starts_an_orders_pull_for_that_store(world, client, app):
