@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from graphql import GraphQLError
@@ -24,6 +25,7 @@ class Context:
     info: object = None
     events: list[tuple[str, dict]] = field(default_factory=list)  # webhooks to send once the request is done
     after: list = field(default_factory=list)  # other calls out (fulfillment service callbacks), sent after events
+    window: BulkWindow | None = None  # a bulk operation's pass over its root connection (see `connection`)
 
     def emit(self, topic: str, payload: dict) -> None:
         """Queue a webhook (`products/update`, ...); delivered after the request, as Shopify does asynchronously."""
@@ -40,6 +42,16 @@ class Context:
 
     def error(self, message: str, code: str = "BAD_REQUEST") -> GraphQLError:
         return GraphQLError(message, extensions={"code": code})
+
+
+@dataclass
+class BulkWindow:
+    """How a bulk operation reads its root connection a slice at a time: a first pass captures the root items (in
+    the order the connection gives them) and how to build a node; each later pass builds only `chunk`."""
+
+    roots: list | None = None
+    to_node: Callable | None = None
+    chunk: list | None = None
 
 
 def encode_cursor(item_id: int) -> str:
@@ -94,6 +106,9 @@ def connection(
     if not bulk and last is not None:
         has_prev = len(items) > last
         items = items[-last:] if last else []
+    window = ctx.window if bulk and ctx else None
+    if window is not None and window.to_node is None:  # the capture pass: remember the root items, build nothing
+        window.roots, window.to_node, items = items, to_node, []
     nodes = [to_node(i) for i in items]
     edges = [{"cursor": encode_cursor(item_id(i)), "node": n} for i, n in zip(items, nodes, strict=True)]
     return {

@@ -12,7 +12,7 @@ from graphql import GraphQLError, OperationDefinitionNode, default_field_resolve
 from graphql.execution.values import get_variable_values
 
 from fakes.shopify import errors
-from fakes.shopify.context import Context
+from fakes.shopify.context import Context, connection
 from fakes.shopify.cost import MAX_SINGLE_QUERY_COST, CostCalculator
 from fakes.shopify.state import ShopState
 
@@ -44,6 +44,9 @@ def field_resolver(source, info, **args):
             )
         ctx = info.context
         ctx.info = info
+        window = ctx.window
+        if window is not None and window.chunk is not None:  # a bulk pass: the captured roots, a slice at a time
+            return connection(ctx, window.chunk, window.to_node)
         return fn(ctx, **args)
     return default_field_resolver(source, info, **args)
 
@@ -60,8 +63,10 @@ def execute(
     bulk: bool = False,
     charge: bool = True,
     force_throttle: bool = False,
+    context: Context | None = None,
 ) -> dict:
-    """Validate, cost, charge and execute one document for a shop; returns the JSON body Shopify would send."""
+    """Validate, cost, charge and execute one document for a shop; returns the JSON body Shopify would send.
+    `context` reuses a resolver context across executions (a bulk operation's passes)."""
     schema = sandbox.schema
     variables = variables or {}
     try:
@@ -95,7 +100,7 @@ def execute(
             )
             _log(shop, op, requested, None, throttled=True)
             return body
-    ctx = Context(
+    ctx = context or Context(
         sandbox=sandbox, shop=shop, api_version=api_version or sandbox.api_version, base_url=base_url, bulk=bulk
     )
     with shop.lock:

@@ -74,9 +74,11 @@ def bulk_file(sandbox, request: Request, shop: str, op_id: int) -> Response:
     """The JSONL result of a finished bulk operation."""
     state = sandbox.shops.get(shop)
     op = state.bulk_operations.get(op_id) if state else None
-    if op is None:
+    if op is None or op.status != "COMPLETED":
         raise NotFound()
-    return Response("".join(line + "\n" for line in op.lines), content_type="application/jsonl")
+    lines = op.lines  # streamed: a 100,000-variant result is never one string in memory
+    return Response((line + "\n" for line in lines), content_type="application/jsonl",
+                    headers={"Content-Length": str(op.file_size or 0)})  # fmt: skip
 
 
 RULES = [

@@ -15,8 +15,10 @@ from integrations.base import PlacedVariant, ProductPush, RemoteProduct, RemoteV
 from integrations.timeutil import parse_iso
 
 PRODUCTS_PAGE = 2  # products per incremental page: each may cost ~360 points (50 variants, 50 images)
-BULK_POLL_SECONDS = 0.5
-BULK_TIMEOUT_SECONDS = 600
+# A bulk query is asynchronous: poll its status from 0.05 s, doubling up to 2 s (a small catalog's answer comes
+# within a few polls, a 100,000-variant one takes minutes and about one poll every 2 s), for at most 30 minutes.
+BULK_POLL_FIRST_SECONDS, BULK_POLL_MAX_SECONDS = 0.05, 2.0
+BULK_TIMEOUT_SECONDS = 1800
 
 VARIANT_FIELDS = (
     "id sku title price compareAtPrice barcode taxable inventoryQuantity selectedOptions { name value } "
@@ -245,12 +247,12 @@ class CatalogSource:
     def bulk_rows(self, query: str) -> Iterator[dict]:
         """Run a bulk query, wait for it, and yield the rows of its JSONL result."""
         operation = self.mutate(BULK_RUN, {"query": query}, "bulkOperationRunQuery")["bulkOperation"]
-        deadline = time.monotonic() + BULK_TIMEOUT_SECONDS
-        operation = self.gql(BULK_STATUS, {"id": operation["id"]})["bulkOperation"]
-        while operation["status"] not in ("COMPLETED", "FAILED", "CANCELED", "EXPIRED"):
+        deadline, pause = time.monotonic() + BULK_TIMEOUT_SECONDS, BULK_POLL_FIRST_SECONDS
+        while operation["status"] not in ("COMPLETED", "FAILED", "CANCELED", "EXPIRED") or "url" not in operation:
             if time.monotonic() > deadline:
-                raise TimeoutError("the bulk operation did not finish in time")
-            time.sleep(BULK_POLL_SECONDS)
+                raise TimeoutError(f"the bulk operation did not finish in {BULK_TIMEOUT_SECONDS} s")
+            time.sleep(pause)
+            pause = min(pause * 2, BULK_POLL_MAX_SECONDS)
             operation = self.gql(BULK_STATUS, {"id": operation["id"]})["bulkOperation"]
         if operation["status"] != "COMPLETED":
             raise RuntimeError(f"bulk operation {operation['status']}: {operation.get('errorCode')}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import httpx
 import pytest
@@ -198,17 +199,29 @@ def test_inventory_item_levels_and_publications(client, sandbox):
     assert product_id in sandbox.shop(SHOP).publications[int(pubs[0]["id"].rsplit("/", 1)[1])].product_ids
 
 
+BULK_RUN = """mutation($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: false) {
+    bulkOperation { id status url } userErrors { field message code } } }"""
+BULK_STATUS = "query($id: ID!) { bulkOperation(id: $id) { id status url objectCount rootObjectCount } }"
+
+
+def _finished(client, op_id: str) -> dict:
+    """Poll the operation until it leaves CREATED/RUNNING (as a client must: the build is asynchronous)."""
+    for _ in range(2000):
+        op = client.query(BULK_STATUS, {"id": op_id})["bulkOperation"]
+        if op["status"] not in ("CREATED", "RUNNING"):
+            return op
+        threading.Event().wait(0.01)
+    raise AssertionError(f"bulk operation still {op['status']}")
+
+
 def test_bulk_operation_serves_jsonl_with_parent_ids(client, sandbox):
     sandbox.add_product(SHOP, "Tee", [{"sku": "T-1", "price": "5.00"}, {"sku": "T-2", "price": "6.00", "option": "B"}])
     bulk_query = "{ products { edges { node { id title variants { edges { node { id sku } } } } } } }"
-    started = client.query(
-        """mutation($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: false) {
-             bulkOperation { id status } userErrors { field message } } }""",
-        {"q": bulk_query},
-    )["bulkOperationRunQuery"]
-    assert started["userErrors"] == []
+    started = client.query(BULK_RUN, {"q": bulk_query})["bulkOperationRunQuery"]
+    assert started["userErrors"] == [] and started["bulkOperation"]["status"] == "CREATED"
+    done = _finished(client, started["bulkOperation"]["id"])
     op = client.query("{ currentBulkOperation { id status url objectCount rootObjectCount } }")["currentBulkOperation"]
-    assert op["status"] == "COMPLETED" and op["objectCount"] == "3" and op["rootObjectCount"] == "1"
+    assert op == done and op["status"] == "COMPLETED" and op["objectCount"] == "3" and op["rootObjectCount"] == "1"
     node = client.query(
         "query($id: ID!) { node(id: $id) { ... on BulkOperation { url } } }", {"id": started["bulkOperation"]["id"]}
     )
@@ -217,6 +230,69 @@ def test_bulk_operation_serves_jsonl_with_parent_ids(client, sandbox):
     assert rows[0]["title"] == "Tee" and "__parentId" not in rows[0]
     assert {r["sku"] for r in rows[1:]} == {"T-1", "T-2"}
     assert all(r["__parentId"] == rows[0]["id"] for r in rows[1:])
+
+
+def test_bulk_query_answers_created_at_once_and_other_calls_are_served_while_it_builds(client, sandbox, monkeypatch):
+    from fakes.shopify.resolvers import bulk
+
+    for n in range(120):  # more than one slice: the build pauses after its first
+        sandbox.add_product(SHOP, f"Mug {n}", [{"sku": f"M-{n}", "price": "4.00"}])
+    building, release, real_append = threading.Event(), threading.Event(), bulk._append
+
+    def paused_append(op, data):
+        real_append(op, data)
+        building.set()
+        assert release.wait(30), "the test never released the build"
+
+    monkeypatch.setattr(bulk, "_append", paused_append)
+    bulk_query = "{ products { edges { node { id title variants { edges { node { id sku } } } } } } }"
+    started = client.query(BULK_RUN, {"q": bulk_query})["bulkOperationRunQuery"]
+    assert started["bulkOperation"]["status"] == "CREATED" and started["bulkOperation"]["url"] is None
+    assert building.wait(30)
+    try:
+        running = client.query(BULK_STATUS, {"id": started["bulkOperation"]["id"]})["bulkOperation"]
+        assert running["status"] == "RUNNING" and running["url"] is None
+        variant = client.query('{ productVariants(first: 1, query: "sku:M-7") { nodes { sku } } }')
+        assert variant["productVariants"]["nodes"] == [{"sku": "M-7"}]  # served while the build holds its slice
+    finally:
+        release.set()
+    done = _finished(client, started["bulkOperation"]["id"])
+    assert done["status"] == "COMPLETED" and done["rootObjectCount"] == "120" and done["objectCount"] == "240"
+    rows = [json.loads(line) for line in httpx.get(done["url"]).text.splitlines()]
+    assert len({r["id"] for r in rows if "__parentId" not in r}) == 120
+
+
+def test_bulk_queries_run_up_to_five_at_once_then_limit_reached(client, sandbox, monkeypatch):
+    from fakes.shopify.resolvers import bulk
+
+    sandbox.add_product(SHOP, "Tee", [{"sku": "T-1", "price": "5.00"}])
+    release = threading.Event()
+    monkeypatch.setattr(bulk, "_build", lambda ctx, op, document: release.wait(30))
+    bulk_query = "{ products { edges { node { id } } } }"
+    try:
+        answers = [client.query(BULK_RUN, {"q": bulk_query})["bulkOperationRunQuery"] for _ in range(6)]
+    finally:
+        release.set()
+    assert [a["userErrors"] for a in answers[:5]] == [[]] * 5
+    assert answers[5]["bulkOperation"] is None and answers[5]["userErrors"][0]["code"] == "LIMIT_REACHED"
+
+
+def test_bulk_operation_finish_webhook_is_sent_to_its_subscription(client, sandbox):
+    received = []
+    sandbox.sandbox.outbox.sink = lambda url, headers, body: received.append((url, headers, body)) or 200
+    client.query(
+        """mutation { webhookSubscriptionCreate(topic: BULK_OPERATIONS_FINISH,
+             webhookSubscription: {uri: "https://hooks.example/bulk", format: JSON}) { userErrors { message } } }"""
+    )
+    bulk_query = "{ products { edges { node { id } } } }"
+    started = client.query(BULK_RUN, {"q": bulk_query})["bulkOperationRunQuery"]
+    _finished(client, started["bulkOperation"]["id"])
+    sandbox.deliver_webhooks()
+    [(url, headers, body)] = received
+    payload = json.loads(body)
+    assert headers["X-Shopify-Topic"] == "bulk_operations/finish" and url == "https://hooks.example/bulk"
+    assert payload["admin_graphql_api_id"] == started["bulkOperation"]["id"]
+    assert payload["status"] == "completed" and payload["type"] == "query" and payload["error_code"] is None
 
 
 def test_webhook_subscription_gets_signed_products_update(client, sandbox):
