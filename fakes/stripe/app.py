@@ -10,6 +10,7 @@ flight is a 409; keys are pruned once 24 h old (by the fake's clock, which tests
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -143,23 +144,42 @@ class FakeStripe:
         return body, {"Stripe-Signature": header, "Content-Type": "application/json"}
 
     def deliver(self, send=None) -> int:
-        """POST every undelivered event to `webhook_url` (or through `send(body, headers)`); returns how many."""
+        """POST every undelivered event to `webhook_url` (or hand it to `send(body, headers)`); returns how many
+        were delivered.
+
+        As on Stripe, an event the endpoint does not acknowledge with a 2xx (or that cannot reach it) stays
+        undelivered and goes again with a later delivery; `send` counts as acknowledged. The lock is not held while
+        posting: an endpoint reads objects back from the API while it handles the event, and Stripe's API never
+        waits for a webhook delivery.
+        """
         import httpx
 
+        with self._lock:
+            pending = [e for e in self.events if not e.get("_delivered") and not e.get("_sending")]
+            if send is None and not self.webhook_url:
+                return 0
+            for event in pending:
+                event["_sending"] = True  # another delivery thread leaves it to this one
         sent = 0
-        for event in self.events:
-            if event.get("_delivered"):
-                continue
-            clean = {k: v for k, v in event.items() if not k.startswith("_")}
-            body, headers = self.webhook_request(clean)
-            if send is not None:
-                send(body, headers)
-            elif self.webhook_url:
-                httpx.post(self.webhook_url, content=body, headers=headers, timeout=10)
-            else:
-                continue
-            event["_delivered"] = True
-            sent += 1
+        try:
+            for event in pending:
+                clean = {k: v for k, v in event.items() if not k.startswith("_")}
+                body, headers = self.webhook_request(clean)
+                if send is not None:
+                    send(body, headers)
+                else:
+                    try:
+                        answer = httpx.post(self.webhook_url, content=body, headers=headers, timeout=10)
+                    except httpx.HTTPError:
+                        continue  # the endpoint is down or slow: a later delivery sends it again
+                    if not answer.is_success:
+                        continue
+                event["_delivered"] = True
+                sent += 1
+        finally:
+            with self._lock:
+                for event in pending:
+                    event.pop("_sending", None)
         return sent
 
     # --- WSGI --------------------------------------------------------------------------------------------
@@ -186,11 +206,8 @@ class FakeStripe:
 
     def _deliver_quietly(self) -> None:
         time.sleep(0.2)  # after the response, like Stripe
-        try:
-            with self._lock:
-                self.deliver()
-        except Exception:  # the app may be down; Stripe would retry later, this fake keeps the event undelivered
-            pass
+        with contextlib.suppress(Exception):  # a delivery thread never takes the fake down; the event stays pending
+            self.deliver()
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
