@@ -28,7 +28,7 @@ from benchmarks.chaos.driver import Trader
 from benchmarks.chaos.faults import Injector, schedule
 from benchmarks.chaos.invariants import Violation, check_all, tally
 from benchmarks.chaos.processes import ROOT, Cluster
-from benchmarks.chaos.snapshot import Reader
+from benchmarks.chaos.snapshot import Reader, explain_stock
 
 WHOLESALER = "demo-wholesaler.myshopify.com"
 CORE = ("redis", "sandbox", "web", "worker-1", "worker-2", "scheduler")
@@ -149,6 +149,19 @@ def _settle(reader: Reader, cluster: Cluster, bound: float, marks: tuple[int, in
         time.sleep(0.5 if busy else 5)
 
 
+def _explain_stock(reader: Reader, violations: list, run_dir: Path) -> None:
+    """Keep what the hub knew of each mismatched SKU in the run directory (the scratch database is dropped)."""
+    try:
+        snap = reader.snapshot()
+        explained = explain_stock(reader, snap, violations)
+    except Exception as exc:  # a diagnosis must not hide the soak's result
+        print(f"chaos: explaining the stock mismatches failed: {exc!r}", flush=True)
+        return
+    path = run_dir / "stock_mismatches.json"
+    path.write_text(json.dumps({"snapshot": snap, "skus": explained}, indent=1, default=str))
+    print(f"chaos: stock mismatches explained in {path}", flush=True)
+
+
 def billing_summary(reader: Reader) -> dict:
     """How far billing got: our invoices by status, invoice lines, and invoices the gateway holds as paid."""
     statuses = {status: n for status, n in reader.sql("SELECT status, COUNT(*) FROM invoice GROUP BY status")}
@@ -208,6 +221,8 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
             f"chaos: trading over ({trader.counts['orders']} orders); settling (bound {settle_bound:g} s)", flush=True
         )
         settle_seconds, violations, unsettled = _settle(reader, cluster, settle_bound, marks)
+        if any(v.kind == "stock_mismatch" for v in violations):
+            _explain_stock(reader, violations, run_dir)
         left = backlog(reader, cluster)
         webhook_stats = httpx.get(f"{cluster.sandbox_url}/_sandbox/webhooks/stats", timeout=10).json()
         billing = billing_summary(reader)

@@ -177,3 +177,49 @@ class Reader:
                     if ids:
                         out[ids[0]] += line["quantity"] or 0
         return out
+
+
+def explain_stock(reader: Reader, snap: dict, violations) -> dict:
+    """For each SKU with a stock mismatch, what the hub knows of it (levels per location, in-flight orders, what
+    each partnership last pushed) and its history (activity log, orders), so a failed soak can be read afterwards
+    (the scratch database is dropped at the end)."""
+    skus = sorted({v.detail.split()[1].rstrip(":") for v in violations if v.kind == "stock_mismatch"})
+    out = {}
+    for sku in skus:
+        variants = reader.sql("SELECT id, inventory_quantity, inventory_updated_at FROM variant WHERE sku = :s", s=sku)
+        ids = [r[0] for r in variants]
+        if not ids:
+            continue
+        vid = ids[0]
+        listing = reader.sql(
+            "SELECT lv.id, l.partnership_id, lv.pushed_quantity FROM listing_variant lv "
+            "JOIN listing l ON l.id = lv.listing_id WHERE lv.variant_id = :v",
+            v=vid,
+        )
+        lv_ids = [str(r[0]) for r in listing]
+        history = reader.sql(
+            "SELECT a.created_at, a.sync_run_id, r.job_name, r.trigger, a.record_type, a.record_id, a.summary "
+            "FROM activity_log a LEFT JOIN sync_run r ON r.id = a.sync_run_id "
+            "WHERE (a.record_type = 'variant' AND a.record_id = :v) "
+            "OR (a.record_type = 'listing_variant' AND a.record_id IN (" + ",".join(f"'{i}'" for i in lv_ids) + ")) "
+            "ORDER BY a.id",
+            v=str(vid),
+        )
+        orders = reader.sql(
+            "SELECT o.id, o.retailer_order_name, o.partnership_id, o.status, o.placed_at, o.sent_to_sor_at, "
+            "o.cancelled_at, l.quantity, l.cancelled_quantity, l.fulfilled_quantity "
+            'FROM order_line l JOIN "order" o ON o.id = l.order_id WHERE l.sku = :s ORDER BY o.id',
+            s=sku,
+        )
+        out[sku] = {
+            "variant": [list(map(str, r)) for r in variants],
+            "levels": [list(map(str, r)) for r in reader.sql(
+                "SELECT location_id, quantity FROM variant_stock WHERE variant_id = :v", v=vid)],
+            "in_flight_snapshot": snap["in_flight"].get(sku, 0),
+            "wholesaler_store": snap["wholesaler_stock"].get(sku),
+            "retailers": {p["shop"]: p["stock"].get(sku) for p in snap["partnerships"]},
+            "listing_variants": [list(map(str, r)) for r in listing],
+            "history": [list(map(str, r)) for r in history],
+            "orders": [list(map(str, r)) for r in orders],
+        }  # fmt: skip
+    return out
