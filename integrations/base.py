@@ -275,7 +275,8 @@ class SystemOfRecord(Protocol):
 
     def stock_levels(self, bulk: bool = True) -> Iterator[StockLevel]:
         """Every variant's available quantity at each location that stocks it. Read-only, safe to retry; `bulk` as
-        in `products`."""
+        in `products`. With `bulk`, one variant's levels come one after another (inventory.pull records the
+        stream a few variants at a time and takes a variant's locations missing from its run as gone)."""
         ...
 
     def locations(self) -> list[RemoteLocation]:

@@ -29,7 +29,8 @@ def location(ctx: Context, loc: Location) -> dict:
         items = [i for i in shop.inventory_items.values() if loc.id in i.levels]
         return connection(ctx, items, lambda i: _level(ctx, i, loc.id), **conn_args(args))  # not the field below
 
-    def inventory_level(info, inventoryItemId):  # noqa: N803 - schema argument names
+    def inventory_level(info, inventoryItemId, includeInactive=False):  # noqa: N803 - schema argument names
+        # includeInactive (default false, always passed): the sandbox's levels are all active
         item = shop.inventory_items.get(parse_gid(inventoryItemId, "InventoryItem") or 0)
         return _level(ctx, item, loc.id) if item and loc.id in item.levels else None
 
@@ -95,7 +96,8 @@ def inventory_item(ctx: Context, item: InventoryItem) -> dict:
         loc_ids = sorted(item.levels)
         return connection(ctx, loc_ids, lambda lid: _level(ctx, item, lid), item_id=lambda lid: lid, **conn_args(args))
 
-    def level(info, locationId):  # noqa: N803 - schema argument names
+    def level(info, locationId, includeInactive=False):  # noqa: N803 - schema argument names
+        # includeInactive (default false, always passed): the sandbox's levels are all active
         lid = parse_gid(locationId, "Location")
         return _level(ctx, item, lid) if lid in item.levels else None
 

@@ -5,6 +5,7 @@ and their levels), and set a retailer's levels at our fulfillment-service locati
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from integrations.base import QuantitySet, RemoteLocation, StaleQuantities, StockEvent, StockLevel
@@ -12,6 +13,12 @@ from integrations.shopify.errors import ShopifyUserError
 
 BATCH = 250  # Shopify's maximum quantities per inventorySetQuantities call
 
+# The bulk stock read: each inventory item with its variant and its level at each location, all on the item's own
+# line: one `inventoryLevel(locationId:)` per location, aliased l0, l1, ... (a single object, not a connection, so
+# the result does not flatten it into lines of its own). Each line is complete when read, so nothing waits for
+# another line whatever the file's order, and one variant's levels come together.
+LEVEL_FIELDS = 'location { id } quantities(names: ["available"]) { quantity }'
+INLINE_LOCATIONS_MAX = 100  # a shop with more locations is read with the nested query below, gathered in memory
 # Each inventory item with its variant, and (nested: lines with `__parentId`, the item's id) its level per location.
 BULK_STOCK = (
     "{ inventoryItems { edges { node { id variant { id sku } inventoryLevels { edges { node { "
@@ -94,10 +101,12 @@ class StockSource:
 
     def stock_levels(self, bulk: bool = True) -> Iterator[StockLevel]:
         """Every variant's stock at each location that stocks it. As a bulk operation by default: one call
-        whatever the catalog size, and bulk reads do not spend the shop's rate-limit points.
+        whatever the catalog size, and bulk reads do not spend the shop's rate-limit points; then the levels of one
+        variant come one after another, and each line of the result is yielded as it is read (memory stays flat).
 
-        The bulk result names each level's item by `__parentId`; an item line comes before its levels, and a level
-        met before its item waits for it."""
+        Up to INLINE_LOCATIONS_MAX locations, each item's line carries its level at every location. A shop with
+        more uses the nested read, whose level lines name their item by `__parentId` in no promised order: those
+        are gathered per item in memory (the whole catalog) before they are yielded."""
         if not bulk:  # by pages, location by location (a dry run never starts a long-running export)
             for location in self.locations():
                 for level in self.pages(STOCK_QUERY, {"location": location.remote_id}, "location", "inventoryLevels"):
@@ -105,21 +114,42 @@ class StockSource:
                     if variant:
                         yield StockLevel(variant["id"], variant.get("sku") or "", _available(level), location.remote_id)
             return
+        locations = [location.remote_id for location in self.locations()]
+        if len(locations) > INLINE_LOCATIONS_MAX:
+            yield from self._nested_levels()
+            return
+        aliases = " ".join(
+            f"l{n}: inventoryLevel(locationId: {json.dumps(remote_id)}) {{ {LEVEL_FIELDS} }}"
+            for n, remote_id in enumerate(locations)
+        )
+        for row in self.bulk_rows(
+            f"{{ inventoryItems {{ edges {{ node {{ id variant {{ id sku }} {aliases} }} }} }} }}"
+        ):
+            variant = row.get("variant")
+            if not variant or row.get("__parentId"):
+                continue
+            for n in range(len(locations)):
+                level = row.get(f"l{n}")
+                if level:
+                    yield StockLevel(
+                        variant["id"], variant.get("sku") or "", _available(level), level["location"]["id"]
+                    )
+
+    def _nested_levels(self) -> Iterator[StockLevel]:
+        """The bulk read with levels as nested lines, gathered per item (levels may come before their item)."""
         items: dict[str, tuple[str, str]] = {}  # item id -> (variant id, sku)
-        waiting: dict[str, list[dict]] = {}
+        levels: dict[str, list[tuple[int, str]]] = {}  # item id -> [(available, location id)]
         for row in self.bulk_rows(BULK_STOCK):
             parent = row.get("__parentId")
             if parent is None:
                 variant = row.get("variant")
                 if variant:
                     items[row["id"]] = (variant["id"], variant.get("sku") or "")
-                    for level in waiting.pop(row["id"], []):
-                        yield StockLevel(*items[row["id"]], _available(level), level["location"]["id"])
-                continue
-            if parent in items:
-                yield StockLevel(*items[parent], _available(row), row["location"]["id"])
             else:
-                waiting.setdefault(parent, []).append(row)
+                levels.setdefault(parent, []).append((_available(row), row["location"]["id"]))
+        for item_id, (variant_id, sku) in items.items():
+            for available, location_id in levels.get(item_id, ()):
+                yield StockLevel(variant_id, sku, available, location_id)
 
     def variant_levels(self, variant_remote_ids: list[str]) -> list[StockLevel]:
         """The current stock of a few variants at each location (after a stock event: the event's own figure may

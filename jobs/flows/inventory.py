@@ -4,9 +4,11 @@ already received but not yet in the system of record (oversell protection) and t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from sqlalchemy import select
 
-from integrations.base import QuantitySet, StaleQuantities
+from integrations.base import QuantitySet, StaleQuantities, StockLevel
 from jobs.context import RunContext
 from jobs.flows.common import chain_for_partnerships, digest, partnerships_of
 from jobs.preview import DryRun
@@ -19,11 +21,13 @@ from portal.services.stock import record_levels, retailer_quantities, sync_locat
 from portal.services.subscriptions import ensure_sor_subscriptions
 
 PUSH_PAGE = 1000  # placed variants whose levels a full push computes at once (memory stays flat at any catalog size)
+PULL_CHUNK = 1000  # variants whose levels a pull records at once (memory stays flat at any catalog size)
 
 
 def pull(ctx: RunContext) -> None:
     """Read the wholesaler's locations and every variant's available quantity at each (a cheap bulk read, not the
-    catalog) and keep what changed; the retailers' pushes follow when anything moved."""
+    catalog) and keep what changed, PULL_CHUNK variants at a time as the read streams in; the retailers' pushes
+    follow when anything moved."""
     conn = ctx.target
     try:  # the reconciliation of the event subscriptions too: Shopify drops them after repeated failures
         created = ensure_sor_subscriptions(conn)
@@ -34,19 +38,50 @@ def pull(ctx: RunContext) -> None:
         ctx.fail("event subscriptions", f"{type(exc).__name__}: {exc}")
     sor = system_of_record(conn, on_call=ctx.api_call)
     locations = sync_locations(conn, sor.locations())
-    changes = record_levels(conn, sor.stock_levels(), locations)
-    ctx.set_total(changes.seen + changes.unknown_variants)
-    for variant_id, sku, before, after in changes.totals:
-        ctx.log(
-            "edit", "variant", variant_id, f"{sku}: stock {before} -> {after}", organization_id=conn.organization_id
-        )
-    ctx.count("updated", len(changes.moved))
-    ctx.count("unchanged", changes.seen - len(changes.moved))
-    ctx.count("skipped", changes.unknown_variants)  # not in the hub yet: products.pull brings it with its stock
     db.session.commit()
-    if changes.moved:
+    moved = False
+    for chunk in _by_variant(sor.stock_levels(), PULL_CHUNK):
+        changes = record_levels(conn, chunk, locations, variant_ids=_hub_ids(conn, chunk))
+        for variant_id, sku, before, after in changes.totals:
+            ctx.log("edit", "variant", variant_id, f"{sku}: stock {before} -> {after}",
+                    organization_id=conn.organization_id)  # fmt: skip
+        ctx.run.total += changes.seen + changes.unknown_variants
+        ctx.count("updated", len(changes.moved))
+        ctx.count("unchanged", changes.seen - len(changes.moved))
+        ctx.count("skipped", changes.unknown_variants)  # not in the hub yet: products.pull brings it with its stock
+        db.session.commit()  # a chunk at a time: the session and the write lock do not grow with the catalog
+        moved = moved or bool(changes.moved)
+    if moved:
         partners = partnerships_of(Partnership.wholesaler_id, conn.organization_id, "sync_inventory_to_retailer")
         chain_for_partnerships(ctx, "inventory.push", partners)
+
+
+def _by_variant(levels: Iterable[StockLevel], size: int) -> Iterator[list[StockLevel]]:
+    """The levels in lists of about `size` variants, never splitting one variant's levels (the adapter yields them
+    together), so each list can be recorded on its own: a variant's locations not in it are gone."""
+    chunk: list[StockLevel] = []
+    variants = 0
+    for level in levels:
+        if not chunk or level.variant_remote_id != chunk[-1].variant_remote_id:
+            if variants >= size:
+                yield chunk
+                chunk, variants = [], 0
+            variants += 1
+        chunk.append(level)
+    if chunk:
+        yield chunk
+
+
+def _hub_ids(conn, levels: list[StockLevel]) -> list[int]:
+    """The hub ids of the connection's live variants these levels name."""
+    remote_ids = sorted({level.variant_remote_id for level in levels})
+    return list(
+        db.session.execute(
+            select(Variant.id).where(
+                Variant.connection_id == conn.id, Variant.remote_id.in_(remote_ids), Variant.deleted_at.is_(None)
+            )
+        ).scalars()
+    )
 
 
 def push(ctx: RunContext) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from itertools import groupby
 
 from sqlalchemy import func, select
 from werkzeug.test import Client
@@ -19,6 +20,7 @@ from integrations.woocommerce.adapters import WooSystemOfRecord
 from portal.extensions import db
 from portal.models import StockLocation, SyncRun, Variant, VariantStock
 from portal.services import stock
+from portal.services.platforms import system_of_record
 from tests.conftest import csrf_token
 from tests.support import factories
 from tests.sync.conftest import RT_SHOPS, WS_SHOP, mutation_calls
@@ -303,3 +305,29 @@ def test_a_product_placed_for_the_first_time_starts_at_the_counted_level_not_the
     calls_before = [set_calls(world, n) for n in range(2)]
     world.ok("inventory.push")
     assert [set_calls(world, n) for n in range(2)] == calls_before  # what was placed is what push would send
+
+
+def test_the_bulk_stock_read_carries_each_items_levels_on_its_own_line_and_yields_a_variants_levels_together(world):
+    world.sync_catalog()
+    add_warehouse(world, {"TOTE-1": 100, "SHIRT-M": 50})
+    levels = list(system_of_record(world.sor).stock_levels())
+    op = max(world.sor_shop().bulk_operations.values(), key=lambda o: o.id)
+    rows = [json.loads(line) for line in op.lines]
+    assert rows and not any("__parentId" in row for row in rows)  # no level line waits for its item's line
+    runs_of_one_variant = [variant for variant, _ in groupby(level.variant_remote_id for level in levels)]
+    assert len(runs_of_one_variant) == len(set(runs_of_one_variant)) == 4  # one run of levels per variant
+    assert sorted((lv.sku, lv.quantity) for lv in levels if lv.sku in ("TOTE-1", "SHIRT-M")) == [
+        ("SHIRT-M", 7), ("SHIRT-M", 50), ("TOTE-1", 20), ("TOTE-1", 100)
+    ]  # fmt: skip
+
+
+def test_a_pull_recorded_a_few_variants_at_a_time_keeps_every_location_of_each(world, monkeypatch):
+    from jobs.flows import inventory
+
+    monkeypatch.setattr(inventory, "PULL_CHUNK", 1)
+    warehouse = stocked_world(world)
+    set_stock_at(world, "SHIRT-M", warehouse.id, 40)
+    world.ok("inventory.pull")
+    totals = dict(db.session.execute(select(Variant.sku, Variant.inventory_quantity)).all())
+    assert totals == {"TOTE-1": 120, "SHIRT-S": 5, "SHIRT-M": 47, "SCARF-1": 3}
+    assert db.session.execute(select(func.count(VariantStock.id))).scalar_one() == 6  # 4 at the shop, 2 there
