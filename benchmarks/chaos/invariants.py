@@ -116,20 +116,35 @@ def shipments_exactly_once(snap: dict) -> list[Violation]:
     return out
 
 
+def in_flight(snap: dict) -> dict[str, int]:
+    """Units per SKU that will still leave the wholesaler's stock: lines of hub orders not cancelled and not yet in
+    the wholesaler's store (snap: in_flight_orders {hub order id: {sku: units}}, the hub's received or failed
+    orders, read before the wholesaler's store). An order the store already holds has taken its stock there, even
+    while the hub has not recorded it as sent (its answer came late, or the worker died before recording it):
+    counting it again would expect the retailers one order lower than the store's stock allows."""
+    held = {_hub_order_id(order.get("tags") or []) for order in snap["wholesaler_orders"]}
+    units: Counter = Counter()
+    for hub_id, lines in snap["in_flight_orders"].items():
+        if int(hub_id) not in held:
+            units.update(lines)
+    return dict(units)
+
+
 def stock_matches(snap: dict) -> list[Violation]:
     """Each retailer's stock for each variant = max(0, wholesaler stock - in-flight - buffer).
 
-    snap: wholesaler_stock {sku: available}, in_flight {sku: units}, partnerships [{"shop", "buffer",
-    "stock": {sku: available at the hub's fulfillment location}}].
+    snap: wholesaler_stock {sku: available}, in_flight_orders and wholesaler_orders (see in_flight), partnerships
+    [{"shop", "buffer", "stock": {sku: available at the hub's fulfillment location}}].
     """
     out = []
+    flying = in_flight(snap)
     for p in snap["partnerships"]:
         for sku, have in sorted(p["stock"].items()):
             if sku not in snap["wholesaler_stock"]:
                 continue
-            want = max(0, snap["wholesaler_stock"][sku] - snap["in_flight"].get(sku, 0) - p["buffer"])
+            want = max(0, snap["wholesaler_stock"][sku] - flying.get(sku, 0) - p["buffer"])
             if have != want:
-                why = (f"(wholesaler {snap['wholesaler_stock'][sku]}, in flight {snap['in_flight'].get(sku, 0)}, "
+                why = (f"(wholesaler {snap['wholesaler_stock'][sku]}, in flight {flying.get(sku, 0)}, "
                        f"buffer {p['buffer']})")  # fmt: skip
                 out.append(Violation("stock_mismatch", f"{p['shop']} {sku}: {have}, expected {want} {why}"))
     return out

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import create_engine, text
 
+from benchmarks.chaos.invariants import in_flight
 from benchmarks.chaos.processes import ROOT
 
 BILLED = "SELECT SUM(i.quantity) FROM invoice_line i WHERE i.order_line_id = l.id AND i.kind = '{kind}'"
@@ -93,17 +94,19 @@ class Reader:
         return dict(counts)
 
     def snapshot(self) -> dict:
+        # The hub's in-flight orders are read before the wholesaler's store: an order the hub still called received
+        # is then either in that dump (its stock taken there) or not created yet (its stock still there).
+        in_flight_orders: dict[int, Counter] = defaultdict(Counter)
+        for order_id, sku, qty in self.sql(
+            'SELECT o.id, l.sku, l.quantity - l.cancelled_quantity FROM order_line l JOIN "order" o '
+            "ON o.id = l.order_id WHERE o.status IN ('received', 'failed') AND o.cancelled_at IS NULL"
+        ):
+            in_flight_orders[order_id][sku] += int(qty or 0)
         ws = self.dump(self.wholesaler_shop)
         partnerships = self.partnerships()
         dumps = {p["shop"]: self.dump(p["shop"]) for p in partnerships}
         catalog = {v["sku"]: v for v in ws["variants"] if v["sku"]}
         hub_orders = {r[0]: r[1] for r in self.sql('SELECT id, remote_order_id FROM "order"')}
-        in_flight = defaultdict(int)
-        for sku, qty in self.sql(
-            'SELECT l.sku, l.quantity - l.cancelled_quantity FROM order_line l JOIN "order" o ON o.id = l.order_id '
-            "WHERE o.status IN ('received', 'failed') AND o.cancelled_at IS NULL"
-        ):
-            in_flight[sku] += int(qty or 0)
         prices = self.expected_prices(partnerships, {sku: v["price"] for sku, v in catalog.items()})
         shipped_by_line = self._shipped_by_hub_line(ws)
         billing_on = {p["id"] for p in partnerships if p["billing_on"]}
@@ -131,7 +134,7 @@ class Reader:
             "retailer_orders": {shop: d["orders"] for shop, d in dumps.items()},
             "hub_orders": hub_orders,
             "wholesaler_stock": {sku: v["primary_available"] or 0 for sku, v in catalog.items()},
-            "in_flight": dict(in_flight),
+            "in_flight_orders": {order_id: dict(lines) for order_id, lines in in_flight_orders.items()},
             "partnerships": out_partnerships,
             "lines": lines,
             "gateway_charges": self.gateway_charges(),
@@ -215,7 +218,7 @@ def explain_stock(reader: Reader, snap: dict, violations) -> dict:
             "variant": [list(map(str, r)) for r in variants],
             "levels": [list(map(str, r)) for r in reader.sql(
                 "SELECT location_id, quantity FROM variant_stock WHERE variant_id = :v", v=vid)],
-            "in_flight_snapshot": snap["in_flight"].get(sku, 0),
+            "in_flight_snapshot": in_flight(snap).get(sku, 0),
             "wholesaler_store": snap["wholesaler_stock"].get(sku),
             "retailers": {p["shop"]: p["stock"].get(sku) for p in snap["partnerships"]},
             "listing_variants": [list(map(str, r)) for r in listing],
