@@ -273,18 +273,21 @@ def retailer_order_cancelled(receipt: WebhookReceipt) -> dict:
         ).scalars()
     )
     cancelled_at = now()
-    runs, marked = [], []
+    runs, marked, released = [], [], {}
     for order in orders:
         if order.cancelled_at is None:
             order.cancelled_at = cancelled_at
             if order.status in NOT_YET_SENT:
                 order.status = "cancelled"
+                released.setdefault(order.wholesaler_id, set()).update(line.sku for line in order.lines)
             marked.append(order.id)
         if order.sor_remote_order_id and order.sor_cancelled_at is None and order.change_note is None:
             sor = org_connection(order.wholesaler_id, "system_of_record")
             if sor is not None:
                 runs.append(f"connection:{sor.id}")
     db.session.commit()
+    for wholesaler_id, skus in sorted(released.items()):
+        stock_reserved(wholesaler_id, skus)  # no longer in flight: every retailer is offered its units again
     started = [request_run("order_changes.push", key, trigger="webhook").id for key in sorted(set(runs))]
     return {"cancelled_orders": marked, "sync_run_ids": started}
 

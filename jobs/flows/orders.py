@@ -95,11 +95,11 @@ def pull(ctx: RunContext) -> None:
     remote_orders = list(store.orders(since))
     ctx.set_total(len(remote_orders))
     owners = _sku_owners(conn.organization_id, _order_skus(remote_orders))
-    mark, new_for = None, set()
+    mark, new_for, released = None, set(), {}
     for remote in remote_orders:
         mark = max(mark, remote.updated_at) if mark else remote.updated_at
         try:
-            outcome, wholesalers = _take_order(ctx, conn, remote, owners)
+            outcome, wholesalers = _take_order(ctx, conn, remote, owners, released)
         except Exception as exc:  # one bad order must not stop the others; it is kept and retried
             db.session.rollback()
             record_failed(ctx, remote.remote_id, f"retailer order {remote.name}", f"{type(exc).__name__}: {exc}",
@@ -116,10 +116,14 @@ def pull(ctx: RunContext) -> None:
             ctx.chain("orders.push", f"connection:{sor.id}")
         # The new order is now in flight: the stock shown to every retailer of that wholesaler drops at once.
         stock_reserved(wholesaler_id, _order_skus(remote_orders))
+    for wholesaler_id, skus in sorted(released.items()):
+        _offer_again(wholesaler_id, skus)  # in-flight orders cancelled or edited by the retailer
 
 
-def _take_order(ctx, conn, remote: RemoteOrder, owners) -> tuple[str, set]:
-    """Create or refresh the hub order of each wholesaler that has lines in this retailer order."""
+def _take_order(ctx, conn, remote: RemoteOrder, owners, released: dict[int, set]) -> tuple[str, set]:
+    """Create or refresh the hub order of each wholesaler that has lines in this retailer order. The SKUs of an
+    in-flight order the retailer cancelled or edited are added to `released` (by wholesaler): their offered
+    level moves once this order's change is committed."""
     by_partnership: dict[int, list] = {}
     for line in remote.lines:
         owner = owners.get(line.sku)
@@ -145,12 +149,15 @@ def _take_order(ctx, conn, remote: RemoteOrder, owners) -> tuple[str, set]:
             order.cancelled_at, order.remote_updated_at = remote.cancelled_at, remote.updated_at
             if order.status in PUSHABLE:
                 order.status = "cancelled"
+                released.setdefault(order.wholesaler_id, set()).update(line.sku for line in order.lines)
             ctx.log("edit", "order", order.id, f"{remote.name}: cancelled by the retailer",
                     organization_id=partnership.wholesaler_id, partnership_id=partnership.id)  # fmt: skip
             chain_cancellation(ctx, order)
             outcome = "updated" if outcome != "created" else outcome
         elif order.cancelled_at is None and apply_retailer_edit(ctx, order, lines):
             outcome = "updated" if outcome != "created" else outcome
+            if order.status in PUSHABLE:
+                released.setdefault(order.wholesaler_id, set()).update(line.sku for line in order.lines)
         db.session.flush()
     record_synced(ctx, remote.remote_id)
     db.session.commit()  # every wholesaler's part of this retailer order, and its failure resolved, at once
@@ -213,6 +220,7 @@ def push(ctx: RunContext) -> None:
     if not orders:
         return
     sor = system_of_record(conn, on_call=ctx.api_call)
+    released: set[str] = set()
     for order in orders:
         try:
             created = sor.find_order(marker(order))  # a previous attempt may have created it before dying
@@ -222,6 +230,7 @@ def push(ctx: RunContext) -> None:
             _record_sent(ctx, order, created)
             record_synced(ctx, f"order:{order.id}")
             db.session.commit()
+            released |= {line.sku for line in order.lines}
         except AccessRevoked:
             raise  # the store shut us out: no other order can go either, and the run ends failed saying why
         except Exception as exc:  # visible on the order and as a failed record; the others go on
@@ -232,6 +241,16 @@ def push(ctx: RunContext) -> None:
             continue
         ctx.count("created" if outcome == "created" else "updated")
         _accept_request(ctx, order)
+    _offer_again(conn.organization_id, released)
+
+
+def _offer_again(wholesaler_id: int, skus: set[str]) -> None:
+    """Orders that left the in-flight count (now in the system of record, or cancelled before they got there):
+    every retailer's push of those SKUs is requested. The offered level moves whenever the system of record's
+    stock was read after it took the order and before we recorded it (a late answer, a worker that died in
+    between): the order was then counted twice. A level that did not move sends nothing."""
+    if skus:
+        stock_reserved(wholesaler_id, skus)
 
 
 def _create_once(sor, order: Order):

@@ -49,7 +49,7 @@ def test_access_lost_inside_a_per_record_loop_fails_the_run_and_records_no_faile
         place_order(world.sandbox.sandbox, RT_SHOPS[0], [("TOTE-1", 1)])
     calls = []
 
-    def shut_out(ctx, conn, remote, owners):
+    def shut_out(ctx, conn, remote, owners, *_):
         calls.append(remote.remote_id)
         raise AccessRevoked(f"Wholesync lost access to {conn.address}. Open the Wholesync app again.")
 
