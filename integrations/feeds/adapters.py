@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from integrations.base import (
+    WHOLE_STOCK,
     ChangeRefused,
     CreatedOrder,
     OrderDraft,
@@ -27,11 +28,14 @@ from integrations.base import (
     single_location,
 )
 from integrations.feeds.csvfile import FeedFileRefused, Rows, read_rows, write_rows
-from integrations.feeds.settings import CATALOG_FIELDS, ORDER_FIELDS, SHIPMENT_FIELDS, FeedSettings
+from integrations.feeds.settings import CATALOG_FIELDS, ORDER_FIELDS, SHIPMENT_FIELDS, STOCK_FIELDS, FeedSettings
 from integrations.feeds.transport import FeedError, FeedFiles
 
 STATUSES = {"active": "active", "draft": "draft", "archived": "archived", "": "active"}
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+LOCATION_PREFIX = "location:"  # a warehouse named in the stock file; never WHOLE_STOCK, whatever its name
+MAX_LOCATION_NAME = 200
+MAX_LOCATIONS = 100  # distinct warehouses one stock file may name (a column of anything else would make thousands)
 
 
 class RowRefused(ValueError):
@@ -89,7 +93,8 @@ class FeedSystemOfRecord:
         self.files = files
         self.on_rejected = on_rejected or (lambda record, reason: None)
         self._catalog: tuple[list[RemoteProduct], set[str], datetime] | None = None
-        self._stock: dict[str, int] | None = None
+        self._stock: dict[str, dict[str, int]] | None = None
+        self._stock_locations: dict[str, str] = {}  # remote id -> name, in the stock file's order
         self._shipments: dict[str, list[Shipment]] | None = None
         self._unreadable: str | None = None  # a catalog line not even split into cells: deletions are not judged
 
@@ -113,7 +118,7 @@ class FeedSystemOfRecord:
         # A refused row still names its product: it must not read as deleted from the catalog.
         present = {(r.get("product_id") or r.get("sku")) for _line, _why, r in rows.refused if r}
         unknown = [line for line, _why, r in rows.refused if not r or not (r.get("product_id") or r.get("sku"))]
-        stock = self._read_stock() if self.settings.stock_path else {}
+        stock = self._stock_totals() if self.settings.stock_path else {}
         for line, row in rows.rows:
             try:
                 if row["sku"] in seen:
@@ -210,40 +215,68 @@ class FeedSystemOfRecord:
 
     # ------------------------------------------------------------ stock
 
-    def _read_stock(self) -> dict[str, int]:
+    def _read_stock(self) -> dict[str, dict[str, int]]:
+        """SKU -> {location remote id: quantity}: WHOLE_STOCK for a file without a location column."""
         if self._stock is not None:
             return self._stock
         path = self.settings.stock_path
         data, _modified = self.files.read(path)
-        rows = read_rows(
-            data, posixpath.basename(path) or path, self._columns(("sku", "quantity")), ("sku", "quantity")
-        )
-        levels: dict[str, int] = {}
-        lines: dict[str, int] = {}
+        rows = read_rows(data, posixpath.basename(path) or path, self._columns(STOCK_FIELDS), ("sku", "quantity"))
+        levels: dict[str, dict[str, int]] = {}
+        lines: dict[tuple[str, str], int] = {}
+        names: dict[str, str] = {}
         for line, row in rows.rows:
             try:
-                if row["sku"] in levels:
-                    raise RowRefused(f"SKU {row['sku']} is already on line {lines[row['sku']]}")
-                levels[row["sku"]] = _whole(row["quantity"], self.settings.column("quantity"))
-                lines[row["sku"]] = line
+                location = self._stock_location(row, names)
+                where = f" at {names[location]}" if location in names else ""
+                if (row["sku"], location) in lines:
+                    raise RowRefused(f"SKU {row['sku']}{where} is already on line {lines[row['sku'], location]}")
+                quantity = _whole(row["quantity"], self.settings.column("quantity"))
+                levels.setdefault(row["sku"], {})[location] = quantity
+                lines[row["sku"], location] = line
             except RowRefused as exc:
                 rows.refuse(line, str(exc), row)
         self._report(rows)
-        self._stock = levels
+        self._stock, self._stock_locations = levels, names
         return levels
 
+    def _stock_location(self, row: dict, names: dict[str, str]) -> str:
+        """The location remote id of a stock row (its warehouse's name, prefixed), noting new names in `names`."""
+        if "location" not in row:
+            return WHOLE_STOCK
+        name, column = row["location"], self.settings.column("location")
+        if not name:
+            raise RowRefused(f"no {column}")
+        if len(name) > MAX_LOCATION_NAME:
+            raise RowRefused(f"{column} is longer than {MAX_LOCATION_NAME} characters")
+        remote_id = LOCATION_PREFIX + name
+        if remote_id not in names and len(names) >= MAX_LOCATIONS:
+            raise RowRefused(f"{column} {name!r} would be location {MAX_LOCATIONS + 1}; at most {MAX_LOCATIONS}")
+        names.setdefault(remote_id, name)
+        return remote_id
+
+    def _stock_totals(self) -> dict[str, int]:
+        """SKU -> quantity summed over the stock file's locations (the catalog's figure)."""
+        return {sku: sum(at.values()) for sku, at in self._read_stock().items()}
+
     def locations(self) -> list[RemoteLocation]:
-        """One quantity column per SKU (a location column is not read): one pseudo-location."""
+        """The warehouses the stock file's location column names (each fulfils orders), or one pseudo-location when
+        the quantities are one per SKU (no stock file, or no location column)."""
+        if self.settings.stock_path:
+            self._read_stock()
+            if self._stock_locations:
+                return [RemoteLocation(remote_id, name) for remote_id, name in self._stock_locations.items()]
         return single_location("Feed stock")
 
     def stock_levels(self, bulk: bool = True) -> Iterator[StockLevel]:
-        """Quantities from the stock file, or from the catalog file's quantity column when there is none."""
+        """Quantities from the stock file (per location when it has a location column; one SKU's levels together),
+        or from the catalog file's quantity column when there is none."""
         if self.settings.stock_path:
             levels = self._read_stock()
         else:
             products, _ids, _modified = self._read_catalog()
-            levels = {v.sku: v.quantity for p in products for v in p.variants}
-        return iter([StockLevel(sku, sku, quantity) for sku, quantity in levels.items()])
+            levels = {v.sku: {WHOLE_STOCK: v.quantity} for p in products for v in p.variants}
+        return iter([StockLevel(sku, sku, qty, location) for sku, at in levels.items() for location, qty in at.items()])
 
     # ------------------------------------------------------------ orders
 

@@ -16,6 +16,8 @@ CATALOG_FIELDS = (
     "sku", "price", "retail_price", "barcode", "weight_grams", "quantity",
     "option1_name", "option1_value", "option2_name", "option2_value", "option3_name", "option3_value",
 )  # fmt: skip
+# The stock file: a quantity per SKU, or (with a `location` column) one per SKU and warehouse.
+STOCK_FIELDS = ("sku", "quantity", "location")
 SHIPMENT_FIELDS = (
     "order",
     "sku",
@@ -30,7 +32,7 @@ ORDER_FIELDS = (
     "order", "order_name", "currency", "email", "ship_name", "ship_company", "ship_address1", "ship_address2",
     "ship_city", "ship_province", "ship_zip", "ship_country", "ship_phone", "sku", "title", "quantity", "price", "note",
 )  # fmt: skip
-FIELDS = tuple(dict.fromkeys(CATALOG_FIELDS + SHIPMENT_FIELDS + ORDER_FIELDS))
+FIELDS = tuple(dict.fromkeys(CATALOG_FIELDS + STOCK_FIELDS + SHIPMENT_FIELDS + ORDER_FIELDS))
 DEFAULT_MAPPING = {name: name for name in FIELDS}
 
 DEFAULTS = {

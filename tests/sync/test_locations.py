@@ -16,6 +16,7 @@ from fakes.shopify import Sandbox
 from fakes.shopify.state import gid
 from integrations.base import WHOLE_STOCK, StockLevel
 from integrations.feeds.adapters import FeedSystemOfRecord
+from integrations.feeds.settings import FeedSettings
 from integrations.woocommerce.adapters import WooSystemOfRecord
 from portal.extensions import db
 from portal.models import StockLocation, SyncRun, Variant, VariantStock
@@ -240,8 +241,9 @@ def test_a_location_that_is_not_the_wholesalers_is_refused_with_a_message_and_no
 
 
 def test_platforms_with_one_stock_figure_report_one_pseudo_location_that_counts_by_default(world):
-    for adapter in (WooSystemOfRecord, FeedSystemOfRecord):
-        (location,) = adapter.locations(None)  # reads nothing: the platform has no locations to ask for
+    feed_without_stock_file = FeedSystemOfRecord(FeedSettings(), files=None)
+    for adapter in (WooSystemOfRecord(None, client=None), feed_without_stock_file):
+        (location,) = adapter.locations()  # reads nothing: the platform has no locations to ask for
         assert (location.remote_id, location.fulfills_online_orders, location.active) == (WHOLE_STOCK, True, True)
     world.sync_catalog()
     ids = stock.sync_locations(world.sor, WooSystemOfRecord.locations(None))
