@@ -28,7 +28,7 @@ from benchmarks.chaos.driver import Trader
 from benchmarks.chaos.faults import Injector, schedule
 from benchmarks.chaos.invariants import Violation, check_all, tally
 from benchmarks.chaos.processes import ROOT, Cluster
-from benchmarks.chaos.snapshot import Reader, explain_stock
+from benchmarks.chaos.snapshot import Reader, explain_billing, explain_stock
 
 WHOLESALER = "demo-wholesaler.myshopify.com"
 CORE = ("redis", "sandbox", "web", "worker-1", "worker-2", "scheduler")
@@ -226,6 +226,8 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
         left = backlog(reader, cluster)
         webhook_stats = httpx.get(f"{cluster.sandbox_url}/_sandbox/webhooks/stats", timeout=10).json()
         billing = billing_summary(reader)
+        if set(billing["invoices"]) - {"paid", "sent"}:  # declined or stuck: keep what explains it
+            (run_dir / "billing.json").write_text(json.dumps(explain_billing(reader), indent=1, default=str))
     finally:
         cluster.stop_all()
     counts = tally(violations)

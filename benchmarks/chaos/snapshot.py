@@ -226,3 +226,31 @@ def explain_stock(reader: Reader, snap: dict, violations) -> dict:
             "orders": [list(map(str, r)) for r in orders],
         }  # fmt: skip
     return out
+
+
+def explain_billing(reader: Reader) -> dict:
+    """Our invoices, the hub's gateway webhook receipts and the Stripe fake's customers and events, so a declined or
+    stuck invoice can be read after the soak (the processes and the scratch database are gone by then)."""
+    invoices = reader.sql(
+        "SELECT id, partnership_id, billing_date, status, last_error, steps, created_at FROM invoice ORDER BY id"
+    )
+    receipts = reader.sql(
+        "SELECT id, event_id, topic, received_at, processed_at, result FROM webhook_receipt "
+        "WHERE source <> 'shopify' ORDER BY id"
+    )
+    partnerships = reader.sql("SELECT id, gateway_customer_ref FROM partnership ORDER BY id")
+    try:
+        state = reader.http.get(f"{reader.sandbox_url}/stripe/_fake/state").raise_for_status().json()
+    except httpx.HTTPError as exc:
+        state = {"error": repr(exc), "objects": {}, "events": []}
+    objects = state.get("objects", {})
+    return {
+        "invoices": [list(map(str, r)) for r in invoices],
+        "receipts": [list(map(str, r)) for r in receipts],
+        "partnerships": [list(map(str, r)) for r in partnerships],
+        "customers": {k: o.get("invoice_settings") for k, o in objects.items() if o.get("object") == "customer"},
+        "gateway_invoices": {k: (o.get("status"), o.get("customer"), o.get("metadata"))
+                             for k, o in objects.items() if o.get("object") == "invoice"},
+        "events": [(e.get("id"), e.get("type"), e.get("created"), e.get("_delivered"),
+                    (e.get("data") or {}).get("object", {}).get("customer")) for e in state.get("events", [])],
+    }  # fmt: skip
