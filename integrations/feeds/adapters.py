@@ -155,6 +155,8 @@ class FeedSystemOfRecord:
             product_type=row.get("product_type", ""),
             tags=[t.strip() for t in row.get("tags", "").split(",") if t.strip()],
             image_urls=[u.strip() for u in row.get("image_url", "").split("|") if u.strip()],
+            # Collection titles may hold commas: "|" between them, as between image URLs.
+            collections=list(dict.fromkeys(c.strip() for c in row.get("collections", "").split("|") if c.strip())),
             status=status,
         )
 

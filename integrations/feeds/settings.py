@@ -15,6 +15,7 @@ CATALOG_FIELDS = (
     "product_id", "title", "description", "vendor", "product_type", "tags", "image_url", "status",
     "sku", "price", "retail_price", "barcode", "weight_grams", "quantity",
     "option1_name", "option1_value", "option2_name", "option2_value", "option3_name", "option3_value",
+    "collections",
 )  # fmt: skip
 # The stock file: a quantity per SKU, or (with a `location` column) one per SKU and warehouse.
 STOCK_FIELDS = ("sku", "quantity", "location")
