@@ -44,6 +44,23 @@ def _ignored(receipt: WebhookReceipt) -> dict:
     return {"ignored": f"no handler for {receipt.topic!r}"}
 
 
+def nothing_to_do(receipt: WebhookReceipt) -> dict | None:
+    """What processing this receipt would record when it is known before any job that it acts on nothing; None
+    when it needs its job. Only reads the database (the endpoint calls it before answering).
+
+    The app's configuration subscribes every shop that installs the app to the orders topics, the wholesaler's
+    store too: each order we create there comes back as an `orders/create` that only a retailer's store acts on
+    (the chaos soak: 73 of 73 ignored, each a queued job). `orders/updated` from the wholesaler still acts (its
+    shipments are pulled), so it keeps its job."""
+    if receipt.topic not in HANDLERS:
+        return _ignored(receipt)
+    if receipt.topic in STORE_ONLY_TOPICS:
+        conn = connections.store_connection(receipt.shop_domain or "")
+        if conn is None or conn.status != "active":
+            return {"ignored": f"no active store connection for {receipt.shop_domain}"}
+    return None
+
+
 def orders_changed(receipt: WebhookReceipt) -> dict:
     """orders/create, orders/updated: pull that store's orders now (the pull is incremental and idempotent).
 
@@ -220,3 +237,5 @@ HANDLERS = {
     "shop/redact": shop_redact,
 }
 HANDLERS.update(woocommerce_events.HANDLERS)  # topics prefixed "woocommerce/": no clash with Shopify's
+# Topics whose handlers act only for a retailer's active store connection (see nothing_to_do).
+STORE_ONLY_TOPICS = ("orders/create", "orders/cancelled")

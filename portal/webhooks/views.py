@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from integrations.shopify.auth import app_config
 from integrations.shopify.webhooks import shopify_header
 from integrations.timeutil import parse_iso
-from jobs import outbox
+from jobs import outbox, webhook_jobs
 from portal.extensions import csrf, db
-from portal.models import WebhookReceipt
+from portal.models import WebhookReceipt, utcnow
 from portal.webhooks import bp
 
 
@@ -72,25 +72,35 @@ def shopify():
 def accept_receipt(receipt: WebhookReceipt, description: str):
     """Record a verified delivery once and hand it to the `webhooks` queue through the outbox; answers 200.
 
+    A delivery known to act on nothing (`jobs.webhook_jobs.nothing_to_do`: a topic with no handler, an orders topic
+    from a shop that is no retailer's store) is recorded as processed with that result and no job.
+
     The receipt and its outbox row commit together in the request's only write, then the enqueue is tried at once
     with a short Redis timeout and nothing more is written (the drainer marks the row sent when it sees the job);
     if Redis is down the outbox keeps it and a drainer enqueues it later, so the answer is still 200 and nothing
     is lost. A redelivery of a receipt whose job failed for good is published again instead of being answered
     "duplicate" and dropped.
     """
+    settled = webhook_jobs.nothing_to_do(receipt)
+    if settled is not None:  # recorded as processed with no job: a queued job would only say the same
+        receipt.result, receipt.processed_at = settled, utcnow()
     db.session.add(receipt)
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         return _redelivered(receipt.source, receipt.event_id)
-    msg = outbox.add("webhook", "webhooks", f"webhook-{receipt.id}", [receipt.id], receipt.id, description)
+    messages = []
+    if settled is None:
+        messages.append(
+            outbox.add("webhook", "webhooks", f"webhook-{receipt.id}", [receipt.id], receipt.id, description)
+        )
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         return _redelivered(receipt.source, receipt.event_id)
-    outbox.enqueue_now([msg])
+    outbox.enqueue_now(messages)
     return jsonify(status="accepted", receipt=receipt.id), 200
 
 
