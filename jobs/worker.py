@@ -1,5 +1,9 @@
 """The worker process: an RQ worker whose jobs run inside the Flask app context.
 
+Most jobs run in a forked work-horse (RQ's isolation: a timeout or a crash kills the horse, not the worker). The
+many short webhook receipts run in the worker itself (IN_PROCESS): the fork, a new database connection and a new
+HTTP pool cost more than the receipt's own work, and the chaos soak's echoes of our own writes queued hundreds.
+
 Between jobs (RQ's maintenance, every RQ_MAINTENANCE_INTERVAL seconds) one worker of the fleet at a time also
 drains the outbox, so work the web could not enqueue reaches RQ even when no scheduler runs.
 """
@@ -7,17 +11,22 @@ drains the outbox, so work the web could not enqueue reaches RQ even when no sch
 from __future__ import annotations
 
 import importlib
+import threading
 
 from flask import Flask
 from rq import Queue, Worker
 from rq.job import Job
 from rq.utils import now, str_to_date
+from rq.worker import WorkerStatus
 
 from jobs.plan import QUEUES
 from portal.extensions import db
 from portal.redis_conn import worker_redis
 
 DRAIN_KEY = "wholesync:outbox:drainer"
+# Short jobs run without a fork. A receipt's handler records it and requests runs (which go through the outbox to
+# forked horses), or notes ids for a coalesced read; it waits on a remote call only within the client's timeouts.
+IN_PROCESS = frozenset({"jobs.webhook_jobs.process_receipt"})
 
 
 class AppWorker(Worker):
@@ -27,11 +36,37 @@ class AppWorker(Worker):
 
     def perform_job(self, job, queue, execution):
         with self.app.app_context():
-            db.engine.dispose(close=False)  # the forked horse must not reuse the parent's open connections
+            if self._is_horse:
+                db.engine.dispose(close=False)  # the forked horse must not reuse the parent's open connections
             try:
                 return super().perform_job(job, queue, execution)
             finally:
                 db.session.remove()
+
+    def execute_job(self, job, queue):
+        """Fork a work-horse for the job, or run it here when it is one of the IN_PROCESS kinds.
+
+        In the worker itself the job's execution keeps its heartbeat from a thread, as the horse's monitor does, so
+        a worker killed mid-job leaves an execution that expires and RQ's registry cleanup retries the job."""
+        if job.func_name not in IN_PROCESS:
+            return super().execute_job(job, queue)
+        execution = self.prepare_execution(job)
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job, execution, stop), daemon=True)
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            stop.set()
+            beat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _beat(self, job, execution, stop: threading.Event) -> None:
+        while not stop.wait(self.job_monitoring_interval):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except Exception:  # Redis restarting: the next beat tries again (the TTL outlives one missed beat)
+                self.log.exception("heartbeat of in-process job %s failed", job.id)
 
     def reorder_queues(self, reference_queue: Queue) -> None:
         """Queues in priority order for the next take, except that a lower queue whose oldest job has waited

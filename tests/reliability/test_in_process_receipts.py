@@ -1,0 +1,75 @@
+"""Webhook receipts run in the worker itself, without a forked work-horse (the fork cost more than the receipt's
+work: the chaos soak queued hundreds of them); every other job still runs in a horse. A worker killed while it runs
+a receipt leaves the receipt to another worker, as a killed horse would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from rq import Queue
+
+from jobs import outbox, webhook_jobs
+from jobs.runtime import connection
+from jobs.worker import make_worker
+from portal.extensions import db
+from portal.models import WebhookReceipt
+from tests.reliability.conftest import worker_env
+from tests.support.waiting import wait_for
+
+
+def _receipt(event_id: str) -> WebhookReceipt:
+    receipt = WebhookReceipt(source="shopify", event_id=event_id, topic="app/scopes_update",
+                             shop_domain="a.myshopify.com", payload={"current": ["read_products"]})  # fmt: skip
+    db.session.add(receipt)
+    db.session.flush()
+    msg = outbox.add("webhook", "webhooks", f"webhook-{receipt.id}", [receipt.id], receipt.id, "test")
+    db.session.commit()
+    outbox.enqueue_now([msg])
+    return receipt
+
+
+def test_a_webhook_receipt_runs_in_the_worker_itself_and_other_jobs_in_a_forked_horse(app, monkeypatch):
+    monkeypatch.setitem(webhook_jobs.HANDLERS, "app/scopes_update", lambda receipt: {"pid": os.getpid()})
+    receipt = _receipt("evt-in-process")
+    other = Queue("sync", connection=connection()).enqueue("os.getpid")
+    make_worker(app).work(burst=True)
+    db.session.expire_all()
+    assert db.session.get(WebhookReceipt, receipt.id).result == {"pid": os.getpid()}  # this process: the worker
+    other.refresh()
+    assert other.return_value() not in (None, os.getpid())  # a forked work-horse
+
+
+def test_a_worker_killed_while_it_runs_a_receipt_leaves_it_to_another_worker_within_two_minutes(
+    app, services, tmp_path
+):
+    receipt = _receipt("evt-killed")
+    env = worker_env(services, app, app.config["REDIS_URL"], TEST_MARKER_DIR=tmp_path)
+    command = [sys.executable, "-m", "tests.reliability.receipt_worker_main"]
+    first = subprocess.Popen(command, env=env, start_new_session=True)
+    survivor = None
+    try:
+        assert wait_for(lambda: (tmp_path / "attempt-1").exists(), 60), "the receipt never started"
+        assert int((tmp_path / "attempt-1").read_text()) == first.pid  # run by the worker, no horse
+        survivor = subprocess.Popen(command, env=env, start_new_session=True)
+        os.killpg(first.pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        assert wait_for(lambda: (tmp_path / "completed").exists(), 150), "the receipt was never run again"
+        recovered = time.monotonic() - killed_at
+        print(f"\nworker killed mid-receipt: the receipt ran again after {recovered:.0f} s")
+        assert recovered < 120
+        assert wait_for(lambda: _processed(receipt.id), 30)
+    finally:
+        for proc in (first, survivor):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert (tmp_path / "completed").read_text() == "2"
+
+
+def _processed(receipt_id: int) -> bool:
+    db.session.expire_all()
+    return db.session.get(WebhookReceipt, receipt_id).processed_at is not None
