@@ -190,7 +190,10 @@ class FakeStripe:
     def _respond(self, request: Request) -> Response:
         path = request.path
         if path.startswith("/_fake/"):
-            return self._control(request)
+            response = self._control(request)
+            if request.method == "POST":
+                self._deliver_soon()  # the hosted page's card saved: Stripe sends checkout.session.completed now
+            return response
         key = request.headers.get("Idempotency-Key")
         with self._lock:
             self.requests.append((request.method, path, key))
@@ -200,9 +203,12 @@ class FakeStripe:
         response = self._execute(request) if request.method != "POST" or not key else self._idempotent(request, key)
         if fault and fault.mode == "timeout_after_commit":
             time.sleep(fault.delay)  # the work is committed and saved; the client gives up waiting
+        self._deliver_soon()
+        return response
+
+    def _deliver_soon(self) -> None:
         if self.auto_deliver and self.webhook_url:
             threading.Thread(target=self._deliver_quietly, daemon=True).start()
-        return response
 
     def _deliver_quietly(self) -> None:
         time.sleep(0.2)  # after the response, like Stripe

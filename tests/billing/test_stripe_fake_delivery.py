@@ -89,3 +89,23 @@ def test_an_event_the_endpoint_refused_is_delivered_again_until_it_is_acknowledg
         assert fake.deliver() == 0
     finally:
         stop()
+
+
+def test_saving_a_card_on_the_hosted_page_delivers_checkout_session_completed_without_another_api_call():
+    """Stripe sends the event once the page is submitted; the fake sent it only with the next API request, so the
+    soak's first billing call charged before the card became the default (declined: payment_failed)."""
+    endpoint = Endpoint([200])
+    fake, stop = _fake_posting_to(endpoint, auto_deliver=True)
+    try:
+        customer = fake.seed_customer(card=None)
+        session = fake._create_session(
+            {"mode": "setup", "customer": customer, "success_url": "http://shop/done", "cancel_url": "http://shop"},
+            endpoint.api_url,
+        )
+        saved = httpx.post(session["url"], data={"number": "4242424242424242"})
+        assert saved.status_code == 303
+        (event,) = [e for e in fake.events if e["type"] == "checkout.session.completed"]
+        assert _delivered(event)
+        assert endpoint.received == [event["id"]]
+    finally:
+        stop()
