@@ -51,7 +51,8 @@ def pull(ctx: RunContext) -> None:
         ctx.count("skipped", changes.unknown_variants)  # not in the hub yet: products.pull brings it with its stock
         db.session.commit()  # a chunk at a time: the session and the write lock do not grow with the catalog
         moved = moved or bool(changes.moved)
-    if moved:
+    # A retried attempt may find its predecessor's committed chunks unchanged: their moves still need the pushes.
+    if moved or ctx.run.attempts > 1:
         partners = partnerships_of(Partnership.wholesaler_id, conn.organization_id, "sync_inventory_to_retailer")
         chain_for_partnerships(ctx, "inventory.push", partners)
 

@@ -7,6 +7,8 @@ from sqlalchemy import select
 
 from fakes.shopify.resolvers.orders import place_order
 from integrations.shopify.webhooks import webhook_hmac
+from jobs.plan import get_job
+from jobs.runtime import new_run, run_job
 from portal.extensions import db
 from portal.models import Product, SyncRun
 from portal.services import partnerships as service
@@ -128,3 +130,15 @@ def test_fulfillment_request_callback_starts_an_orders_pull_for_that_store(world
     headers = {"X-Shopify-Hmac-Sha256": "bad", "X-Shopify-Shop-Domain": RT_SHOPS[0]}
     forged = client.post(url, data=body, headers=headers)
     assert forged.status_code == 403
+
+
+def test_a_retried_stock_pull_asks_for_the_pushes_though_the_chunks_it_reads_again_moved_nothing(world):
+    world.sync_catalog()
+    world.ok("inventory.pull")
+    target = f"connection:{world.sor.id}"
+    run = new_run(get_job("inventory.pull"), target, "schedule")
+    run.attempts = 1  # the first attempt committed its chunks (levels that moved) and died before its pushes
+    db.session.commit()
+    run_job("inventory.pull", target, "schedule", run.id)
+    pushes = db.session.execute(select(SyncRun).where(SyncRun.job_name == "inventory.push")).scalars().all()
+    assert {p.trigger for p in pushes} == {"chain"} and len(pushes) == 2
