@@ -95,6 +95,23 @@ def _variant_node(ctx: Context, number: int):
     return nodes.variant(ctx, v) if v else None
 
 
+def _handle_index(shop) -> dict[str, int]:
+    """handle -> product id, rebuilt when products were added or removed since it was made (handles change only in
+    productSet, which keeps it current): scanning a 20,000-product store for each productSet held the shop's lock."""
+    key = (len(shop.products), next(reversed(shop.products), None))
+    cached = shop.extra.get("handle_index")
+    if cached is None or cached[0] != key:
+        cached = (key, {p.handle: p.id for p in shop.products.values()})
+        shop.extra["handle_index"] = cached
+    return cached[1]
+
+
+def _index_handle(shop, index: dict[str, int], p: Product) -> None:
+    """Add `p`'s handle to `index`, made before this productSet created `p` or changed its handle (under the lock)."""
+    index[p.handle] = p.id
+    shop.extra["handle_index"] = ((len(shop.products), next(reversed(shop.products), None)), index)
+
+
 def _handleize(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "product"
 
@@ -153,6 +170,7 @@ def product_set(ctx: Context, input, identifier=None, synchronous=True):
     errors: list[dict] = []
     existing: Product | None = None
     ident = identifier or {}
+    handles = _handle_index(shop)
     if ident.get("customId"):
         return {
             "product": None,
@@ -172,7 +190,8 @@ def product_set(ctx: Context, input, identifier=None, synchronous=True):
                 "userErrors": [_error(field, "Product does not exist", "PRODUCT_DOES_NOT_EXIST")],
             }
     elif ident.get("handle"):
-        existing = next((p for p in shop.products.values() if p.handle == ident["handle"]), None)
+        existing = shop.products.get(handles.get(ident["handle"], 0))
+        existing = existing if existing is not None and existing.handle == ident["handle"] else None
 
     variants_in = input.get("variants")
     if existing is None and not input.get("title"):
@@ -226,6 +245,7 @@ def product_set(ctx: Context, input, identifier=None, synchronous=True):
         while any(o.handle == p.handle and o.id != p.id for o in shop.products.values()):
             k += 1
             p.handle = f"{base}-{k}"
+    _index_handle(shop, handles, p)
     if input.get("files") is not None:
         _set_files(p, input["files"])
     if input.get("productOptions") is not None:
