@@ -259,7 +259,8 @@ def _stock_latency(sandbox, location_gid: str) -> list[float]:
 
 
 def _scenario(products: int, variants: int, noop: bool = True) -> dict:
-    """One fresh world (database, Redis, sandbox) of `products` x `variants`: pull, push, latencies."""
+    """One fresh world (database, Redis, sandbox) of `products` x `variants`: pull, push, latencies, and the machine's
+    load average (1, 5, 15 min) before and after (the machine is shared: absolute seconds depend on it)."""
     from cryptography.fernet import Fernet
     from werkzeug.serving import make_server
 
@@ -271,6 +272,7 @@ def _scenario(products: int, variants: int, noop: bool = True) -> dict:
     from portal.redis_conn import get_redis
     from portal.services.subscriptions import ensure_sor_subscriptions
 
+    load_before, began = [round(x, 2) for x in os.getloadavg()], time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     redis_url = os.environ.get("REDIS_URL") or ensure_embedded_redis(tmp / "redis")
     app = create_app({
@@ -329,7 +331,9 @@ def _scenario(products: int, variants: int, noop: bool = True) -> dict:
                 stop_embedded_redis(tmp / "redis")
     return {"products": products, "variants": products * variants, "pull_seconds": pull_seconds,
             "pull_created": pulled["created"], "first_push": first, "noop_push": again, "peak_rss_mb": peak_rss_mb,
-            "orders": orders, "order_phases": order_phases, "stock": stock}  # fmt: skip
+            "orders": orders, "order_phases": order_phases, "stock": stock,
+            "machine_load": {"load_avg_before": load_before, "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+                             "wall_s": round(time.monotonic() - began, 1)}}  # fmt: skip
 
 
 def main() -> dict:
@@ -352,6 +356,7 @@ def main() -> dict:
             "stock_latency_samples_s": [round(s, 3) for s in small["stock"]],
             "order_phases_median_s": small["order_phases"],
             "stock_latency_from": "inventorySetQuantities in the wholesaler's store -> its webhook -> retailer level",
+            "machine_load": small["machine_load"],
         },
     }  # fmt: skip
     print(
@@ -379,7 +384,8 @@ def main() -> dict:
             "products": large, "variants": large * variants, "pull_created": big["pull_created"],
             "first_push": big["first_push"], "order_latency_samples_s": [round(s, 3) for s in big["orders"]],
             "stock_latency_samples_s": [round(s, 3) for s in big["stock"]],
-            "order_phases_median_s": big["order_phases"],
+            "order_phases_median_s": big["order_phases"], "pull_seconds": big["pull_seconds"],
+            "machine_load": big["machine_load"],
         }  # fmt: skip
         print(
             f"sync at {large * variants} variants: pull {big['pull_seconds']} s, push {big['first_push']['seconds']} s "
