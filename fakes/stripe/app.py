@@ -431,7 +431,10 @@ class FakeStripe:
         customer = self._find(invoice["customer"], "customer")
         pm_id = params.get("payment_method") or customer["invoice_settings"]["default_payment_method"]
         pm = self.objects.get(pm_id) if pm_id else None
-        if pm is None or pm["card"]["last4"] == "0341":
+        if pm is None:  # no attempt is made: nothing to charge (a card attached but not the default is not used)
+            raise StripeError(400, "invalid_request_error", "This customer has no attached payment source or default "
+                              "payment method. Please consider adding a default payment method.")  # fmt: skip
+        if pm["card"]["last4"] == "0341":
             self._event("invoice.payment_failed", invoice)
             raise StripeError(402, "card_error", "Your card was declined.", "card_declined")
         invoice.update(status="paid", paid=True, amount_paid=invoice["amount_due"])

@@ -39,6 +39,9 @@ LINE_METADATA_KEY = "wholesync_invoice_line_id"
 PARTNERSHIP_METADATA_KEY = "wholesync_partnership_id"
 # Statuses after which a transition call that Stripe refuses has in fact already happened.
 SETTLED_OR_OPEN = ("open", "paid", "void", "uncollectible")
+# A payment refused while the invoice is still open did not happen: e.g. the customer has no default payment method
+# yet (the card saved on Checkout becomes the default only when its webhook is handled).
+SETTLED = ("paid", "void", "uncollectible")
 EVENT_STATUS = {
     "invoice.paid": "paid",
     "invoice.payment_succeeded": "paid",
@@ -214,7 +217,7 @@ class StripeGateway:
         """Pay the invoice with the customer's default payment method; a card error is PaymentDeclined."""
         try:
             return self._transition(
-                invoice_id, lambda: self.client.v1.invoices.pay(invoice_id, options=self._opts(key))
+                invoice_id, lambda: self.client.v1.invoices.pay(invoice_id, options=self._opts(key)), done=SETTLED
             )
         except stripe.CardError as exc:
             raise PaymentDeclined(str(exc.user_message or exc)) from exc
@@ -279,13 +282,14 @@ class StripeGateway:
                 return invoice
         return None
 
-    def _transition(self, invoice_id: str, call) -> RemoteInvoice:
-        """Run a state transition; if Stripe says it already happened (not editable / already paid), re-read."""
+    def _transition(self, invoice_id: str, call, done=SETTLED_OR_OPEN) -> RemoteInvoice:
+        """Run a state transition; if Stripe refuses it because it already happened (not editable / already paid:
+        the invoice is now in one of the `done` states), re-read; any other refusal is raised."""
         try:
             return _remote(call().to_dict())
         except stripe.InvalidRequestError as exc:
             current = self.fetch_invoice(invoice_id)
-            if current.status in SETTLED_OR_OPEN:
+            if current.status in done:
                 log.info("Stripe step on %s already done (%s); continuing", invoice_id, exc)
                 return current
             raise

@@ -147,3 +147,27 @@ def test_the_fake_keeps_stripes_idempotency_semantics(app, fake_stripe):
         gateway.create_customer(CustomerRequest("1", "Other"), "key-1")  # same key, other params
     fake_stripe.advance(24 * 3600 + 1)
     assert gateway.create_customer(CustomerRequest("1", "R"), "key-1") != first  # pruned after 24 h
+
+
+def test_an_invoice_charged_before_the_saved_card_became_the_default_stays_unpaid_and_is_charged_once_it_is(
+    app, fake_stripe
+):
+    """Checkout attaches the card; the hub makes it the invoice default when its webhook arrives. A charge in between
+    is refused by Stripe with nothing attempted: no decline, no payment_failed, and the next run charges it."""
+    _, _, rt, p = billing_pair(fake_stripe, terms="card")
+    p.gateway_customer_ref = fake_stripe.seed_customer(rt.name, card=None)
+    db.session.commit()
+    shipped_order(p, [("A", 1, "10.00")], at(days_ago(3), 9))
+    with pytest.raises(stripe.InvalidRequestError):
+        service.bill(p, days_ago(2))
+    (invoice,) = invoices_of(p)
+    assert invoice.status not in ("paid", "payment_failed") and "default payment method" in invoice.last_error
+    assert "paid" not in (invoice.steps or {})
+
+    card = fake_stripe.seed_customer(rt.name)  # a customer with a default card: take its card for ours
+    customer = fake_stripe.objects[p.gateway_customer_ref]
+    customer["invoice_settings"]["default_payment_method"] = fake_stripe.objects[card]["invoice_settings"][
+        "default_payment_method"
+    ]  # the checkout.session.completed webhook made the saved card the default
+    assert service.bill(p, days_ago(2)).status == "paid"
+    assert len(charges(fake_stripe)) == 1 and db.session.query(Invoice).count() == 1
