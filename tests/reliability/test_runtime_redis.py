@@ -26,7 +26,7 @@ from tests.reliability.conftest import worker_env
 from tests.support.waiting import wait_for
 
 
-def _deliver(client, app, topic: str = "shop/update", shop: str = "acme.myshopify.com"):
+def _deliver(client, app, topic: str = "app/scopes_update", shop: str = "acme.myshopify.com"):
     body = json.dumps({"id": 1}).encode()
     headers = {
         "X-Shopify-Topic": topic,
