@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 FINISHED = ("done", "done_with_failures", "failed", "skipped")  # SyncRun.finished
 FUNCS = {"run": "jobs.runtime.run_job", "webhook": "jobs.webhook_jobs.process_receipt"}
+ORPHAN_SUSPECTS = "wholesync:outbox:orphan-suspects"  # rows whose "queued" job was in no queue at the last drain
 
 
 def connection() -> Redis:
@@ -147,7 +148,7 @@ def _job_states(rows: list[OutboxMessage]) -> dict[int, str]:
 
 
 def _state(status: bytes | None, retries_left: bytes | None) -> str:
-    """ "missing" (publish again), "failed" (RQ gave up), "finished" or "pending"."""
+    """ "missing" (publish again), "failed" (RQ gave up), "finished", "queued" (see _orphans) or "pending"."""
     if status is None:
         return "missing"
     status = status.decode()
@@ -155,7 +156,34 @@ def _state(status: bytes | None, retries_left: bytes | None) -> str:
         return "failed"
     if status == JobStatus.FINISHED:
         return "finished"
+    if status == JobStatus.QUEUED:
+        return "queued"
     return "pending"
+
+
+def _orphans(rows: list[OutboxMessage]) -> set[int]:
+    """The rows whose job says "queued" but was not in its queue at this drain nor at the previous one.
+
+    A worker on several queues takes a job with BLPOP: a worker that dies (or meets a Redis restart) before it marks
+    the job started leaves it "queued" in no queue, and nothing would ever run it (the chaos soak found an
+    inventory event's receipt stuck so, the settle waiting for it until its bound). A worker marks a job started
+    milliseconds after the pop, so a job missing from its queue at two drains RQ_MAINTENANCE_INTERVAL apart is
+    lost, not being taken."""
+    redis = connection()
+    pipe = redis.pipeline(transaction=False)
+    for msg in rows:
+        pipe.lpos(queue(msg.queue).key, msg.rq_job_id)
+    absent = {msg.id for msg, position in zip(rows, pipe.execute(), strict=True) if position is None}
+    seen = {int(i) for i in redis.smembers(ORPHAN_SUSPECTS)}
+    orphans, cleared = absent & seen, {msg.id for msg in rows} - absent
+    pipe = redis.pipeline()
+    if cleared | orphans:  # found in its queue (or about to be published again): no longer a suspect
+        pipe.srem(ORPHAN_SUSPECTS, *(cleared | orphans))
+    if absent - seen:
+        pipe.sadd(ORPHAN_SUSPECTS, *(absent - seen))
+        pipe.expire(ORPHAN_SUSPECTS, 600)
+    pipe.execute()
+    return orphans
 
 
 def drain(on_chain: Callable[[str, str], object] | None = None, limit: int = 500) -> dict:
@@ -198,8 +226,15 @@ def _drain_page(rows: list[OutboxMessage], on_chain, counts: dict) -> None:
             counts["done"] += 1
     queued = [m for m in rows if m.id not in recorded and m.kind != "chain" and m.rq_job_id]
     states = _job_states(queued) if queued else {}
+    waiting = [m for m in queued if states[m.id] == "queued"]
+    orphans = _orphans(waiting) if waiting else set()
     for msg in queued:
         state = states[msg.id]
+        if msg.id in orphans:
+            connection().delete(Job.key_for(msg.rq_job_id))  # so the unique enqueue below publishes it again
+            state = "missing"
+        elif state == "queued":
+            state = "pending"
         if state == "missing":
             _enqueue(msg)
             counts["published" if msg.sent_at is None else "republished"] += 1
