@@ -8,6 +8,7 @@ import threading
 import httpx
 import pytest
 
+from fakes.shopify.state import Product, next_id
 from integrations.shopify import ShopifyGraphQLError, ShopifyUserError
 from integrations.shopify.adapters import ShopifyShop
 from integrations.shopify.client import ShopifyClient
@@ -212,6 +213,26 @@ def _finished(client, op_id: str) -> dict:
             return op
         threading.Event().wait(0.01)
     raise AssertionError(f"bulk operation still {op['status']}")
+
+
+def test_product_set_by_handle_finds_its_product_after_others_were_added_and_deleted(client, sandbox):
+    def set_by_handle(handle: str, title: str) -> str:
+        answer = client.query(
+            PRODUCT_SET, {"identifier": {"handle": handle}, "input": _input(title) | {"handle": handle}}
+        )
+        assert answer["productSet"]["userErrors"] == []
+        return answer["productSet"]["product"]["id"]
+
+    first, second = set_by_handle("first", "First"), set_by_handle("second", "Second")
+    shop = sandbox.shop(SHOP)
+    elsewhere = Product(id=next_id(), title="Made elsewhere", handle="made-elsewhere")  # seeded, not by productSet
+    shop.products[elsewhere.id] = elsewhere
+    deleted = client.query("mutation($id: ID!) { productDelete(input: {id: $id}) { deletedProductId } }", {"id": first})
+    assert deleted["productDelete"]["deletedProductId"] == first
+    assert set_by_handle("second", "Second again") == second
+    recreated = set_by_handle("first", "First again")
+    assert recreated != first and shop.products[int(recreated.rsplit("/", 1)[1])].title == "First again"
+    assert set_by_handle("made-elsewhere", "Made elsewhere") == f"gid://shopify/Product/{elsewhere.id}"
 
 
 def test_bulk_operation_serves_jsonl_with_parent_ids(client, sandbox):
