@@ -11,11 +11,14 @@ drains the outbox, so work the web could not enqueue reaches RQ even when no sch
 from __future__ import annotations
 
 import importlib
+import os
 import threading
+import time
 
 from flask import Flask
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Worker
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.utils import now, str_to_date
 from rq.worker import WorkerStatus
 
@@ -27,6 +30,7 @@ DRAIN_KEY = "wholesync:outbox:drainer"
 # Short jobs run without a fork. A receipt's handler records it and requests runs (which go through the outbox to
 # forked horses), or notes ids for a coalesced read; it waits on a remote call only within the client's timeouts.
 IN_PROCESS = frozenset({"jobs.webhook_jobs.process_receipt"})
+REDIS_WAIT_SECONDS = 120  # how long a worker waits for a restarting Redis before it gives up (and quits, as RQ does)
 
 
 class AppWorker(Worker):
@@ -44,10 +48,40 @@ class AppWorker(Worker):
                 db.session.remove()
 
     def execute_job(self, job, queue):
-        """Fork a work-horse for the job, or run it here when it is one of the IN_PROCESS kinds.
+        """Fork a work-horse for the job, or run it here when it is one of the IN_PROCESS kinds; a Redis restart
+        meanwhile is waited out (see _after_redis_outage) instead of ending the worker."""
+        try:
+            self._execute(job, queue)
+        except RedisConnectionError as exc:
+            self._after_redis_outage(job, queue, exc)
 
-        In the worker itself the job's execution keeps its heartbeat from a thread, as the horse's monitor does, so
-        a worker killed mid-job leaves an execution that expires and RQ's registry cleanup retries the job."""
+    def _after_redis_outage(self, job, queue, exc: Exception) -> None:
+        """Redis went away while the job ran (RQ would quit the worker and leave the job "started" until its
+        execution expired, about 90 s, before retrying it; the chaos soak met this at every Redis restart). Wait
+        for Redis, go on watching a horse that is still working, and hand a job that ended unrecorded to its retry
+        at once."""
+        self.log.warning("Redis unavailable while job %s ran (%s); waiting for it", job.id, exc)
+        deadline = time.monotonic() + REDIS_WAIT_SECONDS
+        while True:
+            try:
+                self.connection.ping()
+                break
+            except RedisConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        execution = next((e for e in self.executions.values() if e.job_id == job.id), None)
+        if self._horse_pid and _alive(self._horse_pid):
+            self.monitor_work_horse(job, queue, execution)
+        elif job.get_status(refresh=True) == JobStatus.STARTED:
+            job.refresh()
+            self.handle_job_failure(job, queue=queue, exc_string=f"Redis restarted while the job ran: {exc}",
+                                    execution=execution)  # fmt: skip
+        self.set_state(WorkerStatus.IDLE)
+
+    def _execute(self, job, queue) -> None:
+        """In the worker itself the job's execution keeps its heartbeat from a thread, as the horse's monitor does,
+        so a worker killed mid-job leaves an execution that expires and RQ's registry cleanup retries the job."""
         if job.func_name not in IN_PROCESS:
             return super().execute_job(job, queue)
         execution = self.prepare_execution(job)
@@ -107,6 +141,14 @@ class AppWorker(Worker):
             # RQ stamps the pass before the drain; counting from its end keeps a slow drain from running back to
             # back with itself and leaving queued jobs untouched between passes.
             self.last_cleaned_at = now()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def preload() -> None:
