@@ -37,16 +37,6 @@ SHOP_PREFIX = "wholesync:shop:"
 # Release or renew a lease only if we still own it (one that expired and was taken by another run stays theirs).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) else return 0 end"
-# Take a key held by an earlier attempt of the same RQ job (its value starts with that job's id and a space): a
-# retry after a killed work-horse must not wait out the dead attempt's TTL for its own shop slots.
-_RETAKE = """
-local held = redis.call('get', KEYS[1])
-if held and string.sub(held, 1, string.len(ARGV[1])) == ARGV[1] then
-  redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
-  return 1
-end
-return 0
-"""
 
 
 class StaleLease(RuntimeError):
@@ -248,17 +238,16 @@ class Lease:
     def take_shop_slots(self, shops: list[str], limit: int) -> None:
         """Hold one of `limit` slots of every shop the run touches; waits (polling) while they are all taken.
 
-        Shops are taken in sorted order, so two runs waiting for each other's shop cannot deadlock. A slot still
-        held by an earlier attempt of this RQ job (its work-horse was killed) is this attempt's at once: waiting for
-        its TTL kept a worker idle for up to RQ_LEASE_SECONDS while webhooks queued (the chaos soak saw 50-57 s).
+        Shops are taken in sorted order, so two runs waiting for each other's shop cannot deadlock.
         """
         conn = connection()
         for shop in sorted(set(shops)):
             while True:
-                keys = [f"{SHOP_PREFIX}{shop}:{i}" for i in range(limit)]
-                slot = next((k for k in keys if conn.set(k, self.value, nx=True, ex=self.ttl)), None) or next(
-                    (k for k in keys if conn.eval(_RETAKE, 1, k, f"{self.owner} ", self.value, self.ttl)), None
-                )
+                slot = next(
+                    (k for k in (f"{SHOP_PREFIX}{shop}:{i}" for i in range(limit))
+                     if conn.set(k, self.value, nx=True, ex=self.ttl)),
+                    None,
+                )  # fmt: skip
                 if slot is not None:
                     self.held.append(slot)
                     break

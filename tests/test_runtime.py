@@ -1,14 +1,12 @@
 """The job machinery: deterministic ids, SyncRun bookkeeping, the per-target lock, retries and chaining."""
 
-import threading
-
 import pytest
 from sqlalchemy import select
 
 import jobs.flows.orders as orders_flow
 import jobs.flows.products as products_flow
-from jobs.plan import ManualRunRefused, get_job
-from jobs.runtime import LOCK_PREFIX, SHOP_PREFIX, Lease, connection, dispatch, queue, request_run, run_job
+from jobs.plan import ManualRunRefused
+from jobs.runtime import LOCK_PREFIX, connection, dispatch, queue, request_run, run_job
 from jobs.worker import make_worker
 from portal.extensions import db
 from portal.models import ActivityLog, SyncRun
@@ -120,39 +118,3 @@ def test_a_flow_can_chain_a_follow_up_job_that_runs_after_it_commits(app, monkey
     runs = {r.job_name: r for r in db.session.execute(select(SyncRun)).scalars()}
     assert runs["products.pull"].status == "done" and runs["products.push"].trigger == "chain"
     assert runs["products.push"].status == "done" and pushed.read_text() == str(p.id)
-
-
-def _take_slots_in_background(app, lease, shops, limit):
-    def take():
-        with app.app_context():
-            lease.take_shop_slots(shops, limit)
-
-    thread = threading.Thread(target=take, daemon=True)
-    thread.start()
-    return thread
-
-
-def test_a_retry_takes_the_shop_slot_its_killed_attempt_left_instead_of_waiting_out_its_ttl(app):
-    conn = connection()
-    conn.set(f"{SHOP_PREFIX}7:0", "rq-job-1 5 111", ex=60)  # this RQ job's earlier attempt, its horse killed
-    conn.set(f"{SHOP_PREFIX}7:1", "rq-job-2 6 222", ex=60)  # another job's run, alive
-    lease = Lease(get_job("orders.push"), "connection:7", "rq-job-1", 5)
-    thread = _take_slots_in_background(app, lease, ["7"], 2)
-    thread.join(10)
-    assert not thread.is_alive()
-    assert conn.get(f"{SHOP_PREFIX}7:0").decode() == lease.value
-    assert conn.get(f"{SHOP_PREFIX}7:1").decode() == "rq-job-2 6 222"
-
-
-def test_a_run_still_waits_for_shop_slots_other_jobs_hold_even_when_their_id_starts_like_its_own(app):
-    conn = connection()
-    conn.set(f"{SHOP_PREFIX}8:0", "rq-job-10 5 111", ex=60)
-    conn.set(f"{SHOP_PREFIX}8:1", "rq-job-2 6 222", ex=60)
-    lease = Lease(get_job("orders.push"), "connection:8", "rq-job-1", 7)
-    thread = _take_slots_in_background(app, lease, ["8"], 2)
-    thread.join(1.5)
-    assert thread.is_alive()  # both slots belong to other jobs: it waits
-    conn.delete(f"{SHOP_PREFIX}8:1")
-    thread.join(10)
-    assert not thread.is_alive() and conn.get(f"{SHOP_PREFIX}8:1").decode() == lease.value
-    assert conn.get(f"{SHOP_PREFIX}8:0").decode() == "rq-job-10 5 111"
