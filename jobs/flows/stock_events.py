@@ -73,15 +73,7 @@ def request_push(partnership_ids, variant_ids=(), product_ids=()) -> list[str]:
         # event queue (ahead of every order pull) to find their ids already taken by the first.
         if not redis.set(NEXT.format(partnership=pid), rq_id, nx=True, ex=NEXT_TTL):
             continue
-        options = dict(
-            job_id=rq_id,
-            unique=True,
-            retry=_retry(),
-            result_ttl=600,
-            failure_ttl=7 * 24 * 3600,
-            job_timeout=current_app.config["RQ_JOB_TIMEOUT"],
-            description=f"changes to partnership {pid}",
-        )
+        options = _event_job(rq_id, f"changes to partnership {pid}") | {"unique": True}
         try:
             if at is None:
                 queue(EVENT_QUEUE).enqueue("jobs.flows.stock_events.push_partnership", pid, **options)
@@ -100,6 +92,18 @@ def request_push(partnership_ids, variant_ids=(), product_ids=()) -> list[str]:
 def _retry() -> Retry:
     intervals = current_app.config["RQ_RETRY_INTERVALS"]
     return Retry(max=len(intervals), interval=intervals)
+
+
+def _event_job(rq_id: str, description: str) -> dict:
+    """RQ options of an event job (a push or a read): retried as runs are, its failure kept a week."""
+    return dict(
+        job_id=rq_id,
+        retry=_retry(),
+        result_ttl=600,
+        failure_ttl=7 * 24 * 3600,
+        job_timeout=current_app.config["RQ_JOB_TIMEOUT"],
+        description=description,
+    )
 
 
 def _drain(pid: int) -> tuple[set[int], set[int]]:
@@ -227,12 +231,7 @@ def request_read(connection_id: int, item_ids) -> list[str]:
         queue(EVENT_QUEUE).enqueue(
             "jobs.flows.stock_events.read_levels",
             connection_id,
-            job_id=rq_id,
-            retry=_retry(),
-            result_ttl=600,
-            failure_ttl=7 * 24 * 3600,
-            job_timeout=current_app.config["RQ_JOB_TIMEOUT"],
-            description=f"stock events of connection {connection_id}",
+            **_event_job(rq_id, f"stock events of connection {connection_id}"),
         )
     except Exception:
         redis.delete(marker)  # never leave a marker that no read of ours will clear

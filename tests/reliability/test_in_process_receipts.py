@@ -12,29 +12,19 @@ import time
 
 from rq import Queue
 
-from jobs import outbox, webhook_jobs
+from jobs import webhook_jobs
 from jobs.runtime import connection
 from jobs.worker import make_worker
 from portal.extensions import db
 from portal.models import WebhookReceipt
 from tests.reliability.conftest import worker_env
+from tests.support.factories import queued_receipt
 from tests.support.waiting import wait_for
-
-
-def _receipt(event_id: str) -> WebhookReceipt:
-    receipt = WebhookReceipt(source="shopify", event_id=event_id, topic="app/scopes_update",
-                             shop_domain="a.myshopify.com", payload={"current": ["read_products"]})  # fmt: skip
-    db.session.add(receipt)
-    db.session.flush()
-    msg = outbox.add("webhook", "webhooks", f"webhook-{receipt.id}", [receipt.id], receipt.id, "test")
-    db.session.commit()
-    outbox.enqueue_now([msg])
-    return receipt
 
 
 def test_a_webhook_receipt_runs_in_the_worker_itself_and_other_jobs_in_a_forked_horse(app, monkeypatch):
     monkeypatch.setitem(webhook_jobs.HANDLERS, "app/scopes_update", lambda receipt: {"pid": os.getpid()})
-    receipt = _receipt("evt-in-process")
+    receipt = queued_receipt("evt-in-process", ("read_products",))
     other = Queue("sync", connection=connection()).enqueue("os.getpid")
     make_worker(app).work(burst=True)
     db.session.expire_all()
@@ -46,7 +36,7 @@ def test_a_webhook_receipt_runs_in_the_worker_itself_and_other_jobs_in_a_forked_
 def test_a_worker_killed_while_it_runs_a_receipt_leaves_it_to_another_worker_within_two_minutes(
     app, services, tmp_path
 ):
-    receipt = _receipt("evt-killed")
+    receipt = queued_receipt("evt-killed", ("read_products",))
     env = worker_env(services, app, app.config["REDIS_URL"], TEST_MARKER_DIR=tmp_path)
     command = [sys.executable, "-m", "tests.reliability.receipt_worker_main"]
     first = subprocess.Popen(command, env=env, start_new_session=True)

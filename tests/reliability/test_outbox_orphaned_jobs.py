@@ -12,21 +12,11 @@ from jobs.runtime import connection, drain_outbox, queue
 from jobs.worker import make_worker
 from portal.extensions import db
 from portal.models import WebhookReceipt
-
-
-def _receipt(event_id: str) -> WebhookReceipt:
-    receipt = WebhookReceipt(source="shopify", event_id=event_id, topic="app/scopes_update",
-                             shop_domain="a.myshopify.com", payload={"current": ["read_orders"]})  # fmt: skip
-    db.session.add(receipt)
-    db.session.flush()
-    msg = outbox.add("webhook", "webhooks", f"webhook-{receipt.id}", [receipt.id], receipt.id, "test")
-    db.session.commit()
-    outbox.enqueue_now([msg])
-    return receipt
+from tests.support.factories import queued_receipt
 
 
 def test_a_receipt_whose_job_was_popped_by_a_worker_that_died_is_published_again_and_processed(app):
-    receipt = _receipt("evt-orphaned")
+    receipt = queued_receipt("evt-orphaned", ("read_orders",))
     drain_outbox()  # the row is marked sent: RQ has its job
     assert connection().lpop(queue("webhooks").key) == f"webhook-{receipt.id}".encode()  # a worker's BLPOP...
     assert Job.fetch(f"webhook-{receipt.id}", connection=connection()).get_status() == "queued"  # ...then it died
@@ -40,7 +30,7 @@ def test_a_receipt_whose_job_was_popped_by_a_worker_that_died_is_published_again
 
 
 def test_a_job_waiting_in_its_queue_is_never_published_twice(app):
-    receipt = _receipt("evt-waiting")
+    receipt = queued_receipt("evt-waiting", ("read_orders",))
     for _ in range(3):
         drain_outbox()
     assert queue("webhooks").job_ids == [f"webhook-{receipt.id}"]

@@ -79,3 +79,18 @@ def trading_pair():
     store = connection(rt, "store")
     p = partnership(ws, rt)
     return user, ws, sor, rt, store, p
+
+
+def queued_receipt(event_id: str, scopes=("read_products",)):
+    """A Shopify `app/scopes_update` receipt recorded as the endpoint records it (with its outbox row) and enqueued."""
+    from jobs import outbox
+    from portal.models import WebhookReceipt
+
+    receipt = WebhookReceipt(source="shopify", event_id=event_id, topic="app/scopes_update",
+                             shop_domain="a.myshopify.com", payload={"current": list(scopes)})  # fmt: skip
+    db.session.add(receipt)
+    db.session.flush()
+    msg = outbox.add("webhook", "webhooks", f"webhook-{receipt.id}", [receipt.id], receipt.id, "test")
+    db.session.commit()
+    outbox.enqueue_now([msg])
+    return receipt
