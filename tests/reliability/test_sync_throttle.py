@@ -1,5 +1,5 @@
-"""Per-shop throttling: shop A answering 429 + Retry-After is waited out by A's calls only; shop B's calls go on at
-the pace they have without A's trouble (measured in calls per second, printed)."""
+"""Per-shop throttling: shop A answering 429 + Retry-After is waited out by A's calls only; shop B's calls never wait
+for it (B's pace beside A and alone, in calls per second, is printed, not asserted: it depends on the load)."""
 
 # ruff: noqa: F811 - pytest fixtures are imported by name and requested as parameters
 
@@ -21,13 +21,18 @@ RETRY_AFTER = 0.5
 WINDOW = 2.0
 
 
-def _client(sandbox, shop: str, token: str, sent: list[float]) -> ShopifyClient:
+def _client(sandbox, shop: str, token: str, sent: list[float], slept: list[float]) -> ShopifyClient:
     http = httpx.Client(
         transport=BaseURLTransport(sandbox.base_url),
         timeout=10.0,
         event_hooks={"request": [lambda request: sent.append(time.monotonic())]},
     )
-    return ShopifyClient(shop, token, api_version="2026-07", redis=get_redis(), http=http)
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    return ShopifyClient(shop, token, api_version="2026-07", redis=get_redis(), http=http, sleep=sleep)
 
 
 def _calls_per_second(client: ShopifyClient, seconds: float) -> float:
@@ -51,8 +56,8 @@ def test_a_429_for_one_shop_does_not_slow_another_shop(app, sandbox):
     tokens = {shop: sandbox.add_shop(shop) for shop in (SHOP_A, SHOP_B)}
     for shop in (SHOP_A, SHOP_B):  # a generous bucket: the measure is about 429s, not the points budget
         sandbox.set_bucket(shop, maximum_available=100000, restore_rate=100000, currently_available=100000)
-    sent_a, sent_b = [], []
-    shop_b = _client(sandbox, SHOP_B, tokens[SHOP_B], sent_b)
+    sent_a, sent_b, slept_a, slept_b = [], [], [], []
+    shop_b = _client(sandbox, SHOP_B, tokens[SHOP_B], sent_b, slept_b)
     _calls_per_second(shop_b, 0.3)  # warm up the connection and the query-cost cache
     alone = _calls_per_second(shop_b, WINDOW)
 
@@ -60,7 +65,7 @@ def test_a_429_for_one_shop_does_not_slow_another_shop(app, sandbox):
     stop, outcomes = threading.Event(), []
     throttled = [
         threading.Thread(
-            target=_hammer_throttled, args=(_client(sandbox, SHOP_A, tokens[SHOP_A], sent_a), stop, outcomes)
+            target=_hammer_throttled, args=(_client(sandbox, SHOP_A, tokens[SHOP_A], sent_a, slept_a), stop, outcomes)
         )
         for _ in range(2)
     ]
@@ -78,8 +83,9 @@ def test_a_429_for_one_shop_does_not_slow_another_shop(app, sandbox):
         f"\nshop B alone: {alone:.1f} calls/s; shop B while shop A answers 429: {beside_a:.1f} calls/s "
         f"({beside_a / alone:.0%}); shop A sent {a_calls} requests in {WINDOW:.0f} s with Retry-After {RETRY_AFTER} s"
     )
-    assert alone > 5  # the measure means something
-    assert beside_a >= 0.6 * alone  # B is not slowed beyond noise (two threads of A share this process's GIL)
+    assert alone > 0 and beside_a > 0  # B kept calling beside A
+    assert slept_b == []  # B never waited: neither A's Retry-After nor a points wait reached it
+    assert slept_a and min(slept_a) >= RETRY_AFTER  # A's callers waited out every Retry-After
     # A's two callers wait out Retry-After between sends: at most one send per caller per Retry-After (+1 each).
     assert 0 < a_calls <= 2 * (WINDOW / RETRY_AFTER + 1)
     assert "ok" not in outcomes  # every answer A got was a 429
