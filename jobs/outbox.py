@@ -67,7 +67,7 @@ def _enqueue(msg: OutboxMessage) -> None:
             job_id=msg.rq_job_id,
             unique=True,
             retry=retry(),
-            job_timeout=current_app.config["RQ_JOB_TIMEOUT"],
+            job_timeout=current_app.config["RQ_RECEIPT_TIMEOUT" if msg.kind == "webhook" else "RQ_JOB_TIMEOUT"],
             result_ttl=24 * 3600,
             failure_ttl=7 * 24 * 3600,
             description=msg.description,

@@ -317,7 +317,11 @@ def run_job(job_name: str, target: str, trigger: str = "schedule", run_id: int |
     run.rq_job_id = rq_id
     try:
         lease.start_heartbeat()
-        lease.take_shop_slots(_shops(target), int(current_app.config.get("SYNC_SHOP_CONCURRENCY", 2)))
+        shops = _shops(target)
+        # No transaction stays open while the run waits for its shops: a row it locked (its own run row, written
+        # by the query's autoflush) would block the run holding those slots, which then never gives them back.
+        db.session.commit()
+        lease.take_shop_slots(shops, int(current_app.config.get("SYNC_SHOP_CONCURRENCY", 2)))
         return _execute(spec, run, target)
     finally:
         lease.release()

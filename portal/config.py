@@ -58,6 +58,16 @@ def database_url(raw: str | None, instance_path: Path) -> str:
     return raw
 
 
+def engine_options(raw_url: str | None, lock_timeout: float) -> dict:
+    """SQLAlchemy engine options. On PostgreSQL no statement waits longer than `lock_timeout` seconds for a lock: a
+    run that waits for another's row while that one waits for something the first holds outside the database (a
+    shop slot in Redis) would otherwise hang both workers for good; the waiter fails and RQ retries it."""
+    options: dict = {"pool_pre_ping": True}
+    if raw_url and raw_url.startswith(("postgres://", "postgresql")) and lock_timeout > 0:
+        options["connect_args"] = {"options": f"-c lock_timeout={int(lock_timeout * 1000)}"}
+    return options
+
+
 def load_config(instance_path: Path) -> dict:
     """Build the Flask config mapping from the environment."""
     env = os.environ.get
@@ -70,7 +80,7 @@ def load_config(instance_path: Path) -> dict:
         "TOKEN_ENCRYPTION_KEYS": env("TOKEN_ENCRYPTION_KEYS")
         or _instance_secret(instance_path, "token_key", lambda: Fernet.generate_key().decode()),
         "SQLALCHEMY_DATABASE_URI": database_url(env("DATABASE_URL"), instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(env("DATABASE_URL"), float(env("DATABASE_LOCK_TIMEOUT", "60"))),
         "REDIS_URL": env("REDIS_URL"),
         "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -94,6 +104,9 @@ def load_config(instance_path: Path) -> dict:
         "RQ_WORKER_TTL": int(env("RQ_WORKER_TTL", "30")),
         "RQ_MAINTENANCE_INTERVAL": int(env("RQ_MAINTENANCE_INTERVAL", "5")),
         "RQ_JOB_TIMEOUT": int(env("RQ_JOB_TIMEOUT", "3600")),
+        # A webhook receipt runs inside the urgent worker itself (jobs/worker.py): one that hangs would stop every
+        # receipt behind it, so it is cut off (and retried) after this many seconds.
+        "RQ_RECEIPT_TIMEOUT": int(env("RQ_RECEIPT_TIMEOUT", "120")),
         "RQ_RETRY_INTERVALS": [int(s) for s in env("RQ_RETRY_INTERVALS", "10,60,300").split(",")],
         # A lower queue whose oldest job has waited this long is taken before newer urgent work (no starvation).
         "RQ_STARVED_SECONDS": float(env("RQ_STARVED_SECONDS", "30")),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.config import database_url, load_config
+from portal.config import database_url, engine_options, load_config
 
 
 def test_database_url_defaults_to_sqlite_under_instance(tmp_path):
@@ -18,6 +18,26 @@ def test_database_url_defaults_to_sqlite_under_instance(tmp_path):
 def test_heroku_postgres_url_gets_the_psycopg3_driver():
     assert database_url("postgres://u:p@h:5432/db", Path(".")) == "postgresql+psycopg://u:p@h:5432/db"
     assert database_url("postgresql://u@h/db", Path(".")) == "postgresql+psycopg://u@h/db"
+
+
+def test_on_postgresql_no_statement_waits_longer_than_the_lock_timeout(monkeypatch, tmp_path):
+    assert engine_options("postgres://u@h/db", 60)["connect_args"] == {"options": "-c lock_timeout=60000"}
+    assert "connect_args" not in engine_options(None, 60)  # SQLite has no such setting
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
+    monkeypatch.setenv("DATABASE_LOCK_TIMEOUT", "2.5")
+    options = load_config(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options == {"pool_pre_ping": True, "connect_args": {"options": "-c lock_timeout=2500"}}
+
+
+def test_the_lock_timeout_is_in_force_on_the_database_the_app_uses(app):
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        assert db.session.execute(text("SHOW lock_timeout")).scalar() == "1min"
+    else:
+        assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
 
 
 def test_production_refuses_to_start_without_secrets_from_the_environment(monkeypatch, tmp_path):
@@ -47,6 +67,7 @@ FROM_ENVIRONMENT = {
     "RQ_WORKER_TTL": ("45", 45),
     "RQ_MAINTENANCE_INTERVAL": ("9", 9),
     "RQ_JOB_TIMEOUT": ("120", 120),
+    "RQ_RECEIPT_TIMEOUT": ("30", 30),
     "RQ_RETRY_INTERVALS": ("1,2,3", [1, 2, 3]),
     "SCHEDULER_INTERVAL": ("11", 11),
     "SHOPIFY_API_KEY": ("client-id", "client-id"),

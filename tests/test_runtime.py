@@ -6,7 +6,7 @@ from sqlalchemy import select
 import jobs.flows.orders as orders_flow
 import jobs.flows.products as products_flow
 from jobs.plan import ManualRunRefused
-from jobs.runtime import LOCK_PREFIX, connection, dispatch, queue, request_run, run_job
+from jobs.runtime import LOCK_PREFIX, Lease, connection, dispatch, queue, request_run, run_job
 from jobs.worker import make_worker
 from portal.extensions import db
 from portal.models import ActivityLog, SyncRun
@@ -52,6 +52,23 @@ def test_a_scheduled_run_records_a_done_sync_run_with_counts(app, monkeypatch):
     assert (run.status, run.trigger, run.total, run.done, run.created, run.skipped) == ("done", "schedule", 2, 2, 1, 1)
     assert run.organization_id == ws.id and run.partnership_id == p.id and run.attempts == 1
     assert db.session.execute(select(ActivityLog.sync_run_id)).scalar_one() == run.id
+
+
+def test_a_run_waiting_for_its_shops_holds_no_open_transaction(app, monkeypatch, tmp_path):
+    """A run row locked while waiting for shop slots blocked the run holding those slots: both workers hung."""
+    factories.trading_pair()
+    seen, take = tmp_path / "in_transaction", Lease.take_shop_slots
+
+    def spy(lease, shops, limit):
+        seen.write_text(f"{db.session().in_transaction()} {len(shops)}")
+        return take(lease, shops, limit)
+
+    monkeypatch.setattr(Lease, "take_shop_slots", spy)
+    monkeypatch.setattr(products_flow, "push", lambda ctx: None)
+    dispatch("products.push", slot=1)
+    make_worker(app).work(burst=True)
+    assert seen.read_text() == "False 2"  # both shops of the partnership, looked up before the transaction ended
+    assert db.session.execute(select(SyncRun.status)).scalar_one() == "done"
 
 
 def test_a_failing_flow_is_retried_and_the_run_tells_how_many_attempts_it_took(app, monkeypatch, tmp_path):

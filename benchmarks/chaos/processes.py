@@ -107,12 +107,21 @@ class Cluster:
         return proc
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Signal a process's whole group (a worker with its work-horse) and reap it."""
+        """Signal a process's whole tree and reap it: its group and its children in their own sessions (RQ's
+        work-horse calls setsid, so a signal to the worker's group alone left the horse running as an orphan while
+        RQ retried its job elsewhere: one job executing twice, which a whole worker's death never causes)."""
         proc = self.procs.pop(name, None)
         if proc is None:
             return
+        try:
+            children = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.send_signal(sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=15)
         if proc.poll() is None:

@@ -33,6 +33,27 @@ def test_a_webhook_receipt_runs_in_the_worker_itself_and_other_jobs_in_a_forked_
     assert other.return_value() not in (None, os.getpid())  # a forked work-horse
 
 
+def test_a_receipt_that_hangs_in_the_worker_is_cut_off_at_the_receipt_timeout_and_the_next_one_runs(app, monkeypatch):
+    app.config.update(RQ_RECEIPT_TIMEOUT=1, RQ_RETRY_INTERVALS=[600])
+    calls = []
+
+    def handler(receipt):
+        calls.append(receipt.event_id)
+        if receipt.event_id == "evt-hangs":
+            time.sleep(60)
+        return {"handled": receipt.event_id}
+
+    monkeypatch.setitem(webhook_jobs.HANDLERS, "app/scopes_update", handler)
+    hung, next_one = queued_receipt("evt-hangs"), queued_receipt("evt-next")
+    began = time.monotonic()
+    make_worker(app).work(burst=True)
+    assert time.monotonic() - began < 30
+    assert calls == ["evt-hangs", "evt-next"]
+    db.session.expire_all()
+    assert db.session.get(WebhookReceipt, next_one.id).result == {"handled": "evt-next"}
+    assert Queue("webhooks", connection=connection()).fetch_job(f"webhook-{hung.id}").get_status() == "scheduled"
+
+
 def test_a_worker_killed_while_it_runs_a_receipt_leaves_it_to_another_worker_within_two_minutes(
     app, services, tmp_path
 ):
