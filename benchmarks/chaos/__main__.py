@@ -141,12 +141,30 @@ def _settle(reader: Reader, cluster: Cluster, bound: float, marks: tuple[int, in
         if elapsed >= bound:
             if busy is not None:  # never quiet at the bound: the invariants as they stand, and what was in flight
                 print(f"chaos: not settled within {bound:g} s: {busy}", flush=True)
+                _keep_sessions(reader, cluster.run_dir)
                 try:
                     violations = check_all(reader.snapshot())
                 except Exception as exc:
                     violations = [Violation("unsettled", f"no snapshot at the bound: {exc!r}")]
             return round(elapsed, 1), violations, busy
         time.sleep(0.5 if busy else 5)
+
+
+def _keep_sessions(reader: Reader, run_dir: Path) -> None:
+    """On PostgreSQL, keep what every session of the soak's database was doing and waiting for (a hung worker's
+    lock wait shows here; the scratch database is dropped at the end)."""
+    if reader.engine.dialect.name != "postgresql":
+        return
+    try:
+        rows = reader.sql(
+            "SELECT pid, application_name, state, wait_event_type, wait_event, pg_blocking_pids(pid), "
+            "now() - xact_start, now() - query_start, query FROM pg_stat_activity WHERE datname = current_database()"
+        )
+    except Exception as exc:
+        print(f"chaos: reading pg_stat_activity failed: {exc!r}", flush=True)
+        return
+    (run_dir / "pg_sessions.json").write_text(json.dumps([list(r) for r in rows], indent=1, default=str))
+    print(f"chaos: database sessions kept in {run_dir / 'pg_sessions.json'}", flush=True)
 
 
 def _explain_stock(reader: Reader, violations: list, run_dir: Path) -> None:
