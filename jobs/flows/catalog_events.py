@@ -12,7 +12,7 @@ from jobs.flows import products
 from jobs.flows.common import partnerships_of
 from jobs.flows.stock_events import request_push, sor_connection, stock_partners
 from jobs.plan import get_job
-from jobs.runtime import new_run
+from jobs.runtime import finish_run, new_run
 from portal.extensions import db
 from portal.models import Partnership, Product, SyncRun, Variant, WebhookReceipt, utcnow
 from portal.services.platforms import system_of_record
@@ -72,7 +72,8 @@ def product_changed(receipt: WebhookReceipt) -> dict:
             outcome, moved = products._upsert_product(ctx, conn, remote, reread=sor.product)
     except products.CatalogRefused as exc:
         ctx.fail(f"product {remote.title if remote else remote_id}", str(exc))
-        run.status, run.finished_at, run.message = "done", utcnow(), str(exc)
+        run.message = str(exc)
+        finish_run(run)  # "done_with_failures": the refused product is named, and the next pull tries it again
         db.session.commit()
         return {"refused": str(exc), "sync_run_id": run.id}
     ctx.count(outcome)

@@ -7,10 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from fakes.shopify.state import gid
+from jobs.flows import catalog_events
 from portal.extensions import db
-from portal.models import ActivityLog, Product
+from portal.models import ActivityLog, Product, SyncRun, WebhookReceipt
 from tests.sync.conftest import WS_SHOP
 from tests.sync.test_events_stock import placed_and_subscribed, retailer_level, runs, settle
+from tests.sync.test_large_products import seed_big_product
 
 PRICES = (
     "mutation($p: ID!, $v: [ProductVariantsBulkInput!]!) { productVariantsBulkUpdate(productId: $p, variants: $v) "
@@ -72,3 +74,16 @@ def test_a_product_archived_at_the_source_leaves_retailers_catalogs_the_same_way
     settle(events, app)
     assert [_retailer_product(events, n, "SCARF-1").status for n in range(2)] == ["DRAFT", "DRAFT"]
     assert [retailer_level(events, n, "SCARF-1") for n in range(2)] == [0, 0]
+
+
+def test_an_event_for_a_product_over_the_limits_ends_its_run_with_failures_naming_it(events, app):
+    big = seed_big_product(events.sor_shop(), "Four Options", 2, options=4)
+    receipt = WebhookReceipt(source="shopify", event_id="evt-four-options", topic="products/update",
+                             shop_domain=WS_SHOP, payload={"admin_graphql_api_id": gid("Product", big.id)})  # fmt: skip
+    db.session.add(receipt)
+    db.session.commit()
+    result = catalog_events.product_changed(receipt)
+    run = db.session.get(SyncRun, result["sync_run_id"])
+    assert (run.status, run.failed) == ("done_with_failures", 1)  # never "done" with a refused product inside
+    assert run.failures[0]["record"] == "product Four Options" and "4 options" in run.failures[0]["reason"]
+    assert run.message.startswith("1 record(s) failed and will be retried on the next run.")
