@@ -141,6 +141,7 @@ def _log(shop: ShopState, op: OperationDefinitionNode, requested, actual, *, thr
     shop.requests.append(
         {
             "operation": op.operation.value,
+            "name": op.name.value if op.name else None,
             "root_fields": fields,
             "requested": requested,
             "actual": actual,

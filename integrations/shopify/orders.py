@@ -183,29 +183,38 @@ class OrderSink:
     """The wholesaler side: find an order by our marker, or create it."""
 
     def find_order(self, marker: str) -> CreatedOrder | None:
-        """Our order with this marker: listed among recent orders (no search index), else found by tag search."""
-        found = self._recent_order_with(marker)
+        """Our order with this marker: among recent orders (no search index), else found by tag search.
+
+        Recent orders are listed once per sink (one run pushes many orders) and looked up in memory: listing them
+        again for each order cost up to RECENT_PAGES throttled queries per order, and an order push fell behind the
+        orders coming in once the store held a few hundred. A create whose outcome is unknown drops the listing,
+        so the look-up that follows sees the order it may just have made."""
+        found = self._recent_markers().get(marker)
         if found is not None:
             order = self.gql(ORDER_LINES, {"id": found})["order"]
             return _created(order) if order else None
         nodes = self.gql(FIND_ORDER, {"query": f"tag:'{marker}'"})["orders"]["nodes"]
         return _created(nodes[0]) if nodes else None
 
-    def _recent_order_with(self, marker: str) -> str | None:
+    def _recent_markers(self) -> dict[str, str]:
+        """Marker -> order id of the orders created within RECENT_WINDOW (newest first, at most RECENT_PAGES)."""
+        if getattr(self, "_recent", None) is not None:
+            return self._recent
         oldest = datetime.now(UTC) - RECENT_WINDOW
+        markers: dict[str, str] = {}
         after = None
         for _ in range(RECENT_PAGES):
             page = self.gql(RECENT_ORDERS, {"after": after})["orders"]
-            for node in page["nodes"]:
+            recent = [node for node in page["nodes"] if parse_iso(node["createdAt"]) >= oldest]
+            for node in recent:
                 attributes = {a["key"]: a["value"] for a in node.get("customAttributes") or []}
-                if attributes.get(MARKER_ATTRIBUTE) == marker:
-                    return node["id"]
-                if parse_iso(node["createdAt"]) < oldest:
-                    return None
-            if not page["pageInfo"]["hasNextPage"]:
-                return None
+                if attributes.get(MARKER_ATTRIBUTE):
+                    markers.setdefault(attributes[MARKER_ATTRIBUTE], node["id"])
+            if len(recent) < len(page["nodes"]) or not page["pageInfo"]["hasNextPage"]:
+                break
             after = page["pageInfo"]["endCursor"]
-        return None
+        self._recent = markers
+        return markers
 
     def create_order(self, draft: OrderDraft) -> CreatedOrder:
         address = {k: v for k, v in (draft.shipping_address or {}).items() if k in ADDRESS_FIELDS and v}
@@ -240,7 +249,11 @@ class OrderSink:
                 shipping["source"] = draft.shipping.source
             order["shippingLines"] = [shipping]
         options = {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY", "sendReceipt": False}
-        payload = self.mutate(ORDER_CREATE, {"order": order, "options": options}, "orderCreate")
+        try:
+            payload = self.mutate(ORDER_CREATE, {"order": order, "options": options}, "orderCreate")
+        except Exception:
+            self._recent = None  # the store may hold the order now: the next look-up lists recent orders again
+            raise
         return _created(payload["order"])
 
     def edit_order(

@@ -67,6 +67,16 @@ def test_replaying_order_jobs_creates_nothing_twice(world):
     assert mutation_calls(world.sor_shop()) == sor_mutations  # found by its marker, not created again
 
 
+def test_one_push_of_many_orders_lists_the_stores_recent_orders_once_not_once_per_order(world):
+    for _ in range(5):
+        _placed(world, lines=(("TOTE-1", 1),))
+    _order_flows(world)
+    listings = [r for r in world.sor_shop().requests if r["name"] == "SyncRecentOrders"]
+    assert len(listings) == 1
+    assert db.session.execute(select(func.count()).select_from(Order).where(Order.status == "sent")).scalar_one() == 5
+    assert len(world.sor_shop().orders) == 5
+
+
 def test_a_failing_order_is_visible_on_it_and_the_others_still_go(world):
     _placed(world, lines=(("TOTE-1", 1),), shop=0)
     place_order(world.sandbox.sandbox, RT_SHOPS[1], [("SCARF-1", 1)])
