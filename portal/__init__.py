@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import load_config
+from portal.config import engine_options, load_config
 from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from portal.redis_conn import init_redis
 
@@ -30,6 +30,10 @@ def create_app(config: dict | None = None) -> Flask:
         app.instance_path = config["INSTANCE_PATH"]
     app.config.update(load_config(Path(app.instance_path)))
     app.config.update(config or {})
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in (config or {}):  # for the database the app really uses
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            app.config["SQLALCHEMY_DATABASE_URI"], app.config["DATABASE_LOCK_TIMEOUT"]
+        )
     init_redis(app)
     register_request_limits(app)  # first: before CSRF or the limiter read a body
     register_extensions(app)

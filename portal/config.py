@@ -58,12 +58,12 @@ def database_url(raw: str | None, instance_path: Path) -> str:
     return raw
 
 
-def engine_options(raw_url: str | None, lock_timeout: float) -> dict:
+def engine_options(uri: str, lock_timeout: float) -> dict:
     """SQLAlchemy engine options. On PostgreSQL no statement waits longer than `lock_timeout` seconds for a lock: a
     run that waits for another's row while that one waits for something the first holds outside the database (a
     shop slot in Redis) would otherwise hang both workers for good; the waiter fails and RQ retries it."""
     options: dict = {"pool_pre_ping": True}
-    if raw_url and raw_url.startswith(("postgres://", "postgresql")) and lock_timeout > 0:
+    if uri.startswith("postgresql") and lock_timeout > 0:
         options["connect_args"] = {"options": f"-c lock_timeout={int(lock_timeout * 1000)}"}
     return options
 
@@ -80,7 +80,8 @@ def load_config(instance_path: Path) -> dict:
         "TOKEN_ENCRYPTION_KEYS": env("TOKEN_ENCRYPTION_KEYS")
         or _instance_secret(instance_path, "token_key", lambda: Fernet.generate_key().decode()),
         "SQLALCHEMY_DATABASE_URI": database_url(env("DATABASE_URL"), instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(env("DATABASE_URL"), float(env("DATABASE_LOCK_TIMEOUT", "60"))),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},  # create_app adds the lock timeout (engine_options)
+        "DATABASE_LOCK_TIMEOUT": float(env("DATABASE_LOCK_TIMEOUT", "60")),
         "REDIS_URL": env("REDIS_URL"),
         "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "1") == "1",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from portal import create_app
 from portal.config import database_url, engine_options, load_config
 
 
@@ -21,12 +22,12 @@ def test_heroku_postgres_url_gets_the_psycopg3_driver():
 
 
 def test_on_postgresql_no_statement_waits_longer_than_the_lock_timeout(monkeypatch, tmp_path):
-    assert engine_options("postgres://u@h/db", 60)["connect_args"] == {"options": "-c lock_timeout=60000"}
-    assert "connect_args" not in engine_options(None, 60)  # SQLite has no such setting
-    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
-    monkeypatch.setenv("DATABASE_LOCK_TIMEOUT", "2.5")
-    options = load_config(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options == {"pool_pre_ping": True, "connect_args": {"options": "-c lock_timeout=2500"}}
+    pg = "postgresql+psycopg://u@h/db"
+    assert engine_options(pg, 2.5) == {"pool_pre_ping": True, "connect_args": {"options": "-c lock_timeout=2500"}}
+    assert "connect_args" not in engine_options(f"sqlite:///{tmp_path / 'x.sqlite'}", 60)  # SQLite has no such setting
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")  # the app is then given SQLite: the options follow it
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'y.sqlite'}", "INSTANCE_PATH": str(tmp_path)})
+    assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
 
 
 def test_the_lock_timeout_is_in_force_on_the_database_the_app_uses(app):
@@ -68,6 +69,7 @@ FROM_ENVIRONMENT = {
     "RQ_MAINTENANCE_INTERVAL": ("9", 9),
     "RQ_JOB_TIMEOUT": ("120", 120),
     "RQ_RECEIPT_TIMEOUT": ("30", 30),
+    "DATABASE_LOCK_TIMEOUT": ("2.5", 2.5),
     "RQ_RETRY_INTERVALS": ("1,2,3", [1, 2, 3]),
     "SCHEDULER_INTERVAL": ("11", 11),
     "SHOPIFY_API_KEY": ("client-id", "client-id"),
