@@ -182,6 +182,8 @@ class OrderSource:
 class OrderSink:
     """The wholesaler side: find an order by our marker, or create it."""
 
+    _recent: dict[str, str] | None = None  # recent orders by marker, listed once per sink (see find_order)
+
     def find_order(self, marker: str) -> CreatedOrder | None:
         """Our order with this marker: among recent orders (no search index), else found by tag search.
 
@@ -198,7 +200,7 @@ class OrderSink:
 
     def _recent_markers(self) -> dict[str, str]:
         """Marker -> order id of the orders created within RECENT_WINDOW (newest first, at most RECENT_PAGES)."""
-        if getattr(self, "_recent", None) is not None:
+        if self._recent is not None:
             return self._recent
         oldest = datetime.now(UTC) - RECENT_WINDOW
         markers: dict[str, str] = {}

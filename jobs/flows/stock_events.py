@@ -13,11 +13,11 @@ import time
 from datetime import UTC, datetime
 
 from flask import current_app
-from rq import Retry
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from jobs import outbox
 from jobs.context import RunContext
 from jobs.flows import inventory, products
 from jobs.flows.common import partnerships_of
@@ -89,16 +89,11 @@ def request_push(partnership_ids, variant_ids=(), product_ids=()) -> list[str]:
     return scheduled
 
 
-def _retry() -> Retry:
-    intervals = current_app.config["RQ_RETRY_INTERVALS"]
-    return Retry(max=len(intervals), interval=intervals)
-
-
 def _event_job(rq_id: str, description: str) -> dict:
     """RQ options of an event job (a push or a read): retried as runs are, its failure kept a week."""
     return dict(
         job_id=rq_id,
-        retry=_retry(),
+        retry=outbox.retry(),
         result_ttl=600,
         failure_ttl=7 * 24 * 3600,
         job_timeout=current_app.config["RQ_JOB_TIMEOUT"],
