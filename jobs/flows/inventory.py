@@ -5,15 +5,16 @@ already received but not yet in the system of record (oversell protection) and t
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from integrations.base import QuantitySet, StaleQuantities, StockLevel
 from jobs.context import RunContext
 from jobs.flows.common import chain_for_partnerships, digest, partnerships_of
 from jobs.preview import DryRun
 from portal.extensions import db
-from portal.models import Listing, ListingVariant, Partnership, Variant
+from portal.models import Listing, ListingVariant, Order, OrderLine, Partnership, SyncRun, Variant
 from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 from portal.services.selection import carried_levels
@@ -22,6 +23,9 @@ from portal.services.subscriptions import ensure_sor_subscriptions
 
 PUSH_PAGE = 1000  # placed variants whose levels a full push computes at once (memory stays flat at any catalog size)
 PULL_CHUNK = 1000  # variants whose levels a pull records at once (memory stays flat at any catalog size)
+# How far before the last full push's start its successor still looks for sales: an order received just before that
+# start may have been committed after that push read the orders.
+SALES_OVERLAP = timedelta(minutes=10)
 
 
 def pull(ctx: RunContext) -> None:
@@ -92,7 +96,41 @@ def push(ctx: RunContext) -> None:
     if store_conn is None or not partnership.placement:
         ctx.run.message = "Nothing placed in the retailer's store yet; products.push places the catalog first."
         return
-    _send(ctx, partnership, store_conn, _placed_levels(partnership))
+    _send(ctx, partnership, store_conn, _placed_levels(partnership), check=_sold_since_last_full_push(ctx, partnership))
+
+
+def _sold_since_last_full_push(ctx: RunContext, partnership: Partnership) -> set[int]:
+    """The partnership's listing variants whose level in the retailer's store moved without us: sold there (or
+    restocked by a cancellation) in an order the hub received since the last full push that ended done began.
+
+    What we last pushed is only our belief of the store's level; a retailer's sale lowers the store without
+    changing it. When the offered level later comes back to exactly that belief, nothing looks changed, so a full
+    push reads the store's own level of these variants and sets it from there. Only these: reading every level
+    every hour would cost a large catalog more than the store's API budget."""
+    last_start = db.session.execute(
+        select(SyncRun.started_at)
+        .where(
+            SyncRun.job_name == "inventory.push",
+            SyncRun.target_key == f"partnership:{partnership.id}",
+            SyncRun.trigger != "event",
+            SyncRun.status == "done",
+            SyncRun.id != ctx.run.id,
+            SyncRun.started_at.is_not(None),
+        )
+        .order_by(SyncRun.started_at.desc())
+        .limit(1)
+    ).scalar()
+    orders = select(OrderLine.variant_id).join(Order, OrderLine.order_id == Order.id)
+    orders = orders.where(Order.partnership_id == partnership.id, OrderLine.variant_id.is_not(None))
+    if last_start is not None:
+        since = last_start - SALES_OVERLAP
+        orders = orders.where(or_(Order.received_at >= since, Order.cancelled_at >= since))
+    query = (
+        select(ListingVariant.id)
+        .join(Listing, ListingVariant.listing_id == Listing.id)
+        .where(Listing.partnership_id == partnership.id, ListingVariant.variant_id.in_(orders))
+    )
+    return set(db.session.execute(query).scalars())
 
 
 def _placed_levels(partnership: Partnership):
@@ -133,27 +171,29 @@ def send_levels(ctx: RunContext, partnership: Partnership, store_conn, levels) -
     _send(ctx, partnership, store_conn, carried_levels(partnership, levels))
 
 
-def _send(ctx: RunContext, partnership: Partnership, store_conn, levels) -> None:
-    """Send the changed ones of `levels` (an iterable, read once) as they come, a batch the store takes at a time."""
+def _send(ctx: RunContext, partnership: Partnership, store_conn, levels, check: set[int] = frozenset()) -> None:
+    """Send the changed ones of `levels` (an iterable, read once) as they come, a batch the store takes at a time.
+    Those in `check` (listing variant ids) are compared with the store's own level instead of what we last pushed."""
     store, wanted = None, {}
     for level in levels:
-        if level.pushed_quantity == level.quantity:
+        if level.pushed_quantity == level.quantity and level.listing_variant_id not in check:
             continue
         if store is None:
             store = retailer_store(store_conn, on_call=ctx.api_call)
         wanted[level.listing_variant_id] = level.quantity
         if len(wanted) >= store.batch_size:
-            _send_batch(ctx, partnership, store, wanted)
+            _send_batch(ctx, partnership, store, wanted, check)
             wanted = {}
     if wanted:
-        _send_batch(ctx, partnership, store, wanted)
+        _send_batch(ctx, partnership, store, wanted, check)
 
 
-def _send_batch(ctx: RunContext, partnership: Partnership, store, wanted: dict[int, int]) -> None:
+def _send_batch(ctx: RunContext, partnership: Partnership, store, wanted: dict[int, int], check: set[int]) -> None:
     ctx.set_total(ctx.run.total + len(wanted))
     rows = db.session.execute(select(ListingVariant).where(ListingVariant.id.in_(wanted))).scalars().all()
-    batch = [(lv, wanted[lv.id]) for lv in rows]
     try:
+        _read_store_levels(store, partnership, [lv for lv in rows if lv.id in check])
+        batch = [(lv, wanted[lv.id]) for lv in rows if lv.pushed_quantity != wanted[lv.id]]
         set_levels(store, partnership, batch, f"run-{ctx.run.id}")
     except Exception as exc:  # a failed batch is reported; the next batches still go
         db.session.rollback()
@@ -164,6 +204,18 @@ def _send_batch(ctx: RunContext, partnership: Partnership, store, wanted: dict[i
         ctx.log("edit", "listing_variant", lv.id, f"stock at the retailer set to {qty}")
     db.session.commit()
     ctx.count("updated", len(batch))
+    ctx.count("unchanged", len(rows) - len(batch))
+
+
+def _read_store_levels(store, partnership: Partnership, rows: list) -> None:
+    """Take the store's own level of these listing variants as what a compare-and-set compares with (not
+    committed): a variant the store holds at the wanted level is then not sent at all."""
+    if not rows:
+        return
+    held = store.current_levels(partnership.placement, [lv.remote_inventory_item_id for lv in rows])
+    for lv in rows:
+        if lv.remote_inventory_item_id in held:
+            lv.pushed_quantity = held[lv.remote_inventory_item_id]
 
 
 def set_levels(store, partnership: Partnership, rows: list, scope: str) -> None:

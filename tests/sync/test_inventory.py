@@ -2,15 +2,16 @@
 changed, 250 per call with idempotency keys, less in-flight orders and the buffer; fetch_stock answers the same."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fakes.shopify.resolvers.orders import place_order
 from integrations.shopify.webhooks import webhook_hmac
 from jobs.plan import get_job
 from jobs.runtime import new_run, run_job
 from portal.extensions import db
-from portal.models import Product, SyncRun
+from portal.models import Order, Product, SyncRun
 from portal.services import partnerships as service
 from portal.services import selection
 from tests.sync.conftest import RT_SHOPS, WS_SHOP, mutation_calls
@@ -83,6 +84,39 @@ def test_in_flight_orders_and_the_buffer_are_netted_out(world):
     world.ok("inventory.pull")
     world.ok("inventory.push")
     assert [_retailer_level(world, n, "TOTE-1") for n in range(2)] == [17, 15]
+
+
+def _level_reads(world, n: int) -> int:
+    return sum(1 for r in world.store_shop(n).requests if r.get("name") == "SyncLevels")
+
+
+def test_a_full_push_restores_a_level_the_retailers_own_sale_lowered_though_the_offer_equals_what_was_last_pushed(
+    world,
+):
+    world.sync_catalog()  # both retailers hold TOTE-1 at 20, and the hub last pushed 20
+    place_order(world.sandbox.sandbox, RT_SHOPS[0], [("TOTE-1", 3)])  # retailer 0's store drops to 17
+    _set_sor_stock(world, "TOTE-1", 23)  # the wholesaler restocks before the order reaches its store
+    world.ok("inventory.pull")
+    world.ok("orders.pull")  # 3 in flight: retailer 0 is offered 23 - 3 = 20, exactly what was last pushed
+    world.ok("inventory.push")
+    assert _retailer_level(world, 0, "TOTE-1") == 20
+    assert _retailer_level(world, 1, "TOTE-1") == 20
+    assert [_level_reads(world, n) for n in range(2)] == [1, 0]  # only the store that sold was read, once
+
+
+def test_a_full_push_reads_no_store_levels_when_no_order_came_in_since_the_last_one(world):
+    world.sync_catalog()
+    place_order(world.sandbox.sandbox, RT_SHOPS[0], [("TOTE-1", 3)])
+    world.ok("orders.pull")
+    received = datetime.now(UTC) - timedelta(hours=1)  # long before the next push, beyond the overlap
+    db.session.execute(update(Order).values(received_at=received))
+    db.session.commit()
+    world.ok("inventory.push")
+    assert _level_reads(world, 0) == 1  # the first full push reads what was sold before it
+    reads = _level_reads(world, 0)
+    world.ok("inventory.push")
+    assert _level_reads(world, 0) == reads
+    assert _retailer_level(world, 0, "TOTE-1") == 17
 
 
 def _signed_get(client, url, secret, shop):
