@@ -201,7 +201,7 @@ class Lease:
         self.key = f"{LOCK_PREFIX}{spec.name}:{target}"
         self.owner = rq_id
         self.value = f"{rq_id} {run_id} {time.time_ns()}"
-        self.ttl = max(int(current_app.config.get("RQ_LEASE_SECONDS", 60)), 2)
+        self.ttl = max(int(current_app.config.get("RQ_LEASE_SECONDS", 30)), 2)
         self.conn = connection()  # the heartbeat thread has no app context: it keeps this client
         self.held: list[str] = []
         self.lost = False

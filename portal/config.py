@@ -113,7 +113,7 @@ def load_config(instance_path: Path) -> dict:
         "RQ_STARVED_SECONDS": float(env("RQ_STARVED_SECONDS", "30")),
         "SCHEDULER_INTERVAL": int(env("SCHEDULER_INTERVAL", "30")),
         # A run's lease on (job, target): renewed by a heartbeat, so a dead work-horse frees it within this time.
-        "RQ_LEASE_SECONDS": int(env("RQ_LEASE_SECONDS", "60")),
+        "RQ_LEASE_SECONDS": int(env("RQ_LEASE_SECONDS", "30")),
         # At most this many runs touch one shop (connection) at once, whatever the number of workers.
         "SYNC_SHOP_CONCURRENCY": int(env("SYNC_SHOP_CONCURRENCY", "2")),
         # The web's Redis socket timeouts (seconds): a hung Redis costs a request at most about this long.

@@ -102,10 +102,18 @@ def _in_flight(reader: Reader, cluster: Cluster, marks: tuple[int, int]) -> str 
 
     r = redis.Redis(port=cluster.redis_port, socket_timeout=5)
     webhooks = r.llen("rq:queue:webhooks")
-    runs = reader.sql("SELECT COUNT(*) FROM sync_run WHERE status IN ('queued', 'running') AND id <= :m", m=marks[0])
+    runs = reader.sql(
+        "SELECT job_name, status, COUNT(*) FROM sync_run WHERE status IN ('queued', 'running') AND id <= :m "
+        "GROUP BY job_name, status ORDER BY job_name, status",
+        m=marks[0],
+    )
     rows = reader.sql("SELECT COUNT(*) FROM outbox_message WHERE done_at IS NULL AND id <= :m", m=marks[1])
-    if webhooks or runs[0][0] or rows[0][0]:
-        return f"open runs from trading {runs[0][0]}, outbox rows {rows[0][0]}, webhooks queued {webhooks}"
+    if webhooks or runs or rows[0][0]:
+        named = ", ".join(f"{job} {status} {n}" for job, status, n in runs)
+        return (
+            f"open runs from trading {sum(n for *_, n in runs)} ({named}), outbox rows {rows[0][0]}, "
+            f"webhooks queued {webhooks}"
+        )
     return None
 
 
@@ -126,6 +134,7 @@ def _settle(reader: Reader, cluster: Cluster, bound: float, marks: tuple[int, in
     start = time.monotonic()
     violations: list = []
     busy: str | None = "not looked at yet"
+    shown = 0.0
     while True:
         cluster.supervise(CORE)
         try:
@@ -138,6 +147,10 @@ def _settle(reader: Reader, cluster: Cluster, bound: float, marks: tuple[int, in
         elapsed = time.monotonic() - start
         if busy is None and not violations:
             return round(elapsed, 1), [], None
+        if elapsed >= shown + 10:  # what the settle waits for, every ten seconds (the log shows where it goes)
+            shown = elapsed
+            waiting = busy or "invariants not holding yet: " + ", ".join(sorted({v.kind for v in violations}))
+            print(f"chaos: settling, {elapsed:.0f} s: {waiting}", flush=True)
         if elapsed >= bound:
             if busy is not None:  # never quiet at the bound: the invariants as they stand, and what was in flight
                 print(f"chaos: not settled within {bound:g} s: {busy}", flush=True)
