@@ -95,6 +95,48 @@ def test_a_shipment_missing_or_doubled_at_the_retailer_is_reported():
     assert set(v.kind for v in shipments_exactly_once(world)) == {"duplicated"}
 
 
+def _cancelled_world(*, copy_cancelled: bool, copy_shipped: bool) -> dict:
+    """The retailer cancelled #1001; its copy in the wholesaler's store is cancelled or not, shipped or not."""
+    world = _world()
+    retailer = world["retailer_orders"]["r1.myshopify.com"][0]
+    retailer.update(cancelled=True, fulfillments=[])
+    ws = world["wholesaler_orders"][0]
+    ws["cancelled"] = copy_cancelled
+    if not copy_shipped:
+        ws["fulfillments"] = []
+    return world
+
+
+def test_a_cancelled_retailer_order_whose_copy_was_cancelled_at_the_wholesaler_holds_every_order_invariant():
+    world = _cancelled_world(copy_cancelled=True, copy_shipped=False)
+    assert orders_exactly_once(world) == [] and shipments_exactly_once(world) == []
+
+
+def test_a_cancelled_retailer_order_whose_copy_is_still_open_at_the_wholesaler_is_lost():
+    found = orders_exactly_once(_cancelled_world(copy_cancelled=False, copy_shipped=False))
+    assert [v.kind for v in found] == ["lost"] and "#5001 is still open" in found[0].detail
+
+
+def test_a_cancelled_retailer_order_the_wholesaler_shipped_first_is_not_a_violation():
+    world = _cancelled_world(copy_cancelled=False, copy_shipped=True)
+    assert orders_exactly_once(world) == [] and shipments_exactly_once(world) == []
+
+
+def test_a_copy_cancelled_at_the_wholesaler_of_an_order_the_retailer_did_not_cancel_is_lost():
+    world = _world()
+    world["wholesaler_orders"][0].update(cancelled=True, fulfillments=[])
+    world["retailer_orders"]["r1.myshopify.com"][0]["fulfillments"] = []
+    found = orders_exactly_once(world)
+    assert [v.kind for v in found] == ["lost"] and "TEE-S: 2 ordered, 0 reached" in found[0].detail
+
+
+def test_a_cancellation_request_left_unanswered_is_lost():
+    world = _world()
+    world["retailer_orders"]["r1.myshopify.com"][0]["cancellation_pending"] = True
+    found = orders_exactly_once(world)
+    assert [v.kind for v in found] == ["lost"] and "never answered" in found[0].detail
+
+
 def test_retailer_stock_must_equal_wholesaler_stock_less_in_flight_and_buffer():
     world = _world()
     world["partnerships"][0]["stock"]["MUG-WHT"] = 4  # forgot the in-flight unit

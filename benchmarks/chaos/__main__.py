@@ -267,7 +267,10 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
         "retailers": len(retailers), "billing": billing,
         "orders": trader.counts["orders"], "shipments": trader.counts["shipments"],
         "partial_shipments": trader.counts["partial_shipments"], "stock_changes": trader.counts["stock_changes"],
-        "catalog_edits": trader.counts["catalog_edits"], "faults": dict(sorted(injector.counts.items())),
+        "catalog_edits": trader.counts["catalog_edits"], "cancellations": trader.counts["cancellations"],
+        "cancellation_requests": trader.counts["cancellation_requests"],
+        "cancel_refused": trader.counts["cancel_refused"],
+        "faults": dict(sorted(injector.counts.items())),
         "webhook_faults_applied": webhook_stats, "process_restarts": cluster.restarts,
         **counts, "violations": len(violations), "settle_seconds": settle_seconds,
         "setup_seconds": setup_seconds, "unsettled": unsettled, "backlog_after_settle": left,
@@ -280,7 +283,9 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
         print(f"chaos: VIOLATION {v.kind}: {v.detail}")
     print(
         f"chaos: seed {seed} {seconds:g} s: {result['orders']} orders, {result['shipments']} shipments, "
-        f"{result['stock_changes']} stock changes, {sum(injector.counts.values())} faults {result['faults']}; "
+        f"{result['stock_changes']} stock changes, {result['cancellations']} cancellations and "
+        f"{result['cancellation_requests']} cancellation requests, "
+        f"{sum(injector.counts.values())} faults {result['faults']}; "
         f"lost {counts['lost']}, "
         f"duplicated {counts['duplicated']}, double_billed {counts['double_billed']}, stock_mismatches "
         f"{counts['stock_mismatches']}, catalog_mismatches {counts['catalog_mismatches']}, lost_access "

@@ -1,5 +1,6 @@
-"""The soak's trade: retailer checkouts at a steady rate, stock and price edits and shipments (whole, partial and
-split, with tracking) in the wholesaler's store, all through the sandbox's HTTP routes.
+"""The soak's trade: retailer checkouts at a steady rate, retailers cancelling unshipped orders, stock and price
+edits and shipments (whole, partial and split, with tracking) in the wholesaler's store, all through the sandbox's
+HTTP routes.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import httpx
 class Trader:
     """One soak's merchant and customers; `step(now)` does whatever is due at `now` (monotonic seconds)."""
 
-    ORDER_EVERY, STOCK_EVERY, SHIP_EVERY, PRICE_EVERY = 1.5, 3.0, 2.5, 15.0
+    ORDER_EVERY, STOCK_EVERY, SHIP_EVERY, PRICE_EVERY, CANCEL_EVERY = 1.5, 3.0, 2.5, 15.0, 12.0
 
     def __init__(self, sandbox_url: str, wholesaler: str, retailers: list[str], rng: random.Random):
         self.url, self.wholesaler, self.retailers, self.rng = sandbox_url, wholesaler, retailers, rng
         self.http = httpx.Client(timeout=30.0)
         self.counts: Counter = Counter()
-        self.next = {"order": 0.0, "stock": 0.0, "ship": 0.0, "price": 0.0}
+        self.next = {"order": 0.0, "stock": 0.0, "ship": 0.0, "price": 0.0, "cancel": 0.0}
         self.tracking = 0
 
     def _post(self, path: str, body: dict) -> httpx.Response:
@@ -30,7 +31,7 @@ class Trader:
 
     def step(self, now: float) -> None:
         for action, every in (("order", self.ORDER_EVERY), ("stock", self.STOCK_EVERY), ("ship", self.SHIP_EVERY),
-                              ("price", self.PRICE_EVERY)):  # fmt: skip
+                              ("price", self.PRICE_EVERY), ("cancel", self.CANCEL_EVERY)):  # fmt: skip
             if now >= self.next[action]:
                 self.next[action] = now + every * self.rng.uniform(0.5, 1.5)
                 try:
@@ -51,6 +52,22 @@ class Trader:
         if self._post(f"shops/{shop}/orders", {"lines": lines}).status_code == 200:
             self.counts["orders"] += 1
 
+    def cancel(self) -> None:
+        """A retailer cancels one of its orders that nothing of has shipped. When the hub has accepted it already,
+        the store asks the hub to cancel (Shopify's cancellation request), and the hub answers after cancelling it at
+        the wholesaler, or refuses when the wholesaler shipped meanwhile."""
+        shop = self.rng.choice(self.retailers)
+        open_orders = [o for o in self.dump(shop)["orders"]
+                       if not o["fulfillments"] and not o["cancelled"] and not o["cancellation_pending"]]  # fmt: skip
+        if not open_orders:
+            return
+        order = self.rng.choice(open_orders)
+        resp = self._post(f"shops/{shop}/cancel", {"order": order["id"]})
+        if resp.is_success:
+            self.counts["cancellations" if resp.json().get("cancelled") else "cancellation_requests"] += 1
+        else:
+            self.counts["cancel_refused"] += 1
+
     def stock(self) -> None:
         """The wholesaler recounts a random SKU."""
         variants = [v for v in self.dump(self.wholesaler)["variants"] if v["sku"]]
@@ -70,7 +87,7 @@ class Trader:
         """The wholesaler ships one open hub order: everything (most often), or one line / part of it (split)."""
         open_orders = []
         for order in self.dump(self.wholesaler)["orders"]:
-            if "wholesync" not in order["tags"]:
+            if "wholesync" not in order["tags"] or order.get("cancelled"):
                 continue
             shipped = Counter()
             for f in order["fulfillments"]:

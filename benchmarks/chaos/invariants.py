@@ -33,14 +33,18 @@ def _hub_order_id(tags: list[str]) -> int | None:
 
 
 def orders_exactly_once(snap: dict) -> list[Violation]:
-    """Every retailer order line for the wholesaler's goods exists exactly once (same quantity) in its store.
+    """Every retailer order line for the wholesaler's goods exists exactly once (same quantity) in its store, in an
+    order not cancelled there; a retailer order cancelled has at most one copy there, cancelled unless it shipped
+    first, and no cancellation request of a retailer is left unanswered.
 
     snap: retailer_orders {shop: [order]}, wholesaler_orders [order], hub_orders {hub id: retailer order gid},
-    catalog_skus [sku]. An order is {"id", "name", "tags", "lines": [{"sku", "quantity"}]}.
+    catalog_skus [sku]. An order is {"id", "name", "tags", "lines": [{"sku", "quantity"}], "fulfillments",
+    "cancelled", "cancellation_pending"}.
     """
     catalog = set(snap["catalog_skus"])
     placed: dict[str, Counter] = {}
-    names = {}
+    names, cancelled = {}, set()
+    out = []
     for shop, orders in snap["retailer_orders"].items():
         for order in orders:
             wanted = Counter()
@@ -50,9 +54,13 @@ def orders_exactly_once(snap: dict) -> list[Violation]:
             if wanted:
                 placed[order["id"]] = wanted
                 names[order["id"]] = f"{shop} {order['name']}"
+                if order.get("cancelled"):
+                    cancelled.add(order["id"])
+                if order.get("cancellation_pending"):
+                    out.append(Violation("lost", f"{shop} {order['name']}: its cancellation was never answered"))
     received: dict[str, Counter] = defaultdict(Counter)
     copies: Counter = Counter()
-    out = []
+    open_copies: dict[str, list[str]] = defaultdict(list)  # copies neither cancelled nor shipped in any part
     for order in snap["wholesaler_orders"]:
         hub_id = _hub_order_id(order.get("tags") or [])
         if hub_id is None:
@@ -62,12 +70,21 @@ def orders_exactly_once(snap: dict) -> list[Violation]:
             out.append(Violation("duplicated", f"wholesaler order {order['name']} names unknown hub order {hub_id}"))
             continue
         copies[retailer_order] += 1
+        if order.get("cancelled"):
+            continue  # its goods will never ship
+        if not order.get("fulfillments"):
+            open_copies[retailer_order].append(order["name"])
         for line in order["lines"]:
             received[retailer_order][line["sku"]] += line["quantity"]
     for gid, wanted in placed.items():
         got = received.get(gid, Counter())
         if copies[gid] > 1:
             out.append(Violation("duplicated", f"{names[gid]} exists {copies[gid]} times in the wholesaler's store"))
+        if gid in cancelled:
+            for name in open_copies.get(gid, []):
+                out.append(Violation("lost", f"{names[gid]} was cancelled, but {name} is still open in the "
+                                             "wholesaler's store"))  # fmt: skip
+            continue
         for sku, quantity in wanted.items():
             if got[sku] < quantity:
                 out.append(Violation("lost", f"{names[gid]} {sku}: {quantity} ordered, {got[sku]} reached the "
@@ -80,11 +97,15 @@ def orders_exactly_once(snap: dict) -> list[Violation]:
 
 def shipments_exactly_once(snap: dict) -> list[Violation]:
     """Every shipment of a hub order in the wholesaler's store exists exactly once, with its tracking, in the
-    retailer's order. snap as for orders_exactly_once, plus retailer_order_shop {retailer order gid: shop}."""
+    retailer's order (at most once when the retailer cancelled the order). snap as for orders_exactly_once, plus
+    retailer_order_shop {retailer order gid: shop}."""
     retailer_fulfillments: dict[str, list[dict]] = {}
+    cancelled = set()  # a retailer order cancelled takes no shipment: one the wholesaler made first cannot reach it
     for orders in snap["retailer_orders"].values():
         for order in orders:
             retailer_fulfillments[order["id"]] = order.get("fulfillments") or []
+            if order.get("cancelled"):
+                cancelled.add(order["id"])
     out = []
     for order in snap["wholesaler_orders"]:
         hub_id = _hub_order_id(order.get("tags") or [])
@@ -95,7 +116,7 @@ def shipments_exactly_once(snap: dict) -> list[Violation]:
         for shipment in order.get("fulfillments") or []:
             for number in shipment["tracking"]:
                 copies = sum(1 for f in theirs if number in f["tracking"])
-                if copies == 0:
+                if copies == 0 and retailer_order not in cancelled:
                     out.append(Violation("lost", f"shipment {number} of {order['name']} is not in the retailer's "
                                                  f"order {retailer_order}"))  # fmt: skip
                 elif copies > 1:

@@ -2,9 +2,9 @@
 Shopify shows in production that the per-request faults of `Sandbox.inject` cannot express.
 
 `install(sandbox)` adds HTTP routes under /_sandbox/ (see ROUTES): a customer's checkout, the merchant shipping,
-changing stock and prices, a dump of a shop's orders/fulfillments/stock, answers that arrive only after the store
-committed, webhooks dropped, duplicated or delivered out of order, access tokens expiring early, and a shorter
-lifetime for the expiring tokens issued.
+cancelling an order, changing stock and prices, a dump of a shop's orders/fulfillments/stock, answers that arrive
+only after the store committed, webhooks dropped, duplicated or delivered out of order, access tokens expiring
+early, and a shorter lifetime for the expiring tokens issued.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fakes.shopify.state import gid, iso, now
 ROUTES = (
     ("/_sandbox/shops/<shop>/orders", "chaos_place_order", "POST"),
     ("/_sandbox/shops/<shop>/ship", "chaos_ship", "POST"),
+    ("/_sandbox/shops/<shop>/cancel", "chaos_cancel", "POST"),
     ("/_sandbox/shops/<shop>/stock", "chaos_stock", "POST"),
     ("/_sandbox/shops/<shop>/price", "chaos_price", "POST"),
     ("/_sandbox/shops/<shop>/dump", "chaos_dump", "GET"),
@@ -151,6 +152,32 @@ def _chaos_ship(self: SoakControls, request: Request, shop: str) -> Response:
     return _json({"fulfillment": fulfillment})
 
 
+def _chaos_cancel(self: SoakControls, request: Request, shop: str) -> Response:
+    """The merchant cancels an order, restocking it: {"order": gid}. As Shopify does it: at once when no
+    fulfillment service has accepted any of it, else by a cancellation request to each service that has (the order
+    is cancelled when every request is accepted). 422 with Shopify's reason when it refuses (shipped, cancelled)."""
+    from fakes.shopify.resolvers.fulfillments import CLOSED, request_cancellation
+    from fakes.shopify.resolvers.order_changes import OrderChangeError, cancel_order
+
+    state = self.sandbox.shops.get(shop)
+    order = state.orders.get(int(str(_body(request)["order"]).rsplit("/", 1)[-1])) if state is not None else None
+    if order is None:
+        return _json({"error": "no such order"}, 404)
+    with state.lock:
+        accepted = any(fo.order_id == order.id and fo.request_status == "ACCEPTED" and fo.status not in CLOSED
+                       for fo in state.fulfillment_orders.values())  # fmt: skip
+    if accepted and not order.data.get("cancelled_at"):
+        return _json({"requested": len(request_cancellation(self.sandbox, shop, order))})
+    ctx = self.sandbox.merchant_context(shop)
+    try:
+        with state.lock:
+            cancel_order(ctx, order, reason="CUSTOMER", restock=True)
+    except OrderChangeError as exc:
+        return _json({"error": str(exc)}, 422)
+    ctx.flush()
+    return _json({"cancelled": True})
+
+
 def _chaos_stock(self: SoakControls, request: Request, shop: str) -> Response:
     """The merchant sets a SKU's available stock at the primary location: {"sku", "available"}."""
     body = _body(request)
@@ -228,7 +255,8 @@ def _chaos_dump(self: SoakControls, request: Request, shop: str) -> Response:
                 "id": gid("Order", o.id), "name": o.name, "tags": o.tags, "po_number": o.data.get("po_number"),
                 "note": o.data.get("note"), "custom_attributes": o.custom_attributes,
                 "lines": [{"sku": li["sku"], "quantity": li["quantity"]} for li in o.data["line_items"]],
-                "fulfillments": fulfillments,
+                "fulfillments": fulfillments, "cancelled": bool(o.data.get("cancelled_at")),
+                "cancellation_pending": bool(o.data.get("cancellation_pending")),
             })  # fmt: skip
     return _json({"shop": shop, "variants": variants, "orders": orders})
 
