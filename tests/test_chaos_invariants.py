@@ -137,6 +137,18 @@ def test_a_cancellation_request_left_unanswered_is_lost():
     assert [v.kind for v in found] == ["lost"] and "never answered" in found[0].detail
 
 
+def test_a_retailer_edit_not_carried_to_the_wholesalers_open_copy_is_duplicated_unless_it_shipped_first():
+    world = _world()
+    world["retailer_orders"]["r1.myshopify.com"][0]["lines"][0]["quantity"] = 1  # edited from 2 to 1
+    world["retailer_orders"]["r1.myshopify.com"][0]["fulfillments"] = []
+    world["wholesaler_orders"][0]["fulfillments"] = []
+    found = orders_exactly_once(world)
+    assert [v.kind for v in found] == ["duplicated"] and "1 ordered, 2 in the wholesaler's store" in found[0].detail
+    world = _world()  # the wholesaler shipped both units before the edit reached it: the edit could not apply
+    world["retailer_orders"]["r1.myshopify.com"][0]["lines"][0]["quantity"] = 1
+    assert orders_exactly_once(world) == []
+
+
 def test_retailer_stock_must_equal_wholesaler_stock_less_in_flight_and_buffer():
     world = _world()
     world["partnerships"][0]["stock"]["MUG-WHT"] = 4  # forgot the in-flight unit

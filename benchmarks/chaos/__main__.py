@@ -269,7 +269,8 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
         "partial_shipments": trader.counts["partial_shipments"], "stock_changes": trader.counts["stock_changes"],
         "catalog_edits": trader.counts["catalog_edits"], "cancellations": trader.counts["cancellations"],
         "cancellation_requests": trader.counts["cancellation_requests"],
-        "cancel_refused": trader.counts["cancel_refused"],
+        "cancel_refused": trader.counts["cancel_refused"], "edits": trader.counts["edits"],
+        "edit_refused": trader.counts["edit_refused"],
         "faults": dict(sorted(injector.counts.items())),
         "webhook_faults_applied": webhook_stats, "process_restarts": cluster.restarts,
         **counts, "violations": len(violations), "settle_seconds": settle_seconds,
@@ -284,7 +285,7 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
     print(
         f"chaos: seed {seed} {seconds:g} s: {result['orders']} orders, {result['shipments']} shipments, "
         f"{result['stock_changes']} stock changes, {result['cancellations']} cancellations and "
-        f"{result['cancellation_requests']} cancellation requests, "
+        f"{result['cancellation_requests']} cancellation requests, {result['edits']} edits, "
         f"{sum(injector.counts.values())} faults {result['faults']}; "
         f"lost {counts['lost']}, "
         f"duplicated {counts['duplicated']}, double_billed {counts['double_billed']}, stock_mismatches "

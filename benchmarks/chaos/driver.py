@@ -1,6 +1,6 @@
-"""The soak's trade: retailer checkouts at a steady rate, retailers cancelling unshipped orders, stock and price
-edits and shipments (whole, partial and split, with tracking) in the wholesaler's store, all through the sandbox's
-HTTP routes.
+"""The soak's trade: retailer checkouts at a steady rate, retailers cancelling or editing unshipped orders, stock
+and price edits and shipments (whole, partial and split, with tracking) in the wholesaler's store, all through the
+sandbox's HTTP routes.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import httpx
 class Trader:
     """One soak's merchant and customers; `step(now)` does whatever is due at `now` (monotonic seconds)."""
 
-    ORDER_EVERY, STOCK_EVERY, SHIP_EVERY, PRICE_EVERY, CANCEL_EVERY = 1.5, 3.0, 2.5, 15.0, 12.0
+    ORDER_EVERY, STOCK_EVERY, SHIP_EVERY, PRICE_EVERY, CANCEL_EVERY, EDIT_EVERY = 1.5, 3.0, 2.5, 15.0, 12.0, 12.0
 
     def __init__(self, sandbox_url: str, wholesaler: str, retailers: list[str], rng: random.Random):
         self.url, self.wholesaler, self.retailers, self.rng = sandbox_url, wholesaler, retailers, rng
         self.http = httpx.Client(timeout=30.0)
         self.counts: Counter = Counter()
-        self.next = {"order": 0.0, "stock": 0.0, "ship": 0.0, "price": 0.0, "cancel": 0.0}
+        self.next = {"order": 0.0, "stock": 0.0, "ship": 0.0, "price": 0.0, "cancel": 0.0, "edit": 0.0}
         self.tracking = 0
 
     def _post(self, path: str, body: dict) -> httpx.Response:
@@ -31,7 +31,8 @@ class Trader:
 
     def step(self, now: float) -> None:
         for action, every in (("order", self.ORDER_EVERY), ("stock", self.STOCK_EVERY), ("ship", self.SHIP_EVERY),
-                              ("price", self.PRICE_EVERY), ("cancel", self.CANCEL_EVERY)):  # fmt: skip
+                              ("price", self.PRICE_EVERY), ("cancel", self.CANCEL_EVERY),
+                              ("edit", self.EDIT_EVERY)):  # fmt: skip
             if now >= self.next[action]:
                 self.next[action] = now + every * self.rng.uniform(0.5, 1.5)
                 try:
@@ -67,6 +68,20 @@ class Trader:
             self.counts["cancellations" if resp.json().get("cancelled") else "cancellation_requests"] += 1
         else:
             self.counts["cancel_refused"] += 1
+
+    def edit(self) -> None:
+        """A retailer takes one unit off a line of one of its orders nothing of has shipped (the line goes when it
+        held one unit, unless it is the order's only line). The hub carries the edit to the wholesaler's copy."""
+        shop = self.rng.choice(self.retailers)
+        editable = [(o, _reducible(o)) for o in self.dump(shop)["orders"]
+                    if not o["fulfillments"] and not o["cancelled"] and not o["cancellation_pending"]]  # fmt: skip
+        editable = [(o, lines) for o, lines in editable if lines]
+        if not editable:
+            return
+        order, lines = self.rng.choice(editable)
+        line = self.rng.choice(lines)
+        resp = self._post(f"shops/{shop}/edit", {"order": order["id"], "lines": [[line["sku"], line["quantity"] - 1]]})
+        self.counts["edits" if resp.is_success else "edit_refused"] += 1
 
     def stock(self) -> None:
         """The wholesaler recounts a random SKU."""
@@ -117,3 +132,9 @@ class Trader:
         else:
             self.counts["ship_refused"] += 1
             print(f"chaos: shipping {order['name']} refused: {resp.status_code} {resp.text[:200]}", flush=True)
+
+
+def _reducible(order: dict) -> list[dict]:
+    """The lines one unit can come off: more than one unit, or one unit while another line keeps the order going."""
+    held = [ln for ln in order["lines"] if ln["quantity"] > 0]
+    return [ln for ln in held if ln["quantity"] > 1 or len(held) > 1]

@@ -34,7 +34,8 @@ def _hub_order_id(tags: list[str]) -> int | None:
 
 def orders_exactly_once(snap: dict) -> list[Violation]:
     """Every retailer order line for the wholesaler's goods exists exactly once (same quantity) in its store, in an
-    order not cancelled there; a retailer order cancelled has at most one copy there, cancelled unless it shipped
+    order not cancelled there (after the retailer's edits: more is allowed only where the wholesaler shipped more
+    before the edit reached it); a retailer order cancelled has at most one copy there, cancelled unless it shipped
     first, and no cancellation request of a retailer is left unanswered.
 
     snap: retailer_orders {shop: [order]}, wholesaler_orders [order], hub_orders {hub id: retailer order gid},
@@ -59,6 +60,7 @@ def orders_exactly_once(snap: dict) -> list[Violation]:
                 if order.get("cancellation_pending"):
                     out.append(Violation("lost", f"{shop} {order['name']}: its cancellation was never answered"))
     received: dict[str, Counter] = defaultdict(Counter)
+    shipped: dict[str, Counter] = defaultdict(Counter)
     copies: Counter = Counter()
     open_copies: dict[str, list[str]] = defaultdict(list)  # copies neither cancelled nor shipped in any part
     for order in snap["wholesaler_orders"]:
@@ -76,6 +78,9 @@ def orders_exactly_once(snap: dict) -> list[Violation]:
             open_copies[retailer_order].append(order["name"])
         for line in order["lines"]:
             received[retailer_order][line["sku"]] += line["quantity"]
+        for shipment in order.get("fulfillments") or []:
+            for line in shipment["lines"]:
+                shipped[retailer_order][line["sku"]] += line["quantity"] or 0
     for gid, wanted in placed.items():
         got = received.get(gid, Counter())
         if copies[gid] > 1:
@@ -89,7 +94,7 @@ def orders_exactly_once(snap: dict) -> list[Violation]:
             if got[sku] < quantity:
                 out.append(Violation("lost", f"{names[gid]} {sku}: {quantity} ordered, {got[sku]} reached the "
                                              "wholesaler's store"))  # fmt: skip
-            elif got[sku] > quantity and copies[gid] <= 1:
+            elif got[sku] > quantity and copies[gid] <= 1 and shipped[gid][sku] <= quantity:
                 out.append(Violation("duplicated", f"{names[gid]} {sku}: {quantity} ordered, {got[sku]} in the "
                                                    "wholesaler's store"))  # fmt: skip
     return out

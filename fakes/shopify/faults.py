@@ -2,9 +2,9 @@
 Shopify shows in production that the per-request faults of `Sandbox.inject` cannot express.
 
 `install(sandbox)` adds HTTP routes under /_sandbox/ (see ROUTES): a customer's checkout, the merchant shipping,
-cancelling an order, changing stock and prices, a dump of a shop's orders/fulfillments/stock, answers that arrive
-only after the store committed, webhooks dropped, duplicated or delivered out of order, access tokens expiring
-early, and a shorter lifetime for the expiring tokens issued.
+cancelling or editing an order, changing stock and prices, a dump of a shop's orders/fulfillments/stock, answers
+that arrive only after the store committed, webhooks dropped, duplicated or delivered out of order, access tokens
+expiring early, and a shorter lifetime for the expiring tokens issued.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ ROUTES = (
     ("/_sandbox/shops/<shop>/orders", "chaos_place_order", "POST"),
     ("/_sandbox/shops/<shop>/ship", "chaos_ship", "POST"),
     ("/_sandbox/shops/<shop>/cancel", "chaos_cancel", "POST"),
+    ("/_sandbox/shops/<shop>/edit", "chaos_edit", "POST"),
     ("/_sandbox/shops/<shop>/stock", "chaos_stock", "POST"),
     ("/_sandbox/shops/<shop>/price", "chaos_price", "POST"),
     ("/_sandbox/shops/<shop>/dump", "chaos_dump", "GET"),
@@ -176,6 +177,30 @@ def _chaos_cancel(self: SoakControls, request: Request, shop: str) -> Response:
         return _json({"error": str(exc)}, 422)
     ctx.flush()
     return _json({"cancelled": True})
+
+
+def _chaos_edit(self: SoakControls, request: Request, shop: str) -> Response:
+    """The merchant edits an order's line quantities, restocking what it takes off: {"order": gid, "lines": [[sku,
+    quantity], ...]} (0 removes the line). 422 with Shopify's reason when it refuses (below what shipped,
+    cancelled)."""
+    from fakes.shopify.resolvers.order_changes import OrderChangeError, edit_line_quantities
+
+    body = _body(request)
+    state = self.sandbox.shops.get(shop)
+    order = state.orders.get(int(str(body["order"]).rsplit("/", 1)[-1])) if state is not None else None
+    if order is None:
+        return _json({"error": "no such order"}, 404)
+    by_sku = {li["sku"]: li["id"] for li in order.data["line_items"]}
+    if any(sku not in by_sku for sku, _ in body["lines"]):
+        return _json({"error": "a SKU is not on the order"}, 422)
+    ctx = self.sandbox.merchant_context(shop)
+    try:
+        with state.lock:
+            edit_line_quantities(ctx, order, {by_sku[sku]: int(q) for sku, q in body["lines"]}, restock=True)
+    except OrderChangeError as exc:
+        return _json({"error": str(exc)}, 422)
+    ctx.flush()
+    return _json({"edited": True})
 
 
 def _chaos_stock(self: SoakControls, request: Request, shop: str) -> Response:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from integrations.base import QuantitySet, StaleQuantities, StockLevel
 from jobs.context import RunContext
@@ -23,8 +23,8 @@ from portal.services.subscriptions import ensure_sor_subscriptions
 
 PUSH_PAGE = 1000  # placed variants whose levels a full push computes at once (memory stays flat at any catalog size)
 PULL_CHUNK = 1000  # variants whose levels a pull records at once (memory stays flat at any catalog size)
-# How far before the last full push's start its successor still looks for sales: an order received just before that
-# start may have been committed after that push read the orders.
+# How far before the last full push's start its successor still looks at orders: one written just before that start
+# may have been committed after that push read the orders.
 SALES_OVERLAP = timedelta(minutes=10)
 
 
@@ -96,12 +96,14 @@ def push(ctx: RunContext) -> None:
     if store_conn is None or not partnership.placement:
         ctx.run.message = "Nothing placed in the retailer's store yet; products.push places the catalog first."
         return
-    _send(ctx, partnership, store_conn, _placed_levels(partnership), check=_sold_since_last_full_push(ctx, partnership))
+    moved = _store_moved_since_last_full_push(ctx, partnership)
+    _send(ctx, partnership, store_conn, _placed_levels(partnership), check=moved)
 
 
-def _sold_since_last_full_push(ctx: RunContext, partnership: Partnership) -> set[int]:
-    """The partnership's listing variants whose level in the retailer's store moved without us: sold there (or
-    restocked by a cancellation) in an order the hub received since the last full push that ended done began.
+def _store_moved_since_last_full_push(ctx: RunContext, partnership: Partnership) -> set[int]:
+    """The partnership's listing variants whose level in the retailer's store may have moved without us: those of
+    the partnership's orders the hub received, or saw edited or cancelled (restocked there), since the last full push
+    that ended done began.
 
     What we last pushed is only our belief of the store's level; a retailer's sale lowers the store without
     changing it. When the offered level later comes back to exactly that belief, nothing looks changed, so a full
@@ -123,8 +125,7 @@ def _sold_since_last_full_push(ctx: RunContext, partnership: Partnership) -> set
     orders = select(OrderLine.variant_id).join(Order, OrderLine.order_id == Order.id)
     orders = orders.where(Order.partnership_id == partnership.id, OrderLine.variant_id.is_not(None))
     if last_start is not None:
-        since = last_start - SALES_OVERLAP
-        orders = orders.where(or_(Order.received_at >= since, Order.cancelled_at >= since))
+        orders = orders.where(Order.updated_at >= last_start - SALES_OVERLAP)
     query = (
         select(ListingVariant.id)
         .join(Listing, ListingVariant.listing_id == Listing.id)

@@ -192,6 +192,7 @@ def apply_retailer_edit(ctx: RunContext, order: Order, lines) -> bool:
         db.session.add(OrderLine(order_id=order.id, variant_id=variant.id, remote_line_id=remote_line.remote_id,
                                  sku=remote_line.sku, title=remote_line.title or variant.title,
                                  quantity=remote_line.quantity, wholesale_price=variant.wholesale_price))  # fmt: skip
+    order.updated_at = now()  # an edit restocks or takes the retailer's stock even where only lines changed
     if order.sor_remote_order_id:
         order.edit_pending = True
         sor = org_connection(order.wholesaler_id, "system_of_record")

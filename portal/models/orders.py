@@ -36,6 +36,9 @@ class Order(TenantOwned, Base):
     placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remote_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When the hub last wrote this order (received, edited, cancelled, sent, ...), by the hub's clock: a full stock
+    # push reads the retailer store's own level of the variants of orders changed since the last one.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
     sent_to_sor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -48,3 +48,15 @@ def test_the_cancel_route_cancels_an_unshipped_order_restocks_it_and_refuses_a_s
 def test_the_cancel_route_answers_404_for_an_unknown_order():
     _sandbox, client = _client()
     assert _post(client, "cancel", {"order": "gid://shopify/Order/999999"})[0] == 404
+
+
+def test_the_edit_route_lowers_a_line_restocks_the_unit_and_refuses_an_unknown_sku():
+    _sandbox, client = _client()
+    before = next(v for v in _dump(client)["variants"] if v["sku"] == "TEE-M")["primary_available"]
+    _status, placed = _post(client, "orders", {"lines": [["TEE-M", 3]]})
+    assert _post(client, "edit", {"order": placed["id"], "lines": [["TEE-M", 1]]}) == (200, {"edited": True})
+    dumped = _dump(client)
+    order = next(o for o in dumped["orders"] if o["id"] == placed["id"])
+    assert order["lines"] == [{"sku": "TEE-M", "quantity": 1}]
+    assert next(v for v in dumped["variants"] if v["sku"] == "TEE-M")["primary_available"] == before - 1
+    assert _post(client, "edit", {"order": placed["id"], "lines": [["NOPE", 1]]})[0] == 422

@@ -108,8 +108,8 @@ def test_a_full_push_reads_no_store_levels_when_no_order_came_in_since_the_last_
     world.sync_catalog()
     place_order(world.sandbox.sandbox, RT_SHOPS[0], [("TOTE-1", 3)])
     world.ok("orders.pull")
-    received = datetime.now(UTC) - timedelta(hours=1)  # long before the next push, beyond the overlap
-    db.session.execute(update(Order).values(received_at=received))
+    changed = datetime.now(UTC) - timedelta(hours=1)  # long before the next push, beyond the overlap
+    db.session.execute(update(Order).values(received_at=changed, updated_at=changed))
     db.session.commit()
     world.ok("inventory.push")
     assert _level_reads(world, 0) == 1  # the first full push reads what was sold before it
