@@ -25,7 +25,7 @@ def scratch_database(raw: str | None) -> Iterator[str | None]:
         return
     url = make_url(raw.replace("postgres://", "postgresql://", 1))
     name = f"wholesync_chaos_{os.getpid()}"
-    admin = create_engine(_admin_url(url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(_admin_url(url), isolation_level="AUTOCOMMIT", pool_pre_ping=True)  # PG may have restarted
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))

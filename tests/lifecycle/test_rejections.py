@@ -332,6 +332,25 @@ def test_a_cancellation_request_for_a_shipped_order_is_refused_with_the_reason(t
     assert any("cancellation request refused" in s for s in _summaries(order.retailer_id))
 
 
+def test_a_shipment_made_while_a_cancellation_request_waited_reaches_the_retailer_and_the_request_is_refused(
+    trade,
+):
+    order = _sent(trade, lines=(("TOTE-1", 2),))
+    _retailer_requests_cancellation(trade, order)
+    ship(trade.sandbox.sandbox, WS_SHOP, order.sor_remote_order_id, numbers=("1Z6",))  # before the hub acted
+    trade.ok("order_updates.pull")
+    trade.ok("order_updates.push")  # the request waits for the wholesaler's answer; the shipment goes
+    trade.ok("order_changes.push")  # refused there: it has shipped
+    trade.ok("order_updates.push")
+    (fo,) = _our_fulfillment_orders(trade)
+    assert fo.request_status == "CANCELLATION_REJECTED"
+    shop = trade.store_shop(0)
+    remote = shop.orders[int(order.remote_order_id.rsplit("/", 1)[1])]
+    assert remote.data.get("cancelled_at") is None
+    tracking = [t.get("number") for f in shop.fulfillments.values() if f.order_id == remote.id for t in f.tracking_info]
+    assert tracking == ["1Z6"]
+
+
 def test_by_the_scheduler_alone_the_wholesalers_cancellation_reaches_the_retailers_store(trade, app):
     order = _sent(trade)
     _wholesaler_store_change(trade, cancel_order, reason="INVENTORY")

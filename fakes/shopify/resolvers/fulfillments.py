@@ -18,6 +18,10 @@ from fakes.shopify.resolvers.order_nodes import (
 from fakes.shopify.state import Fulfillment, FulfillmentService, gid, iso, next_id, now, parse_gid
 
 CLOSED = ("CLOSED", "CANCELLED", "INCOMPLETE")
+# A fulfillment service may fulfill what it accepted whatever a cancellation request says, until it accepts that
+# request (the order is closed then): Shopify warns that an order whose cancellation was requested "might still have
+# work completed despite cancellation", and a service that rejects a request ("Already shipped product") ships on.
+FULFILLABLE_REQUESTS = ("ACCEPTED", "CANCELLATION_REQUESTED", "CANCELLATION_REJECTED")
 
 
 def service_node(ctx: Context, service: FulfillmentService) -> dict:
@@ -207,7 +211,8 @@ def fulfillment_create(ctx: Context, fulfillment, message=None):
         locations.add(fo.assigned_location_id)
         if fo.status in CLOSED:
             errors.append({"field": ["fulfillment"], "message": f"Fulfillment order {fo.id} is {fo.status.lower()}."})
-        if shop.locations[fo.assigned_location_id].fulfillment_service_id and fo.request_status != "ACCEPTED":
+        service = shop.locations[fo.assigned_location_id].fulfillment_service_id
+        if service and fo.request_status not in FULFILLABLE_REQUESTS:
             errors.append({"field": ["fulfillment"], "message": "The fulfillment request has not been accepted."})
         wanted = group.get("fulfillmentOrderLineItems")
         by_id = {gid("FulfillmentOrderLineItem", item["id"]): item for item in fo.line_items}
@@ -345,7 +350,8 @@ def ship_lines(ctx: Context, order, wanted: dict[int, int] | None, *, company=No
             take = item["remaining"] if left is None else min(left.get(item["line_item_id"], 0), item["remaining"])
             if take <= 0:
                 continue
-            if shop.locations[fo.assigned_location_id].fulfillment_service_id and fo.request_status != "ACCEPTED":
+            service = shop.locations[fo.assigned_location_id].fulfillment_service_id
+            if service and fo.request_status not in FULFILLABLE_REQUESTS:
                 raise ValueError("The fulfillment request has not been accepted by the fulfillment service.")
             plan.append((fo, item, take))
             if left is not None:
