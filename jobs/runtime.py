@@ -132,14 +132,24 @@ def _run_row(spec: JobSpec, target: str, trigger: str) -> SyncRun:
     return run
 
 
-def new_run(spec: JobSpec, target: str, trigger: str) -> SyncRun:
-    """Create the SyncRun row for a run about to be enqueued or started (IntegrityError if one is open)."""
+def new_run(spec: JobSpec, target: str, trigger: str, **fields) -> SyncRun:
+    """Create the SyncRun row for a run about to be enqueued or started (IntegrityError if one is open), with
+    `fields` (its RQ job id; running, its start) in the same commit: a process that dies between two commits would
+    leave an open run with no job behind it, which nothing starts or closes and which blocks (job, target) for good."""
     run = _run_row(spec, target, trigger)
+    for name, value in fields.items():
+        setattr(run, name, value)
     db.session.commit()
     return run
 
 
-def open_or_new_run(spec: JobSpec, target: str, trigger: str) -> tuple[SyncRun, bool]:
+def current_rq_id() -> str:
+    """The RQ job this code runs in, or a unique `inline-` id in the foreground (`flask sync run`, tests)."""
+    job = get_current_job()
+    return job.id if job else f"inline-{time.time_ns()}"
+
+
+def open_or_new_run(spec: JobSpec, target: str, trigger: str, **fields) -> tuple[SyncRun, bool]:
     """The open run of (job, target) if there is one, else a new one: (run, created).
 
     The database allows one open run per (job, target); losing the race to create it returns the winner's run.
@@ -148,7 +158,7 @@ def open_or_new_run(spec: JobSpec, target: str, trigger: str) -> tuple[SyncRun, 
     if existing is not None:
         return existing, False
     try:
-        return new_run(spec, target, trigger), True
+        return new_run(spec, target, trigger, **fields), True
     except IntegrityError:
         db.session.rollback()
         existing = _open_run(spec, target)
@@ -292,17 +302,14 @@ def run_job(job_name: str, target: str, trigger: str = "schedule", run_id: int |
     """Execute one job on one target: SyncRun bookkeeping, the lease, the flow, then chained jobs."""
     spec = get_job(job_name)
     run = db.session.get(SyncRun, run_id) if run_id else None
-    job = get_current_job()  # None when run in the foreground (`flask sync run`)
-    rq_id = job.id if job else f"inline-{time.time_ns()}"
+    rq_id = current_rq_id()
     if run is None:
         run = db.session.execute(select(SyncRun).where(SyncRun.rq_job_id == rq_id)).scalars().first()
     if run is None:
-        run, created = open_or_new_run(spec, target, trigger)
+        run, created = open_or_new_run(spec, target, trigger, rq_job_id=rq_id)
         if not created:
             # A scheduled tick while a manual, webhook or chained run is open: that run does the work.
             return summary(run) | {"coalesced": True}
-        run.rq_job_id = rq_id
-        db.session.commit()
     if run.finished:
         # A second delivery of a run that already ended (an outbox re-publish, a retry after a takeover): no-op.
         return summary(run)

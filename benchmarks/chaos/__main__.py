@@ -4,7 +4,8 @@ Settings (environment): CHAOS_SEED (random when unset; printed), CHAOS_SECONDS (
 CHAOS_CLOCK_SCALE (240: an hour of schedule every 15 s, a billing day every 6 minutes; at 720 two
 workers on a small shared machine fall behind the plan and the queue only grows), CHAOS_RETAILERS (4),
 DATABASE_URL (PostgreSQL when set: a scratch database on that server, dropped at the end; SQLite otherwise),
-CHAOS_RESTART_POSTGRES=1 (also restart PostgreSQL; only on a server of your own).
+CHAOS_RESTART_POSTGRES=1 (also restart PostgreSQL; only on a server of your own), CHAOS_LIFECYCLE=0 (retailers
+neither cancel nor edit orders).
 Writes results.json -> "chaos" and exits 1 on any violation, printing the command that replays the run.
 """
 
@@ -212,6 +213,7 @@ def main() -> int:
     # The replay names every setting that shapes the run (the database server's address is the caller's own).
     where = "DATABASE_URL=... " if os.environ.get("DATABASE_URL") else ""
     where += "CHAOS_RESTART_POSTGRES=1 " if postgres else ""
+    where += "CHAOS_LIFECYCLE=0 " if os.environ.get("CHAOS_LIFECYCLE", "1") == "0" else ""
     replay = f"{where}CHAOS_SEED={seed} CHAOS_SECONDS={seconds:g} CHAOS_CLOCK_SCALE={scale:g} make chaos"
     print(f"chaos: seed {seed}, {seconds:g} s, clock x{scale:g}, database "
           f"{'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'}; replay: {replay}", flush=True)  # fmt: skip
@@ -232,7 +234,8 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
         setup_seconds = round(time.monotonic() - began, 1)
         print(f"chaos: world set up in {setup_seconds} s; trading for {seconds:g} s", flush=True)
         reader = Reader(cluster.sandbox_url, cluster.env, WHOLESALER)
-        trader = Trader(cluster.sandbox_url, WHOLESALER, retailers, trade_rng)
+        trader = Trader(cluster.sandbox_url, WHOLESALER, retailers, trade_rng,
+                        lifecycle=os.environ.get("CHAOS_LIFECYCLE", "1") != "0")  # fmt: skip
         injector = Injector(cluster, fault_rng, WHOLESALER, retailers, expiring)
         start = time.monotonic()
         while (now := time.monotonic() - start) < seconds:

@@ -16,8 +16,10 @@ class Trader:
 
     ORDER_EVERY, STOCK_EVERY, SHIP_EVERY, PRICE_EVERY, CANCEL_EVERY, EDIT_EVERY = 1.5, 3.0, 2.5, 15.0, 12.0, 12.0
 
-    def __init__(self, sandbox_url: str, wholesaler: str, retailers: list[str], rng: random.Random):
+    def __init__(self, sandbox_url: str, wholesaler: str, retailers: list[str], rng: random.Random, *,
+                 lifecycle: bool = True):  # fmt: skip
         self.url, self.wholesaler, self.retailers, self.rng = sandbox_url, wholesaler, retailers, rng
+        self.lifecycle = lifecycle  # retailers cancel and edit orders too
         self.http = httpx.Client(timeout=30.0)
         self.counts: Counter = Counter()
         self.next = {"order": 0.0, "stock": 0.0, "ship": 0.0, "price": 0.0, "cancel": 0.0, "edit": 0.0}
@@ -33,6 +35,8 @@ class Trader:
         for action, every in (("order", self.ORDER_EVERY), ("stock", self.STOCK_EVERY), ("ship", self.SHIP_EVERY),
                               ("price", self.PRICE_EVERY), ("cancel", self.CANCEL_EVERY),
                               ("edit", self.EDIT_EVERY)):  # fmt: skip
+            if action in ("cancel", "edit") and not self.lifecycle:
+                continue
             if now >= self.next[action]:
                 self.next[action] = now + every * self.rng.uniform(0.5, 1.5)
                 try:

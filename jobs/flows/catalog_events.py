@@ -12,7 +12,7 @@ from jobs.flows import products
 from jobs.flows.common import partnerships_of
 from jobs.flows.stock_events import request_push, sor_connection, stock_partners
 from jobs.plan import get_job
-from jobs.runtime import finish_run, new_run
+from jobs.runtime import current_rq_id, finish_run, new_run
 from portal.extensions import db
 from portal.models import Partnership, Product, SyncRun, Variant, WebhookReceipt, utcnow
 from portal.services.platforms import system_of_record
@@ -50,7 +50,10 @@ def product_changed(receipt: WebhookReceipt) -> dict:
     sor = system_of_record(conn)
     remote = None if receipt.topic == "products/delete" else sor.product(remote_id)
     try:
-        run = new_run(get_job("products.pull"), f"connection:{conn.id}", "event")
+        run = new_run(
+            get_job("products.pull"), f"connection:{conn.id}", "event",
+            status="running", started_at=utcnow(), attempts=1, total=1, rq_job_id=current_rq_id(),
+        )  # fmt: skip
     except IntegrityError:
         db.session.rollback()
         waiting = _queued_pull(conn.id)
@@ -58,8 +61,6 @@ def product_changed(receipt: WebhookReceipt) -> dict:
             raise  # a pull is running now and may have read this product already: RQ delivers this again later
         # A pull not started yet reads this product as it is when it starts (and its push follows): nothing is lost.
         return {"coalesced": waiting}
-    run.status, run.started_at, run.attempts, run.total = "running", utcnow(), 1, 1
-    db.session.commit()
     ctx = RunContext(run=run, target=conn)
     moved = False
     try:

@@ -22,7 +22,7 @@ from jobs.context import RunContext
 from jobs.flows import inventory, products
 from jobs.flows.common import partnerships_of
 from jobs.plan import get_job
-from jobs.runtime import connection, finish_run, job_id, new_run, queue
+from jobs.runtime import connection, current_rq_id, finish_run, job_id, new_run, queue
 from portal.extensions import db
 from portal.models import ActivityLog, Connection, Partnership, StockLocation, Variant, WebhookReceipt, utcnow
 from portal.services.platforms import system_of_record
@@ -132,7 +132,10 @@ def push_partnership(partnership_id: int) -> dict:
     if partnership is None or partnership.status != "active" or not (variant_ids or product_ids):
         return {"skipped": True}
     try:
-        run = new_run(get_job("inventory.push"), f"partnership:{partnership_id}", "event")
+        run = new_run(
+            get_job("inventory.push"), f"partnership:{partnership_id}", "event",
+            status="running", started_at=utcnow(), attempts=1, rq_job_id=current_rq_id(),
+        )  # fmt: skip
     except IntegrityError:
         # Another inventory.push of this partnership is open (one run per job and target): it may have read the
         # levels before these changes, so they wait for the next window's push instead of failing this job for
@@ -141,8 +144,6 @@ def push_partnership(partnership_id: int) -> dict:
         _give_back(partnership_id, variant_ids, product_ids)
         request_push([partnership_id])
         return {"deferred": True}
-    run.status, run.started_at, run.attempts = "running", utcnow(), 1
-    db.session.commit()
     ctx = RunContext(run=run, target=partnership)
     try:
         if product_ids and partnership.sync_products_to_retailer:

@@ -177,3 +177,34 @@ def test_a_push_whose_levels_the_store_refused_ends_with_failures_and_sends_them
     settle(events, app)
     assert [retailer_level(events, n, "SHIRT-M") for n in range(2)] == [2, 2]
     assert [retailer_level(events, n, "SCARF-1") for n in range(2)] == [8, 8]
+
+
+def test_an_event_push_whose_process_dies_right_after_opening_its_run_is_taken_over_and_not_left_blocking(
+    events, app, monkeypatch
+):
+    import jobs.flows.stock_events as stock_events
+    from jobs.runtime import drain_outbox
+    from jobs.sweeper import take_over_lost_leases
+
+    set_sor_stock(events, "SHIRT-M", 2)
+    events.sandbox.deliver_webhooks()
+    make_worker(app).work(burst=True)  # the receipt takes the change; the window's push is only scheduled
+    partnership_id = events.partnerships[0].id
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("the work-horse was killed")  # not an Exception: nothing of ours catches it
+
+    monkeypatch.setattr(stock_events, "current_rq_id", lambda: "push_partnership-job-1")
+    monkeypatch.setattr(stock_events, "RunContext", killed)
+    with pytest.raises(KeyboardInterrupt):
+        stock_events.push_partnership(partnership_id)
+    db.session.rollback()
+    monkeypatch.undo()
+    (run,) = [r for r in runs("inventory.push") if r.target_key == f"partnership:{partnership_id}"]
+    assert (run.status, run.rq_job_id) == ("running", "push_partnership-job-1")  # never queued with no job
+    assert take_over_lost_leases() == [run.id]
+    drain_outbox()  # as the scheduler's pass does after a takeover
+    settle(events, app)
+    db.session.refresh(run)
+    assert run.status == "done"
+    assert [retailer_level(events, n, "SHIRT-M") for n in range(2)] == [2, 2]
