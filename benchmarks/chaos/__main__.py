@@ -5,7 +5,8 @@ CHAOS_CLOCK_SCALE (240: an hour of schedule every 15 s, a billing day every 6 mi
 workers on a small shared machine fall behind the plan and the queue only grows), CHAOS_RETAILERS (4),
 DATABASE_URL (PostgreSQL when set: a scratch database on that server, dropped at the end; SQLite otherwise),
 CHAOS_RESTART_POSTGRES=1 (also restart PostgreSQL; only on a server of your own), CHAOS_LIFECYCLE=0 (retailers
-neither cancel nor edit orders).
+neither cancel nor edit orders), CHAOS_KEEP_DATABASE=1 (the scratch database outlives the soak, for diagnosis).
+On any violation every sandbox store's state is kept in the run directory as stores.json.
 Writes results.json -> "chaos" and exits 1 on any violation, printing the command that replays the run.
 """
 
@@ -194,6 +195,18 @@ def _explain_stock(reader: Reader, violations: list, run_dir: Path) -> None:
     print(f"chaos: stock mismatches explained in {path}", flush=True)
 
 
+def _keep_stores(reader: Reader, shops: list[str], run_dir: Path) -> None:
+    """Keep every store's state in the run directory: the sandbox's memory goes with its process."""
+    try:
+        stores = {shop: reader.dump(shop) for shop in shops}
+    except Exception as exc:  # a diagnosis must not hide the soak's result
+        print(f"chaos: keeping the stores' state failed: {exc!r}", flush=True)
+        return
+    path = run_dir / "stores.json"
+    path.write_text(json.dumps(stores, indent=1, default=str))
+    print(f"chaos: the stores' state kept in {path}", flush=True)
+
+
 def billing_summary(reader: Reader) -> dict:
     """How far billing got: our invoices by status, invoice lines, and invoices the gateway holds as paid."""
     statuses = {status: n for status, n in reader.sql("SELECT status, COUNT(*) FROM invoice GROUP BY status")}
@@ -217,7 +230,8 @@ def main() -> int:
     replay = f"{where}CHAOS_SEED={seed} CHAOS_SECONDS={seconds:g} CHAOS_CLOCK_SCALE={scale:g} make chaos"
     print(f"chaos: seed {seed}, {seconds:g} s, clock x{scale:g}, database "
           f"{'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'}; replay: {replay}", flush=True)  # fmt: skip
-    with scratch_database(os.environ.get("DATABASE_URL")) as database_url:
+    keep = os.environ.get("CHAOS_KEEP_DATABASE") == "1"
+    with scratch_database(os.environ.get("DATABASE_URL"), keep=keep) as database_url:
         return _soak(seed, seconds, settle_bound, scale, postgres, replay, database_url)
 
 
@@ -257,6 +271,8 @@ def _soak(seed: int, seconds: float, settle_bound: float, scale: float, postgres
         settle_seconds, violations, unsettled = _settle(reader, cluster, settle_bound, marks)
         if any(v.kind == "stock_mismatch" for v in violations):
             _explain_stock(reader, violations, run_dir)
+        if violations:
+            _keep_stores(reader, [WHOLESALER, *retailers], run_dir)
         left = backlog(reader, cluster)
         webhook_stats = httpx.get(f"{cluster.sandbox_url}/_sandbox/webhooks/stats", timeout=10).json()
         billing = billing_summary(reader)

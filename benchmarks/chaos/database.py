@@ -18,8 +18,11 @@ def _admin_url(url):
 
 
 @contextlib.contextmanager
-def scratch_database(raw: str | None) -> Iterator[str | None]:
-    """Yield the URL of a fresh database `wholesync_chaos_<pid>` on `raw`'s server (None stays None: SQLite)."""
+def scratch_database(raw: str | None, keep: bool = False) -> Iterator[str | None]:
+    """Yield the URL of a fresh database `wholesync_chaos_<pid>` on `raw`'s server (None stays None: SQLite).
+
+    With `keep` the database outlives the soak, for reading what happened to the orders a violation names.
+    """
     if not raw:
         yield None
         return
@@ -32,13 +35,16 @@ def scratch_database(raw: str | None) -> Iterator[str | None]:
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        if keep:
+            print(f"chaos: database {name} kept", flush=True)
+        else:
+            with admin.connect() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :n AND pid <> pg_backend_pid()"
+                    ),
+                    {"n": name},
+                )
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
