@@ -325,6 +325,11 @@ class StockEventSource(Protocol):
         retry. Optional: a system of record without it only reports shipments."""
         ...
 
+    def changed_orders(self, updated_since: datetime) -> set[str]:
+        """The remote ids of the orders updated since `updated_since` (shipped, edited or cancelled there).
+        Read-only, safe to retry. Optional: without it every order awaiting shipment is read on each pull."""
+        ...
+
 
 class RetailerStore(Protocol):
     """A retailer's store: where our products are placed and from where orders come.

@@ -25,11 +25,16 @@ def digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cursor_since(connection_id: int, stream: str) -> datetime | None:
-    """Where an incremental pull starts: the stored high-water mark minus the overlap window (None: from scratch)."""
-    mark = db.session.execute(
+def cursor_at(connection_id: int, stream: str) -> datetime | None:
+    """The stored high-water mark of a stream (None: never advanced)."""
+    return db.session.execute(
         select(SyncCursor.high_water_mark).where(SyncCursor.connection_id == connection_id, SyncCursor.stream == stream)
     ).scalar_one_or_none()
+
+
+def cursor_since(connection_id: int, stream: str) -> datetime | None:
+    """Where an incremental pull starts: the stored high-water mark minus the overlap window (None: from scratch)."""
+    mark = cursor_at(connection_id, stream)
     return mark - OVERLAP if mark else None
 
 

@@ -4,11 +4,13 @@ retailer's store as fulfillments of our fulfillment orders (push) — partial sh
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from integrations.base import OutcomeUnknown, Shipment
 from jobs.context import RunContext
-from jobs.flows.common import now
+from jobs.flows.common import advance_cursor, cursor_at, cursor_since, now
 from jobs.flows.order_changes import wholesaler_changes
 from jobs.preview import DryRun
 from portal.extensions import db
@@ -18,6 +20,9 @@ from portal.services.organizations import org_connection
 from portal.services.platforms import retailer_store, system_of_record
 
 AWAITING_SHIPMENT = ("sent", "partial")
+CHANGES_STREAM = "sor_order_changes"  # up to when the system of record's changed orders were all read
+FULL_READ_STREAM = "sor_orders_full_read"  # when every order awaiting shipment was last read
+FULL_READ_EVERY = timedelta(hours=6)
 
 
 # ---------------------------------------------------------------- pull: system of record -> hub
@@ -36,13 +41,24 @@ def _awaiting(wholesaler_id: int):
 
 
 def pull(ctx: RunContext) -> None:
-    """For each order we sent and that is not fully shipped, record its new shipments and shipped quantities."""
+    """For each order we sent and that is not fully shipped, record its new shipments and shipped quantities.
+
+    A system of record that lists its changed orders is asked which changed since the last pull that read every
+    order it was asked to (the cursor, less the overlap), and only those are read: every shipment's webhook starts
+    a pull, and reading all open orders each time spent the store's API budget on orders that had not moved (the
+    chaos soak: over a hundred calls a pull, the queue growing). A pull run by hand, the first one, and one every
+    FULL_READ_EVERY read them all (an order whose partnership had order updates switched off while it shipped)."""
     conn = ctx.target
+    began = now()
     orders = list(db.session.execute(_awaiting(conn.organization_id)).scalars())
+    sor = system_of_record(conn, on_call=ctx.api_call) if orders else None
+    since = None if _full_read_due(ctx, conn.id, began) else cursor_since(conn.id, CHANGES_STREAM)
+    full = since is None or not hasattr(sor, "changed_orders")
+    if not full:
+        changed = sor.changed_orders(since)
+        orders = [order for order in orders if order.sor_remote_order_id in changed]
     ctx.set_total(len(orders))
-    if not orders:
-        return
-    sor = system_of_record(conn, on_call=ctx.api_call)
+    failed = False
     for order in orders:
         try:
             added = _take_shipments(ctx, order, sor.shipments(order.sor_remote_order_id))
@@ -53,10 +69,22 @@ def pull(ctx: RunContext) -> None:
         except Exception as exc:  # one order's failure does not stop the others
             db.session.rollback()
             ctx.fail(f"order {order.retailer_order_name}", f"{type(exc).__name__}: {exc}")
+            failed = True
             continue
         ctx.count("created" if added else "updated" if rejected else "unchanged")
         if added:
             ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")
+    if failed:  # the failed orders are read again by the next pull: neither cursor moves
+        return
+    advance_cursor(conn.id, CHANGES_STREAM, began)
+    if full:
+        advance_cursor(conn.id, FULL_READ_STREAM, began)
+
+
+def _full_read_due(ctx: RunContext, connection_id: int, at) -> bool:
+    """Whether this pull reads every order awaiting shipment: by hand, the first, or FULL_READ_EVERY since the last."""
+    last = cursor_at(connection_id, FULL_READ_STREAM)
+    return ctx.run.trigger == "manual" or last is None or at - last >= FULL_READ_EVERY
 
 
 def _take_shipments(ctx, order: Order, shipments: list[Shipment]) -> int:
