@@ -153,6 +153,13 @@ def _chaos_ship(self: SoakControls, request: Request, shop: str) -> Response:
     return _json({"fulfillment": fulfillment})
 
 
+def _order_named(self: SoakControls, shop: str, body: dict):
+    """(the shop's state, the order `body["order"]` names by gid or number); None for either that does not exist."""
+    state = self.sandbox.shops.get(shop)
+    order = state.orders.get(int(str(body["order"]).rsplit("/", 1)[-1])) if state is not None else None
+    return state, order
+
+
 def _chaos_cancel(self: SoakControls, request: Request, shop: str) -> Response:
     """The merchant cancels an order, restocking it: {"order": gid}. As Shopify does it: at once when no
     fulfillment service has accepted any of it, else by a cancellation request to each service that has (the order
@@ -160,8 +167,7 @@ def _chaos_cancel(self: SoakControls, request: Request, shop: str) -> Response:
     from fakes.shopify.resolvers.fulfillments import CLOSED, request_cancellation
     from fakes.shopify.resolvers.order_changes import OrderChangeError, cancel_order
 
-    state = self.sandbox.shops.get(shop)
-    order = state.orders.get(int(str(_body(request)["order"]).rsplit("/", 1)[-1])) if state is not None else None
+    state, order = _order_named(self, shop, _body(request))
     if order is None:
         return _json({"error": "no such order"}, 404)
     with state.lock:
@@ -186,8 +192,7 @@ def _chaos_edit(self: SoakControls, request: Request, shop: str) -> Response:
     from fakes.shopify.resolvers.order_changes import OrderChangeError, edit_line_quantities
 
     body = _body(request)
-    state = self.sandbox.shops.get(shop)
-    order = state.orders.get(int(str(body["order"]).rsplit("/", 1)[-1])) if state is not None else None
+    state, order = _order_named(self, shop, body)
     if order is None:
         return _json({"error": "no such order"}, 404)
     by_sku = {li["sku"]: li["id"] for li in order.data["line_items"]}

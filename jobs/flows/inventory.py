@@ -25,7 +25,7 @@ PUSH_PAGE = 1000  # placed variants whose levels a full push computes at once (m
 PULL_CHUNK = 1000  # variants whose levels a pull records at once (memory stays flat at any catalog size)
 # How far before the last full push's start its successor still looks at orders: one written just before that start
 # may have been committed after that push read the orders.
-SALES_OVERLAP = timedelta(minutes=10)
+ORDER_OVERLAP = timedelta(minutes=10)
 
 
 def pull(ctx: RunContext) -> None:
@@ -102,8 +102,8 @@ def push(ctx: RunContext) -> None:
 
 def _store_moved_since_last_full_push(ctx: RunContext, partnership: Partnership) -> set[int]:
     """The partnership's listing variants whose level in the retailer's store may have moved without us: those of
-    the partnership's orders the hub received, or saw edited or cancelled (restocked there), since the last full push
-    that ended done began.
+    the partnership's orders the hub wrote (received, edited, cancelled: restocked there, shipped) since the last
+    full push that ended done began (`Order.updated_at`, the hub's clock, less ORDER_OVERLAP).
 
     What we last pushed is only our belief of the store's level; a retailer's sale lowers the store without
     changing it. When the offered level later comes back to exactly that belief, nothing looks changed, so a full
@@ -125,7 +125,7 @@ def _store_moved_since_last_full_push(ctx: RunContext, partnership: Partnership)
     orders = select(OrderLine.variant_id).join(Order, OrderLine.order_id == Order.id)
     orders = orders.where(Order.partnership_id == partnership.id, OrderLine.variant_id.is_not(None))
     if last_start is not None:
-        orders = orders.where(Order.updated_at >= last_start - SALES_OVERLAP)
+        orders = orders.where(Order.updated_at >= last_start - ORDER_OVERLAP)
     query = (
         select(ListingVariant.id)
         .join(Listing, ListingVariant.listing_id == Listing.id)
