@@ -32,10 +32,10 @@ def cursor_at(connection_id: int, stream: str) -> datetime | None:
     ).scalar_one_or_none()
 
 
-def cursor_since(connection_id: int, stream: str) -> datetime | None:
+def cursor_since(connection_id: int, stream: str, overlap: timedelta = OVERLAP) -> datetime | None:
     """Where an incremental pull starts: the stored high-water mark minus the overlap window (None: from scratch)."""
     mark = cursor_at(connection_id, stream)
-    return mark - OVERLAP if mark else None
+    return mark - overlap if mark else None
 
 
 def advance_cursor(connection_id: int, stream: str, mark: datetime | None) -> None:

@@ -23,6 +23,11 @@ AWAITING_SHIPMENT = ("sent", "partial")
 CHANGES_STREAM = "sor_order_changes"  # up to when the system of record's changed orders were all read
 FULL_READ_STREAM = "sor_orders_full_read"  # when every order awaiting shipment was last read
 FULL_READ_EVERY = timedelta(hours=6)
+# The cursor is the pull's own start, taken before it lists, so the overlap covers only the store's search index
+# catching up and clock skew (seconds; Shopify says its rare delays last minutes). A wider one re-reads every order
+# that changed within it on each pull: pulls follow each shipment's webhook, so each pull's length grows with it
+# (10 minutes cost the soak pulls of a minute and more). FULL_READ_EVERY catches whatever is later still.
+CHANGES_OVERLAP = timedelta(minutes=2)
 
 
 # ---------------------------------------------------------------- pull: system of record -> hub
@@ -44,7 +49,7 @@ def pull(ctx: RunContext) -> None:
     """For each order we sent and that is not fully shipped, record its new shipments and shipped quantities.
 
     A system of record that lists its changed orders is asked which changed since the last pull that read every
-    order it was asked to (the cursor, less the overlap), and only those are read: every shipment's webhook starts
+    order it was asked to (the cursor, less CHANGES_OVERLAP), and only those are read: every shipment's webhook starts
     a pull, and reading all open orders each time spent the store's API budget on orders that had not moved (the
     chaos soak: over a hundred calls a pull, the queue growing). A pull run by hand, the first one, and one every
     FULL_READ_EVERY read them all (an order whose partnership had order updates switched off while it shipped)."""
@@ -52,7 +57,7 @@ def pull(ctx: RunContext) -> None:
     began = now()
     orders = list(db.session.execute(_awaiting(conn.organization_id)).scalars())
     sor = system_of_record(conn, on_call=ctx.api_call) if orders else None
-    since = None if _full_read_due(ctx, conn.id, began) else cursor_since(conn.id, CHANGES_STREAM)
+    since = None if _full_read_due(ctx, conn.id, began) else cursor_since(conn.id, CHANGES_STREAM, CHANGES_OVERLAP)
     full = since is None or not hasattr(sor, "changed_orders")
     if not full:
         changed = sor.changed_orders(since)
