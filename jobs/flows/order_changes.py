@@ -93,7 +93,9 @@ def _cancel_one(ctx: RunContext, sor, order: Order) -> str:
     try:
         done = sor.cancel_order(order.sor_remote_order_id, "customer", note)
     except ChangeRefused as exc:
-        return _refused(ctx, order, f"the wholesaler's system refused: {exc}")
+        if not _already_cancelled(sor, order):
+            return _refused(ctx, order, f"the wholesaler's system refused: {exc}")
+        done = True  # an earlier attempt cancelled it and died before recording it (or the wholesaler did)
     if not done:
         return "unchanged"  # the platform is still cancelling; the next run looks again
     order.sor_cancelled_at, order.status, order.last_error = now(), "cancelled", None
@@ -224,6 +226,14 @@ def _take_returns(ctx: RunContext, order: Order, lines, by_remote: dict) -> bool
     if taken:
         _log_both(ctx, order, f"{order.retailer_order_name}: returned at the retailer ({', '.join(taken)})")
     return bool(taken)
+
+
+def _already_cancelled(sor, order: Order) -> bool:
+    """Whether the system of record's copy is cancelled already. A refusal to cancel it again is then the cancel
+    done: refusing the retailer's request would leave its order kept and the wholesaler's copy cancelled (the
+    soak: an attempt whose orderCancel committed, then a PostgreSQL restart before the hub recorded it)."""
+    state = sor.order_state(order.sor_remote_order_id) if hasattr(sor, "order_state") else None
+    return state is not None and state.cancelled
 
 
 def _refused(ctx: RunContext, order: Order, why: str) -> str:

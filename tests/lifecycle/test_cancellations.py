@@ -85,6 +85,28 @@ def test_a_second_cancellation_run_does_nothing_more(trade):
     assert db.session.execute(select(Order)).scalar_one().status == "cancelled"
 
 
+def test_a_cancellation_whose_attempt_died_after_the_store_cancelled_is_recorded_as_done_not_refused(trade):
+    placed = _sku_linked_order(trade)
+    trade.ok("orders.pull")
+    trade.ok("orders.push")
+    _retailer_cancels(trade, placed)
+    _process_cancelled_webhooks(trade)
+    trade.ok("order_changes.push")
+    order = db.session.execute(select(Order)).scalar_one()
+    order.status, order.sor_cancelled_at = "sent", None  # orderCancel committed, the hub's commit never came
+    for line in order.lines:
+        line.cancelled_quantity = 0
+    db.session.commit()
+
+    trade.ok("order_changes.push")
+
+    db.session.refresh(order)
+    assert order.status == "cancelled" and order.sor_cancelled_at is not None
+    assert order.change_note is None  # the retailer is not told it was refused
+    assert [line.cancelled_quantity for line in order.lines] == [2]
+    assert trade.sandbox.available(WS_SHOP, "TOTE-1") == 20  # restocked once
+
+
 def test_an_order_cancelled_before_it_was_sent_never_reaches_the_wholesaler(trade):
     placed = _sku_linked_order(trade)
     trade.ok("orders.pull")
