@@ -24,6 +24,11 @@ class ChangeRefused(Exception):
     says why in the platform's words. Nothing was changed; sending the same change again gets the same answer."""
 
 
+class NothingToFulfil(ChangeRefused):
+    """A shipment the retailer's order has no units left for: the retailer removed them (an edit, a cancellation)
+    after the wholesaler had shipped them. Sending it again gets the same answer."""
+
+
 class AccessRevoked(Exception):
     """The platform refused our credentials for a store (Shopify: HTTP 401) and they could not be renewed: there is
     no refresh token, the platform refused the refresh, or it refused the renewed token too. The message says so in

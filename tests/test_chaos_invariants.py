@@ -95,6 +95,15 @@ def test_a_shipment_missing_or_doubled_at_the_retailer_is_reported():
     assert set(v.kind for v in shipments_exactly_once(world)) == {"duplicated"}
 
 
+def test_a_shipment_of_units_the_retailer_removed_is_not_lost_but_one_with_units_left_is():
+    world = _world()
+    retailer = world["retailer_orders"]["r1.myshopify.com"][0]
+    retailer.update(fulfillments=[], lines=[{"sku": "TEE-S", "quantity": 0}, {"sku": "OWN", "quantity": 1}])
+    assert shipments_exactly_once(world) == []
+    retailer["lines"][0]["quantity"] = 1  # one unit left: the shipment had somewhere to go
+    assert [v.kind for v in shipments_exactly_once(world)] == ["lost"]
+
+
 def _cancelled_world(*, copy_cancelled: bool, copy_shipped: bool) -> dict:
     """The retailer cancelled #1001; its copy in the wholesaler's store is cancelled or not, shipped or not."""
     world = _world()

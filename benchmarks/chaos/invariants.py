@@ -102,15 +102,20 @@ def orders_exactly_once(snap: dict) -> list[Violation]:
 
 def shipments_exactly_once(snap: dict) -> list[Violation]:
     """Every shipment of a hub order in the wholesaler's store exists exactly once, with its tracking, in the
-    retailer's order (at most once when the retailer cancelled the order). snap as for orders_exactly_once, plus
-    retailer_order_shop {retailer order gid: shop}."""
+    retailer's order (at most once when the retailer cancelled the order, or removed every unit it carries). snap
+    as for orders_exactly_once, plus retailer_order_shop {retailer order gid: shop}."""
     retailer_fulfillments: dict[str, list[dict]] = {}
     cancelled = set()  # a retailer order cancelled takes no shipment: one the wholesaler made first cannot reach it
+    room: dict[str, Counter] = {}  # units per SKU the retailer's order holds and has not had fulfilled
     for orders in snap["retailer_orders"].values():
         for order in orders:
             retailer_fulfillments[order["id"]] = order.get("fulfillments") or []
             if order.get("cancelled"):
                 cancelled.add(order["id"])
+            left = Counter({line["sku"]: line["quantity"] for line in order.get("lines") or []})
+            for shipment in order.get("fulfillments") or []:
+                left.subtract({line["sku"]: line["quantity"] or 0 for line in shipment["lines"]})
+            room[order["id"]] = left
     out = []
     for order in snap["wholesaler_orders"]:
         hub_id = _hub_order_id(order.get("tags") or [])
@@ -119,9 +124,11 @@ def shipments_exactly_once(snap: dict) -> list[Violation]:
             continue
         theirs = retailer_fulfillments.get(retailer_order, [])
         for shipment in order.get("fulfillments") or []:
+            # Units the retailer removed (an edit) after the wholesaler shipped them have nowhere to go there.
+            removed = all(room.get(retailer_order, Counter())[line["sku"]] <= 0 for line in shipment["lines"])
             for number in shipment["tracking"]:
                 copies = sum(1 for f in theirs if number in f["tracking"])
-                if copies == 0 and retailer_order not in cancelled:
+                if copies == 0 and retailer_order not in cancelled and not removed:
                     out.append(Violation("lost", f"shipment {number} of {order['name']} is not in the retailer's "
                                                  f"order {retailer_order}"))  # fmt: skip
                 elif copies > 1:

@@ -7,7 +7,7 @@ retailer's own (merchant-managed) locations, and their shipments are created the
 
 from __future__ import annotations
 
-from integrations.base import Shipment
+from integrations.base import NothingToFulfil, Shipment
 from integrations.timeutil import parse_iso
 
 SERVICE_CREATE = """
@@ -201,7 +201,8 @@ class ShipmentTarget:
         lines split across locations become one fulfillment each (same tracking); the first one's id is returned."""
         wanted = dict(shipment.lines)
         by_location: dict[str, list[dict]] = {}
-        for fo in self._shippable_fulfillment_orders(remote_order_id, placement):
+        shippable = self._shippable_fulfillment_orders(remote_order_id, placement)
+        for fo in shippable:
             if fo["status"] not in OPEN_STATUSES:
                 continue
             items = []
@@ -215,6 +216,10 @@ class ShipmentTarget:
                 group = {"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items}
                 by_location.setdefault(_location(fo).get("id") or "", []).append(group)
         if not by_location:
+            left = sum(item["remainingQuantity"] for fo in shippable for item in fo["lineItems"]["nodes"]
+                       if wanted.get(item["lineItem"]["id"], 0) > 0)  # fmt: skip
+            if not left:  # not on hold or waiting: the order no longer holds these units
+                raise NothingToFulfil("the retailer's order no longer holds these units (edited or cancelled)")
             raise RuntimeError("no open fulfillment order of this order has these lines left to fulfil")
         tracking = {"company": shipment.carrier, "numbers": shipment.tracking_numbers, "urls": shipment.tracking_urls}
         created = []

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from integrations.base import OutcomeUnknown, Shipment
+from integrations.base import NothingToFulfil, OutcomeUnknown, Shipment
 from jobs.context import RunContext
 from jobs.flows.common import advance_cursor, cursor_at, cursor_since, now
 from jobs.flows.order_changes import wholesaler_changes
@@ -180,6 +180,10 @@ def push(ctx: RunContext) -> None:
                     existing = _already_there(store.shipments(order.remote_order_id), shipment, claimed)
                     if existing is None:
                         raise
+                except NothingToFulfil:
+                    _record_unreportable(ctx, order, fulfillment)
+                    ctx.count("skipped")
+                    continue
             _record_pushed(ctx, order, fulfillment, existing)
         except Exception as exc:  # visible on the fulfillment; the others go on
             db.session.rollback()
@@ -284,6 +288,16 @@ def _already_there(existing: list[Shipment], wanted: Shipment, claimed: set[str]
         if not wanted.tracking_numbers and sorted(shipment.lines) == sorted(wanted.lines):
             return shipment.remote_id
     return None
+
+
+def _record_unreportable(ctx, order: Order, fulfillment: Fulfillment) -> None:
+    """A shipment of units the retailer removed from its order after the wholesaler shipped them: its store has no
+    units left to fulfil, so it is settled here (never retried) and both sides are told, with the tracking."""
+    fulfillment.pushed_at, fulfillment.push_error = now(), None
+    tracking = ", ".join(fulfillment.tracking_numbers or []) or "no tracking"
+    log_both(order, f"{order.retailer_order_name}: the wholesaler shipped units the retailer had removed from its "
+                    f"order ({tracking}); not reported to the retailer's store", ctx.run.id)  # fmt: skip
+    db.session.commit()
 
 
 def _record_pushed(ctx, order: Order, fulfillment: Fulfillment, remote_id: str) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from fakes.shopify.resolvers.fulfillments import ship
 from fakes.shopify.resolvers.order_changes import edit_line_quantities
 from portal.extensions import db
-from portal.models import ActivityLog, Order, OutboxMessage
+from portal.models import ActivityLog, Fulfillment, Order, OutboxMessage
 from tests.lifecycle.test_cancellations import _sku_linked_order
 from tests.sync.conftest import RT_SHOPS, WS_SHOP
 
@@ -129,3 +129,48 @@ def test_a_line_the_retailer_adds_after_the_order_was_sent_is_added_in_the_whole
     assert told == {order.wholesaler_id, order.retailer_id}
     assert trade.ok("order_changes.push")[0]["total"] == 0  # replay: nothing added twice
     assert _sor_quantities(trade)["SHIRT-S"] == 2
+
+
+def _summaries(text: str) -> set[int]:
+    rows = db.session.execute(select(ActivityLog.organization_id, ActivityLog.summary)).all()
+    return {org for org, summary in rows if text in summary}
+
+
+def test_a_shipment_of_units_the_retailer_removed_before_the_hub_saw_it_is_settled_and_told_not_retried(trade):
+    placed = _sku_linked_order(trade, LINES)
+    trade.ok("orders.pull")
+    trade.ok("orders.push")
+    order = db.session.execute(select(Order)).scalar_one()
+    _retailer_edits(trade, placed, {"SCARF-1": 0})
+    ship(trade.sandbox.sandbox, WS_SHOP, order.sor_remote_order_id, [("SCARF-1", 1)], numbers=("1Z-GONE",))
+    trade.ok("order_updates.pull")  # the shipment reaches the hub before the edit does
+    trade.ok("orders.pull")  # the edit is refused: it shipped
+
+    results = trade.run("order_updates.push")
+
+    assert results[0]["status"] == "done" and not results[0]["failed"], results
+    (fulfillment,) = db.session.execute(select(Fulfillment)).scalars()
+    assert fulfillment.pushed_at is not None and fulfillment.push_error is None
+    assert fulfillment.retailer_remote_fulfillment_id is None
+    assert trade.store_shop(0).fulfillments == {}
+    assert _summaries("shipped units the retailer had removed from its order (1Z-GONE)") == {
+        order.wholesaler_id, order.retailer_id}  # fmt: skip
+    assert trade.run("order_updates.push")[0]["total"] == 0  # settled: never sent again
+
+
+def test_a_shipment_with_no_units_left_after_the_retailers_edit_is_settled_not_retried(trade):
+    placed = _sku_linked_order(trade, LINES)
+    trade.ok("orders.pull")
+    trade.ok("orders.push")
+    order = db.session.execute(select(Order)).scalar_one()
+    _retailer_edits(trade, placed, {"SCARF-1": 0})
+    trade.ok("orders.pull")  # the edit reaches the hub first, the shipment crossed it in the wholesaler's store
+    ship(trade.sandbox.sandbox, WS_SHOP, order.sor_remote_order_id, [("SCARF-1", 1)], numbers=("1Z-NONE",))
+    trade.ok("order_updates.pull")
+
+    results = trade.run("order_updates.push")
+
+    assert not results[0]["failed"], results
+    (fulfillment,) = db.session.execute(select(Fulfillment)).scalars()
+    assert fulfillment.pushed_at is not None and fulfillment.push_error is None
+    assert _summaries("(1Z-NONE); not reported to the retailer's store") == {order.wholesaler_id, order.retailer_id}
