@@ -73,25 +73,25 @@ def test_a_sent_order_cancelled_by_the_retailer_is_cancelled_and_restocked_in_th
     assert told == {order.wholesaler_id, order.retailer_id}
 
 
-def test_a_second_cancellation_run_does_nothing_more(trade):
+def _sent_then_cancelled(trade) -> None:
+    """An order sent to the wholesaler, cancelled by the retailer, and the cancellation carried there."""
     placed = _sku_linked_order(trade)
     trade.ok("orders.pull")
     trade.ok("orders.push")
     _retailer_cancels(trade, placed)
     _process_cancelled_webhooks(trade)
     trade.ok("order_changes.push")
+
+
+def test_a_second_cancellation_run_does_nothing_more(trade):
+    _sent_then_cancelled(trade)
     again = trade.ok("order_changes.push")
     assert again[0]["total"] == 0
     assert db.session.execute(select(Order)).scalar_one().status == "cancelled"
 
 
 def test_a_cancellation_whose_attempt_died_after_the_store_cancelled_is_recorded_as_done_not_refused(trade):
-    placed = _sku_linked_order(trade)
-    trade.ok("orders.pull")
-    trade.ok("orders.push")
-    _retailer_cancels(trade, placed)
-    _process_cancelled_webhooks(trade)
-    trade.ok("order_changes.push")
+    _sent_then_cancelled(trade)
     order = db.session.execute(select(Order)).scalar_one()
     order.status, order.sor_cancelled_at = "sent", None  # orderCancel committed, the hub's commit never came
     for line in order.lines:

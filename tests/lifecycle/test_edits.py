@@ -136,13 +136,22 @@ def _summaries(text: str) -> set[int]:
     return {org for org, summary in rows if text in summary}
 
 
-def test_a_shipment_of_units_the_retailer_removed_before_the_hub_saw_it_is_settled_and_told_not_retried(trade):
+def _sent_then_scarf_removed(trade):
+    """An order sent to the wholesaler whose SCARF-1 the retailer then edits off (the hub has not seen the edit)."""
     placed = _sku_linked_order(trade, LINES)
     trade.ok("orders.pull")
     trade.ok("orders.push")
-    order = db.session.execute(select(Order)).scalar_one()
     _retailer_edits(trade, placed, {"SCARF-1": 0})
-    ship(trade.sandbox.sandbox, WS_SHOP, order.sor_remote_order_id, [("SCARF-1", 1)], numbers=("1Z-GONE",))
+    return db.session.execute(select(Order)).scalar_one()
+
+
+def _ship_scarf(trade, order: Order, number: str) -> None:
+    ship(trade.sandbox.sandbox, WS_SHOP, order.sor_remote_order_id, [("SCARF-1", 1)], numbers=(number,))
+
+
+def test_a_shipment_of_units_the_retailer_removed_before_the_hub_saw_it_is_settled_and_told_not_retried(trade):
+    order = _sent_then_scarf_removed(trade)
+    _ship_scarf(trade, order, "1Z-GONE")
     trade.ok("order_updates.pull")  # the shipment reaches the hub before the edit does
     trade.ok("orders.pull")  # the edit is refused: it shipped
 
@@ -159,13 +168,9 @@ def test_a_shipment_of_units_the_retailer_removed_before_the_hub_saw_it_is_settl
 
 
 def test_a_shipment_with_no_units_left_after_the_retailers_edit_is_settled_not_retried(trade):
-    placed = _sku_linked_order(trade, LINES)
-    trade.ok("orders.pull")
-    trade.ok("orders.push")
-    order = db.session.execute(select(Order)).scalar_one()
-    _retailer_edits(trade, placed, {"SCARF-1": 0})
+    order = _sent_then_scarf_removed(trade)
     trade.ok("orders.pull")  # the edit reaches the hub first, the shipment crossed it in the wholesaler's store
-    ship(trade.sandbox.sandbox, WS_SHOP, order.sor_remote_order_id, [("SCARF-1", 1)], numbers=("1Z-NONE",))
+    _ship_scarf(trade, order, "1Z-NONE")
     trade.ok("order_updates.pull")
 
     results = trade.run("order_updates.push")
