@@ -26,6 +26,7 @@ from portal.services.orders import (
     log_both,
     record_rejection,
     rejection_code,
+    settle_shipped_status,
 )
 from portal.services.organizations import org_connection
 from portal.services.platforms import system_of_record
@@ -102,7 +103,9 @@ def _cancel_one(ctx: RunContext, sor, order: Order) -> str:
     for line in order.lines:
         line.cancelled_quantity = line.quantity - line.fulfilled_quantity
     ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")  # answers a cancellation request
-    _log_both(ctx, order, f"{order.retailer_order_name}: cancelled in the wholesaler's system of record (restocked)")
+    log_both(
+        order, f"{order.retailer_order_name}: cancelled in the wholesaler's system of record (restocked)", ctx.run.id
+    )
     return "updated"
 
 
@@ -112,8 +115,8 @@ def _edit_one(ctx: RunContext, sor, order: Order) -> str:
         return _cancel_rejected(ctx, sor, order)  # the wholesaler rejected every line from the order page
     if not hasattr(sor, "edit_order"):
         order.edit_pending = False
-        _log_both(ctx, order, f"{order.retailer_order_name}: edit not carried out: the wholesaler's system cannot "
-                              "edit orders from Wholesync")  # fmt: skip
+        log_both(order, f"{order.retailer_order_name}: edit not carried out: the wholesaler's system cannot "
+                        "edit orders from Wholesync", ctx.run.id)  # fmt: skip
         return "skipped"
     quantities = {line.sor_remote_line_id: line.quantity - line.cancelled_quantity
                   for line in order.lines if line.sor_remote_line_id}  # fmt: skip
@@ -132,13 +135,13 @@ def _edit_one(ctx: RunContext, sor, order: Order) -> str:
         edited = sor.edit_order(order.sor_remote_order_id, quantities, additions, note)
     except ChangeRefused as exc:
         order.edit_pending = False
-        _log_both(ctx, order, f"{order.retailer_order_name}: edit not carried out: the wholesaler's system "
-                              f"refused: {exc}")  # fmt: skip
+        log_both(order, f"{order.retailer_order_name}: edit not carried out: the wholesaler's system "
+                        f"refused: {exc}", ctx.run.id)  # fmt: skip
         return "skipped"
     for line in added_lines:
         line.sor_remote_line_id = edited.line_ids_by_sku.get(line.sku)
     order.edit_pending, order.last_error = False, None
-    _log_both(ctx, order, f"{order.retailer_order_name}: edit applied in the wholesaler's system of record")
+    log_both(order, f"{order.retailer_order_name}: edit applied in the wholesaler's system of record", ctx.run.id)
     return "updated"
 
 
@@ -146,50 +149,53 @@ def _cancel_rejected(ctx: RunContext, sor, order: Order) -> str:
     """Every line was rejected from the portal: cancel the order in the system of record (restocked there)."""
     order.edit_pending = False
     if not hasattr(sor, "cancel_order"):
-        _log_both(ctx, order, f"{order.retailer_order_name}: the wholesaler's system cannot cancel orders from "
-                              "Wholesync; cancel it there by hand")  # fmt: skip
+        log_both(order, f"{order.retailer_order_name}: the wholesaler's system cannot cancel orders from "
+                        "Wholesync; cancel it there by hand", ctx.run.id)  # fmt: skip
         return "skipped"
     note = f"Rejected by the wholesaler ({order.retailer_order_name}) via Wholesync: {order.rejection_reason}"
     try:
         done = sor.cancel_order(order.sor_remote_order_id, rejection_code(order), note)
     except ChangeRefused as exc:
-        _log_both(ctx, order, f"{order.retailer_order_name}: not cancelled in the wholesaler's system: {exc}")
+        log_both(order, f"{order.retailer_order_name}: not cancelled in the wholesaler's system: {exc}", ctx.run.id)
         return "skipped"
     if not done:
         order.edit_pending = True  # the platform is still cancelling; the next run looks again
         return "unchanged"
     order.sor_cancelled_at, order.last_error = now(), None
-    _log_both(ctx, order, f"{order.retailer_order_name}: cancelled in the wholesaler's system of record (restocked)")
+    log_both(
+        order, f"{order.retailer_order_name}: cancelled in the wholesaler's system of record (restocked)", ctx.run.id
+    )
     return "updated"
 
 
 def apply_retailer_edit(ctx: RunContext, order: Order, lines) -> bool:
     """Called by orders.pull for an order it already has: take the retailer's current quantities (0 = removed)
     and new lines of this wholesaler's SKUs onto our lines; an order already sent is marked for `push` to edit
-    there. An order that has shipped is not changed, and both sides are told. `lines` are (remote line,
-    (partnership, variant)) pairs of this wholesaler. Returns whether anything changed."""
+    there. Units that have shipped from the wholesaler stay on their line (a partly shipped order's other units are
+    edited as usual; the retailer removed shipped units only when the edit crossed the shipment, and the shipment's
+    push tells both sides of those). `lines` are (remote line, (partnership, variant)) pairs of this wholesaler.
+    Returns whether anything changed."""
     by_remote = {line.remote_line_id: line for line in order.lines}
     returned = _take_returns(ctx, order, lines, by_remote)
-    changes, new_lines = [], []
+    changes, new_lines, wanted = [], [], {}
     for remote_line, (_partnership, variant) in lines:
         line = by_remote.get(remote_line.remote_id)
-        # The retailer's count: returns left its current quantity, our rejections never entered it.
-        theirs = remote_line.quantity + remote_line.returned
-        if line is None and remote_line.quantity > 0:
-            new_lines.append((remote_line, variant))
-            changes.append(f"{remote_line.sku} added ({remote_line.quantity})")
-        elif line is not None and theirs != line.quantity - _retailer_cancelled(line):
+        if line is None:
+            if remote_line.quantity > 0:
+                new_lines.append((remote_line, variant))
+                changes.append(f"{remote_line.sku} added ({remote_line.quantity})")
+            continue
+        # The retailer's count: returns left its current quantity, our rejections never entered it; never below
+        # what has shipped.
+        theirs = max(remote_line.quantity + remote_line.returned, line.fulfilled_quantity)
+        if theirs != line.quantity - _retailer_cancelled(line):
             changes.append(f"{line.sku} {line.quantity - _retailer_cancelled(line)} → {theirs}")
+            wanted[line.id] = theirs
     if not changes:
         return returned
-    if order.status in SHIPPED_STATUSES:
-        _log_both(ctx, order, f"{order.retailer_order_name}: edit not carried out ({', '.join(changes)}): it has "
-                              "already shipped from the wholesaler")  # fmt: skip
-        return True
-    for remote_line, (_partnership, _variant) in lines:
-        line = by_remote.get(remote_line.remote_id)
-        if line is not None:
-            line.quantity = remote_line.quantity + remote_line.returned + _retailer_cancelled(line)
+    for line in order.lines:
+        if line.id in wanted:
+            line.quantity = wanted[line.id] + _retailer_cancelled(line)
     for remote_line, variant in new_lines:
         db.session.add(OrderLine(order_id=order.id, variant_id=variant.id, remote_line_id=remote_line.remote_id,
                                  sku=remote_line.sku, title=remote_line.title or variant.title,
@@ -200,9 +206,10 @@ def apply_retailer_edit(ctx: RunContext, order: Order, lines) -> bool:
         sor = org_connection(order.wholesaler_id, "system_of_record")
         if sor is not None:
             ctx.chain("order_changes.push", f"connection:{sor.id}")
-    _log_both(ctx, order, f"{order.retailer_order_name}: edited by the retailer ({', '.join(changes)})")
+    log_both(order, f"{order.retailer_order_name}: edited by the retailer ({', '.join(changes)})", ctx.run.id)
     db.session.flush()
     db.session.refresh(order)  # the new lines join order.lines
+    settle_shipped_status(order)
     return True
 
 
@@ -224,7 +231,7 @@ def _take_returns(ctx: RunContext, order: Order, lines, by_remote: dict) -> bool
             taken.append(f"{line.sku} x{now_returned - line.returned_quantity}")
             line.returned_quantity = now_returned
     if taken:
-        _log_both(ctx, order, f"{order.retailer_order_name}: returned at the retailer ({', '.join(taken)})")
+        log_both(order, f"{order.retailer_order_name}: returned at the retailer ({', '.join(taken)})", ctx.run.id)
     return bool(taken)
 
 
@@ -239,14 +246,8 @@ def _already_cancelled(sor, order: Order) -> bool:
 def _refused(ctx: RunContext, order: Order, why: str) -> str:
     order.change_note = cancel_note_for_retailer(why)
     ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")  # refuses a cancellation request
-    _log_both(ctx, order, f"{order.retailer_order_name}: cancellation not carried out: {why}")
+    log_both(order, f"{order.retailer_order_name}: cancellation not carried out: {why}", ctx.run.id)
     return "skipped"
-
-
-def _log_both(ctx: RunContext, order: Order, summary: str) -> None:
-    """The wholesaler's activity and the retailer's (what its embedded app shows) both get the event."""
-    for org_id in (order.wholesaler_id, order.retailer_id):
-        ctx.log("edit", "order", order.id, summary, organization_id=org_id, partnership_id=order.partnership_id)
 
 
 def preview_push(target, dry: DryRun) -> DryRun:
@@ -345,7 +346,9 @@ def wholesaler_changes(ctx: RunContext, order: Order, state: OrderState | None) 
         return False
     if state.cancelled:
         order.sor_cancelled_at = order.sor_cancelled_at or now()
-    _log_both(ctx, order, f"{order.retailer_order_name}: rejected by the wholesaler ({', '.join(changes)}): {text}")
+    log_both(
+        order, f"{order.retailer_order_name}: rejected by the wholesaler ({', '.join(changes)}): {text}", ctx.run.id
+    )
     ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")
     stock_reserved(order.wholesaler_id, {line.sku for line in order.lines if line.id in quantities})
     db.session.commit()

@@ -66,14 +66,33 @@ def record_rejection(order: Order, quantities: dict[int, int], reason: str) -> l
     if not changes:
         return []
     order.rejected_at, order.rejection_reason, order.rejection_sent_at = _now(), reason[:2000], None
-    if all(line.fulfilled_quantity >= line.quantity - line.cancelled_quantity for line in order.lines):
-        if not any(line.fulfilled_quantity for line in order.lines):
-            order.status = "cancelled"
-        elif order.status in ("sent", "partial"):
-            order.status = "shipped"
-            if order.fulfillments and all(f.pushed_at for f in order.fulfillments):
-                order.status, order.completed_at = "completed", _now()
+    if _all_shipped(order) and not any(line.fulfilled_quantity for line in order.lines):
+        order.status = "cancelled"
+    else:
+        settle_shipped_status(order)
     return changes
+
+
+def settle_shipped_status(order: Order) -> None:
+    """The status of an order that has started shipping, after its lines changed (a rejection, the retailer's edit):
+    `shipped` once every unit left has shipped (`completed` when every shipment has reached the retailer), `partial`
+    while units remain to ship (units the retailer added to a shipped order reopen it)."""
+    if order.status not in SHIPPED_STATUSES and not (order.status == "sent" and _any_shipped(order)):
+        return
+    if not _all_shipped(order):
+        order.status, order.completed_at = "partial", None
+    elif order.status in ("sent", "partial"):
+        order.status = "shipped"
+        if order.fulfillments and all(f.pushed_at for f in order.fulfillments):
+            order.status, order.completed_at = "completed", _now()
+
+
+def _all_shipped(order: Order) -> bool:
+    return all(line.fulfilled_quantity >= line.quantity - line.cancelled_quantity for line in order.lines)
+
+
+def _any_shipped(order: Order) -> bool:
+    return any(line.fulfilled_quantity for line in order.lines)
 
 
 def returnable(order: Order) -> dict[int, int]:

@@ -1,6 +1,7 @@
 """Edits from the retailer, end to end through the sandbox stores: quantities changed and lines removed at the
 retailer before shipment reach our lines and, once the order is in the wholesaler's store, are applied there as an
-order edit (stock taken or given back there); an order that has shipped is not changed and both sides are told."""
+order edit (stock taken or given back there); units that have shipped stay on the order, the rest of a partly
+shipped order is edited as usual."""
 
 from sqlalchemy import select
 
@@ -73,7 +74,51 @@ def test_an_edit_after_the_order_was_sent_is_applied_in_the_wholesalers_store_wi
     assert told == {order.wholesaler_id, order.retailer_id}
 
 
-def test_an_edit_after_shipment_is_not_carried_out_and_both_sides_are_told(trade):
+def _sent_and_scarf_shipped(trade):
+    """An order in the wholesaler's store whose SCARF-1 has shipped and whose TOTE-1 x2 has not (status partial)."""
+    placed = _sku_linked_order(trade, LINES)
+    trade.ok("orders.pull")
+    trade.ok("orders.push")
+    order = db.session.execute(select(Order)).scalar_one()
+    _ship_scarf(trade, order, "1Z-SCARF")
+    trade.ok("order_updates.pull")
+    db.session.refresh(order)
+    assert order.status == "partial"
+    return placed, order
+
+
+def test_an_edit_of_the_unshipped_line_of_a_partly_shipped_order_is_applied_and_the_order_has_then_shipped(trade):
+    placed, order = _sent_and_scarf_shipped(trade)
+    _retailer_edits(trade, placed, {"TOTE-1": 0})
+
+    trade.ok("orders.pull")
+    trade.ok("order_changes.push")
+
+    assert _ours() == {"TOTE-1": 0, "SCARF-1": 1}
+    assert _sor_quantities(trade) == {"TOTE-1": 0, "SCARF-1": 1}  # removed (restocked) in the wholesaler's store
+    db.session.refresh(order)
+    assert order.status == "shipped" and not order.edit_pending  # nothing is left to ship
+    assert _summaries("edit applied in the wholesaler's system of record") == {order.wholesaler_id, order.retailer_id}
+
+
+def test_an_edit_below_what_shipped_keeps_the_shipped_units_and_is_told_once_however_often_it_is_read(trade):
+    placed, order = _sent_and_scarf_shipped(trade)
+    # The retailer also takes the scarf off: its shipment has not reached the retailer's store (the edit crossed it).
+    _retailer_edits(trade, placed, {"TOTE-1": 1, "SCARF-1": 0})
+
+    trade.ok("orders.pull")
+    trade.ok("orders.pull")  # the order is read again (the pull's overlap)
+    trade.ok("order_changes.push")
+
+    assert _ours() == {"TOTE-1": 1, "SCARF-1": 1}  # the shipped scarf stays, billed as shipped
+    assert _sor_quantities(trade) == {"TOTE-1": 1, "SCARF-1": 1}
+    edited = ActivityLog.summary.like("%edited by the retailer%")
+    edits = db.session.execute(select(ActivityLog.organization_id, ActivityLog.summary).where(edited)).all()
+    assert sorted(org for org, _ in edits) == sorted([order.wholesaler_id, order.retailer_id])  # once a side
+    assert all("TOTE-1 2 → 1" in text and "SCARF" not in text for _, text in edits)
+
+
+def test_units_the_retailer_adds_after_the_order_shipped_reach_the_wholesaler_and_reopen_it(trade):
     placed = _sku_linked_order(trade, LINES)
     trade.ok("orders.pull")
     trade.ok("orders.push")
@@ -81,13 +126,15 @@ def test_an_edit_after_shipment_is_not_carried_out_and_both_sides_are_told(trade
     ship(trade.sandbox.sandbox, WS_SHOP, order.sor_remote_order_id, None, numbers=("1Z1",))
     trade.ok("order_updates.pull")
     _retailer_edits(trade, placed, {"TOTE-1": 3})
+
     trade.ok("orders.pull")
-    assert _ours() == {"TOTE-1": 2, "SCARF-1": 1}
-    assert not db.session.execute(select(Order)).scalar_one().edit_pending
-    assert _sor_quantities(trade) == {"TOTE-1": 2, "SCARF-1": 1}
-    summaries = db.session.execute(select(ActivityLog.organization_id, ActivityLog.summary)).all()
-    told = {org for org, text in summaries if "edit not carried out" in text and "already shipped" in text}
-    assert told == {order.wholesaler_id, order.retailer_id}
+    trade.ok("order_changes.push")
+
+    assert _ours() == {"TOTE-1": 3, "SCARF-1": 1}
+    assert _sor_quantities(trade) == {"TOTE-1": 3, "SCARF-1": 1}
+    db.session.refresh(order)
+    assert order.status == "partial" and order.completed_at is None  # one unit is still to ship
+    assert _summaries("edit applied in the wholesaler's system of record") == {order.wholesaler_id, order.retailer_id}
 
 
 def _retailer_adds(trade, placed, sku: str, quantity: int) -> None:
@@ -153,7 +200,7 @@ def test_a_shipment_of_units_the_retailer_removed_before_the_hub_saw_it_is_settl
     order = _sent_then_scarf_removed(trade)
     _ship_scarf(trade, order, "1Z-GONE")
     trade.ok("order_updates.pull")  # the shipment reaches the hub before the edit does
-    trade.ok("orders.pull")  # the edit is refused: it shipped
+    trade.ok("orders.pull")  # the edit changes nothing: the unit it removes has shipped
 
     results = trade.run("order_updates.push")
 
