@@ -289,8 +289,9 @@ class SystemOfRecord(Protocol):
         `single_location(...)`, and its StockLevels carry WHOLE_STOCK. Read-only, safe to retry."""
         ...
 
-    def find_order(self, marker: str) -> CreatedOrder | None:
-        """The order an earlier `create_order` made with this marker, or None. Read-only, safe to retry."""
+    def find_order(self, marker: str, created_since: datetime | None = None) -> CreatedOrder | None:
+        """The order an earlier `create_order` made with this marker, or None; `created_since` (when known) is when
+        the first of those attempts began, so older orders need not be read. Read-only, safe to retry."""
         ...
 
     def create_order(self, draft: OrderDraft) -> CreatedOrder:

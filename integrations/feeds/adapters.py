@@ -285,8 +285,9 @@ class FeedSystemOfRecord:
     def _order_name(self, marker: str) -> str:
         return SAFE_NAME.sub("_", marker) + ".csv"
 
-    def find_order(self, marker: str) -> CreatedOrder | None:
-        """The order file named after `marker` in the outbox or the ERP's processed folder, or None."""
+    def find_order(self, marker: str, created_since: datetime | None = None) -> CreatedOrder | None:
+        """The order file named after `marker` in the outbox or the ERP's processed folder, or None (files are named
+        by marker: `created_since` is not needed)."""
         name = self._order_name(marker)
         for folder in (self.settings.outbox, self.settings.orders_processed):
             path = posixpath.join(folder, name)

@@ -192,28 +192,37 @@ class OrderSink:
     """The wholesaler side: find an order by our marker, or create it."""
 
     _recent: dict[str, str] | None = None  # recent orders by marker, listed once per sink (see find_order)
+    _recent_from: datetime | None = None  # every order created since then is in that listing
 
-    def find_order(self, marker: str) -> CreatedOrder | None:
+    def find_order(self, marker: str, created_since: datetime | None = None) -> CreatedOrder | None:
         """Our order with this marker: among recent orders (no search index), else found by tag search.
 
         Recent orders are listed once per sink (one run pushes many orders) and looked up in memory: listing them
         again for each order cost up to RECENT_PAGES throttled queries per order, and an order push fell behind the
-        orders coming in once the store held a few hundred. A create whose outcome is unknown drops the listing,
-        so the look-up that follows sees the order it may just have made."""
-        found = self._recent_markers().get(marker)
+        orders coming in once the store held a few hundred. The listing goes back to `created_since` (when the
+        first attempt began) or RECENT_WINDOW, whichever is later. When it covers `created_since`, an order not in
+        it does not exist; otherwise (older, or more than RECENT_PAGES of orders since) the search index is asked,
+        which has long caught up with an order that old. A create whose outcome is unknown drops the listing, so
+        the look-up that follows sees the order it may just have made."""
+        markers, listed_from = self._recent_markers(created_since)
+        found = markers.get(marker)
         if found is not None:
             order = self.gql(ORDER_LINES, {"id": found})["order"]
             return _created(order) if order else None
+        if created_since is not None and listed_from <= created_since:
+            return None  # every order created since the first attempt was listed
         nodes = self.gql(FIND_ORDER, {"query": f"tag:'{marker}'"})["orders"]["nodes"]
         return _created(nodes[0]) if nodes else None
 
-    def _recent_markers(self) -> dict[str, str]:
-        """Marker -> order id of the orders created within RECENT_WINDOW (newest first, at most RECENT_PAGES)."""
-        if self._recent is not None:
-            return self._recent
-        oldest = datetime.now(UTC) - RECENT_WINDOW
+    def _recent_markers(self, created_since: datetime | None) -> tuple[dict[str, str], datetime]:
+        """Marker -> order id of the orders created since `created_since`, at most RECENT_WINDOW ago (newest first,
+        at most RECENT_PAGES), and the time from which the listing holds every order; a listing already made that
+        reaches back as far is used again."""
+        oldest = max(created_since or datetime.min.replace(tzinfo=UTC), datetime.now(UTC) - RECENT_WINDOW)
+        if self._recent is not None and self._recent_from is not None and self._recent_from <= oldest:
+            return self._recent, self._recent_from
         markers: dict[str, str] = {}
-        after = None
+        after, listed_from = None, datetime.max.replace(tzinfo=UTC)
         for _ in range(RECENT_PAGES):
             page = self.gql(RECENT_ORDERS, {"after": after})["orders"]
             recent = [node for node in page["nodes"] if parse_iso(node["createdAt"]) >= oldest]
@@ -221,11 +230,18 @@ class OrderSink:
                 attributes = {a["key"]: a["value"] for a in node.get("customAttributes") or []}
                 if attributes.get(MARKER_ATTRIBUTE):
                     markers.setdefault(attributes[MARKER_ATTRIBUTE], node["id"])
-            if len(recent) < len(page["nodes"]) or not page["pageInfo"]["hasNextPage"]:
+                listed_from = min(listed_from, parse_iso(node["createdAt"]))
+            if len(recent) < len(page["nodes"]):
+                listed_from = oldest  # the page reached older orders: everything since `oldest` is listed
+                break
+            if not page["pageInfo"]["hasNextPage"]:
+                listed_from = datetime.min.replace(tzinfo=UTC)  # the store's every order is listed
                 break
             after = page["pageInfo"]["endCursor"]
-        self._recent = markers
-        return markers
+        else:  # RECENT_PAGES read: complete only after the oldest second listed (the next page may share it)
+            listed_from += timedelta(seconds=1)
+        self._recent, self._recent_from = markers, listed_from
+        return markers, listed_from
 
     def create_order(self, draft: OrderDraft) -> CreatedOrder:
         address = {k: v for k, v in (draft.shipping_address or {}).items() if k in ADDRESS_FIELDS and v}

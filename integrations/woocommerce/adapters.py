@@ -167,9 +167,10 @@ class WooSystemOfRecord(WooShop):
             else:
                 yield StockLevel(str(item["id"]), item.get("sku") or "", quantity(item))
 
-    def find_order(self, marker: str) -> CreatedOrder | None:
-        """The order carrying our marker in its meta, among the orders created in the last MARKER_LOOKBACK."""
-        after = gmt_param(datetime.now(UTC) - MARKER_LOOKBACK)
+    def find_order(self, marker: str, created_since: datetime | None = None) -> CreatedOrder | None:
+        """The order carrying our marker in its meta, among the orders created since `created_since` (else in the
+        last MARKER_LOOKBACK)."""
+        after = gmt_param(created_since or datetime.now(UTC) - MARKER_LOOKBACK)
         params = {
             "after": after,
             "dates_are_gmt": True,

@@ -31,6 +31,7 @@ from portal.services.platforms import retailer_store, system_of_record
 STREAM = "orders"
 FIRST_PULL_LOOKBACK = timedelta(days=1)  # the first pull reads from a day before the partnership began
 PUSHABLE = ("received", "failed")
+CLOCK_SKEW = timedelta(minutes=5)  # how far the store's clock may run behind ours when it stamps a created order
 
 
 # ---------------------------------------------------------------- pull: retailer store -> hub
@@ -223,7 +224,7 @@ def push(ctx: RunContext) -> None:
     released: set[str] = set()
     for order in orders:
         try:
-            created = sor.find_order(marker(order))  # a previous attempt may have created it before dying
+            created = _made_before(sor, order)
             outcome = "unchanged" if created else "created"
             if created is None:
                 created = _create_once(sor, order)
@@ -253,13 +254,25 @@ def _offer_again(wholesaler_id: int, skus: set[str]) -> None:
         stock_reserved(wholesaler_id, skus)
 
 
+def _made_before(sor, order: Order):
+    """The order as an earlier attempt created it, or None. Only an order tried before can be in the store (the
+    attempt is committed before its create), so a first attempt costs no look-up; a retry looks for our marker
+    among the orders created since its first attempt (less CLOCK_SKEW for the store's clock)."""
+    if order.sor_attempted_at is None:
+        return None
+    return sor.find_order(marker(order), created_since=order.sor_attempted_at - CLOCK_SKEW)
+
+
 def _create_once(sor, order: Order):
     """Create the order; when the answer is lost (the store may have committed it), look it up by our marker
     instead of sending the create again. Still not found: the error stands and the next run looks again first."""
+    if order.sor_attempted_at is None:
+        order.sor_attempted_at = now()
+        db.session.commit()  # before the create: a retry after a death in between knows to look first
     try:
         return sor.create_order(_draft(order))
     except OutcomeUnknown:
-        found = sor.find_order(marker(order))
+        found = _made_before(sor, order)
         if found is None:
             raise
         return found

@@ -39,6 +39,9 @@ class Order(TenantOwned, Base):
     # When the hub last wrote this order (received, edited, cancelled, sent, ...), by the hub's clock: a full stock
     # push reads the retailer store's own level of the variants of orders changed since the last one.
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
+    # When the hub first tried to create the order in the system of record (committed before the create): only an
+    # order tried before may be there already, so only such an order is looked up by its marker first.
+    sor_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_to_sor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,6 +1,7 @@
 """Orders and order updates through the sandbox: a retailer's order reaches the wholesaler's store once, its
 (partial) shipments with tracking come back to the retailer once each, and replays create nothing twice."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -67,14 +68,48 @@ def test_replaying_order_jobs_creates_nothing_twice(world):
     assert mutation_calls(world.sor_shop()) == sor_mutations  # found by its marker, not created again
 
 
-def test_one_push_of_many_orders_lists_the_stores_recent_orders_once_not_once_per_order(world):
+def _look_ups(world) -> list[str]:
+    return [r["name"] for r in world.sor_shop().requests if r["name"] in ("SyncRecentOrders", "SyncFindOrder")]
+
+
+def test_a_first_attempt_to_send_orders_looks_nothing_up_in_the_wholesalers_store(world):
     for _ in range(5):
         _placed(world, lines=(("TOTE-1", 1),))
     _order_flows(world)
-    listings = [r for r in world.sor_shop().requests if r["name"] == "SyncRecentOrders"]
-    assert len(listings) == 1
+    assert _look_ups(world) == []  # nothing tried before: nothing can be there yet
+    sent = db.session.execute(select(Order).where(Order.status == "sent")).scalars().all()
+    assert len(sent) == 5 and all(order.sor_attempted_at is not None for order in sent)
+    assert len(world.sor_shop().orders) == 5
+
+
+def _tried_before(when: datetime) -> None:
+    """As if an earlier push committed its attempt on every order and died before orderCreate."""
+    db.session.execute(Order.__table__.update().values(sor_attempted_at=when))
+    db.session.commit()
+
+
+def test_one_push_retrying_many_orders_lists_the_stores_recent_orders_once_not_once_per_order(world):
+    for _ in range(5):
+        _placed(world, lines=(("TOTE-1", 1),))
+    world.ok("orders.pull")
+    _tried_before(datetime.now(UTC))
+    world.ok("orders.push")
+    assert _look_ups(world) == ["SyncRecentOrders"]
     assert db.session.execute(select(func.count()).select_from(Order).where(Order.status == "sent")).scalar_one() == 5
     assert len(world.sor_shop().orders) == 5
+
+
+def test_a_retry_reads_only_the_orders_the_store_created_since_the_first_attempt(world):
+    _placed(world, lines=(("TOTE-1", 1),))
+    for _ in range(250):  # the wholesaler's own trade of the last hour: three pages of recent orders
+        older = place_order(world.sandbox.sandbox, WS_SHOP, [("SCARF-1", 1)])
+        world.sor_shop().orders[int(older["id"].rsplit("/", 1)[1])].created_at -= timedelta(hours=1)
+    world.ok("orders.pull")
+    _tried_before(datetime.now(UTC))
+    world.ok("orders.push")
+    # One page: it reaches the hour-old orders, so every order since the attempt is listed and no search is needed.
+    assert _look_ups(world) == ["SyncRecentOrders"]
+    assert db.session.execute(select(Order)).scalar_one().status == "sent"
 
 
 def test_a_failing_order_is_visible_on_it_and_the_others_still_go(world):
