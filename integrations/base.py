@@ -331,9 +331,10 @@ class StockEventSource(Protocol):
         retry. Optional: a system of record without it only reports shipments."""
         ...
 
-    def changed_orders(self, updated_since: datetime) -> set[str]:
-        """The remote ids of the orders updated since `updated_since` (shipped, edited or cancelled there).
-        Read-only, safe to retry. Optional: without it every order awaiting shipment is read on each pull."""
+    def changed_orders(self, updated_since: datetime) -> dict[str, datetime]:
+        """The orders updated since `updated_since` (shipped, edited or cancelled there): remote id -> when the
+        store last updated each. Read-only, safe to retry. Optional: without it every order awaiting shipment is
+        read on each pull."""
         ...
 
 

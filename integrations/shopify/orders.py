@@ -62,7 +62,7 @@ CHANGED_ORDERS = """
 query SyncChangedOrders($after: String, $query: String) {
   orders(first: 100, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
-    nodes { id }
+    nodes { id updatedAt }
   }
 }
 """
@@ -329,11 +329,12 @@ class OrderSink:
             job = self.gql(JOB_DONE, {"id": job["id"]}).get("job") or {}
         return bool(job.get("done"))
 
-    def changed_orders(self, updated_since: datetime) -> set[str]:
-        """The ids of the orders updated since `updated_since` (a shipment, an edit and a cancellation each update
-        an order): one cheap listing instead of reading every open order's shipments."""
+    def changed_orders(self, updated_since: datetime) -> dict[str, datetime]:
+        """The orders updated since `updated_since` (a shipment, an edit and a cancellation each update an order),
+        with their `updatedAt`: one cheap listing instead of reading every open order's shipments."""
         query = f"updated_at:>='{format_iso(updated_since)}'"
-        return {node["id"] for node in self.pages(CHANGED_ORDERS, {"query": query}, "orders")}
+        nodes = self.pages(CHANGED_ORDERS, {"query": query}, "orders")
+        return {node["id"]: parse_iso(node["updatedAt"]) for node in nodes}
 
     def order_state(self, remote_order_id: str) -> OrderState | None:
         """Whether the wholesaler cancelled the order (and its reason) and each line's current quantity."""

@@ -10,7 +10,15 @@ from sqlalchemy import select
 
 from integrations.base import NothingToFulfil, OutcomeUnknown, Shipment
 from jobs.context import RunContext
-from jobs.flows.common import advance_cursor, cursor_at, cursor_since, now
+from jobs.flows.common import (
+    advance_cursor,
+    cursor_at,
+    cursor_since,
+    now,
+    open_failures,
+    record_failed,
+    record_synced,
+)
 from jobs.flows.order_changes import wholesaler_changes
 from jobs.preview import DryRun
 from portal.extensions import db
@@ -28,6 +36,9 @@ FULL_READ_EVERY = timedelta(hours=6)
 # that changed within it on each pull: pulls follow each shipment's webhook, so each pull's length grows with it
 # (10 minutes cost the soak pulls of a minute and more). FULL_READ_EVERY catches whatever is later still.
 CHANGES_OVERLAP = timedelta(minutes=2)
+# How long after the store's stamp on an order our listing must be for a read to count as having seen all of that
+# second's updates (whole seconds, and the store's clock may run a little apart from ours).
+STAMP_SETTLED = timedelta(seconds=5)
 
 
 # ---------------------------------------------------------------- pull: system of record -> hub
@@ -48,22 +59,25 @@ def _awaiting(wholesaler_id: int):
 def pull(ctx: RunContext) -> None:
     """For each order we sent and that is not fully shipped, record its new shipments and shipped quantities.
 
-    A system of record that lists its changed orders is asked which changed since the last pull that read every
-    order it was asked to (the cursor, less CHANGES_OVERLAP), and only those are read: every shipment's webhook starts
-    a pull, and reading all open orders each time spent the store's API budget on orders that had not moved (the
-    chaos soak: over a hundred calls a pull, the queue growing). A pull run by hand, the first one, and one every
-    FULL_READ_EVERY read them all (an order whose partnership had order updates switched off while it shipped)."""
+    A system of record that lists its changed orders is asked which changed since the last pull (the cursor, less
+    CHANGES_OVERLAP), and only those whose update stamp moved since we read them are read: every shipment's webhook
+    starts a pull, and reading all open orders each time spent the store's API budget on orders that had not moved
+    (the chaos soak: over a hundred calls a pull, the queue growing). An order whose read failed is kept as a failed
+    record and read by every pull until it succeeds, so the cursor moves on without it. A pull run by hand, the
+    first one, and one every FULL_READ_EVERY read them all (an order whose partnership had order updates switched
+    off while it shipped)."""
     conn = ctx.target
     began = now()
     orders = list(db.session.execute(_awaiting(conn.organization_id)).scalars())
     sor = system_of_record(conn, on_call=ctx.api_call) if orders else None
     since = None if _full_read_due(ctx, conn.id, began) else cursor_since(conn.id, CHANGES_STREAM, CHANGES_OVERLAP)
     full = since is None or not hasattr(sor, "changed_orders")
+    stamps: dict[str, object] = {}
     if not full:
-        changed = sor.changed_orders(since)
-        orders = [order for order in orders if order.sor_remote_order_id in changed]
+        stamps = sor.changed_orders(since)
+        retry = _failed_before(ctx, orders)
+        orders = [order for order in orders if _record_key(order) in retry or _moved(order, stamps)]
     ctx.set_total(len(orders))
-    failed = False
     for order in orders:
         try:
             added = _take_shipments(ctx, order, sor.shipments(order.sor_remote_order_id))
@@ -71,19 +85,52 @@ def pull(ctx: RunContext) -> None:
             rejected = hasattr(sor, "order_state") and wholesaler_changes(
                 ctx, order, sor.order_state(order.sor_remote_order_id)
             )
-        except Exception as exc:  # one order's failure does not stop the others
+        except Exception as exc:  # one order's failure does not stop the others; the next pull reads it again
             db.session.rollback()
-            ctx.fail(f"order {order.retailer_order_name}", f"{type(exc).__name__}: {exc}")
-            failed = True
+            record_failed(ctx, _record_key(order), f"order {order.retailer_order_name}", f"{type(exc).__name__}: {exc}")
             continue
+        if order.sor_remote_order_id in stamps:  # a full read has no stamps: the one kept stays true
+            order.sor_updated_at = _settled_stamp(stamps[order.sor_remote_order_id], began)
+        record_synced(ctx, _record_key(order))
+        db.session.commit()
         ctx.count("created" if added else "updated" if rejected else "unchanged")
         if added:
             ctx.chain("order_updates.push", f"partnership:{order.partnership_id}")
-    if failed:  # the failed orders are read again by the next pull: neither cursor moves
-        return
     advance_cursor(conn.id, CHANGES_STREAM, began)
     if full:
         advance_cursor(conn.id, FULL_READ_STREAM, began)
+
+
+def _failed_before(ctx: RunContext, awaiting: list[Order]) -> set[str]:
+    """The orders whose read failed on an earlier pull and has not succeeded since. A failure of an order no longer
+    awaiting shipment (cancelled, or nothing left to ship) is resolved: there is nothing left to read for it."""
+    keys = {failure.record_key for failure in open_failures(ctx.run.job_name, ctx.run.target_key)}
+    gone = keys - {_record_key(order) for order in awaiting}
+    for key in gone:
+        record_synced(ctx, key)
+    if gone:
+        db.session.commit()
+    return keys - gone
+
+
+def _record_key(order: Order) -> str:
+    return f"order:{order.id}"
+
+
+def _moved(order: Order, stamps: dict) -> bool:
+    """Whether the store updated the order since we last read it whole (listed, and its stamp is not the one we
+    kept)."""
+    stamp = stamps.get(order.sor_remote_order_id)
+    return stamp is not None and stamp != order.sor_updated_at
+
+
+def _settled_stamp(stamp, began):
+    """The store's stamp to keep for an order just read, or None to read it again next time. Shopify's `updatedAt`
+    has whole seconds, so a second update within the same second as the one listed would keep the stamp: a stamp
+    is kept only when the listing was made STAMP_SETTLED after it (and every read follows the listing)."""
+    if stamp is None or began - stamp < STAMP_SETTLED:
+        return None
+    return stamp
 
 
 def _full_read_due(ctx: RunContext, connection_id: int, at) -> bool:

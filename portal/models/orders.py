@@ -43,6 +43,9 @@ class Order(TenantOwned, Base):
     # order tried before may be there already, so only such an order is looked up by its marker first.
     sor_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_to_sor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The system of record's `updatedAt` of the order as order_updates.pull last read it whole: a pull skips the
+    # order while the store's stamp is the same.
+    sor_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     billed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

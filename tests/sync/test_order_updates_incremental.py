@@ -1,6 +1,7 @@
 """order_updates.pull reads only the orders the wholesaler's store changed since the last pull (its cursor, less the
-overlap), never moves past an order it failed to read, and reads every order awaiting shipment when run by hand and
-every FULL_READ_EVERY."""
+overlap) and whose update stamp moved since it read them, reads an order it failed to read on every pull until it
+succeeds (without holding the cursor back for the others), and reads every order awaiting shipment when run by hand
+and every FULL_READ_EVERY."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select, update
 from fakes.shopify.resolvers.fulfillments import ship
 from fakes.shopify.resolvers.orders import place_order
 from integrations.shopify.fulfillment import ShipmentSource
-from jobs.flows.common import now
+from jobs.flows.common import now, open_failures
 from jobs.flows.order_updates import CHANGES_STREAM, FULL_READ_STREAM
 from jobs.plan import get_job
 from jobs.runtime import new_run, run_job
@@ -86,9 +87,63 @@ def test_an_order_whose_read_failed_is_read_again_by_the_next_pull_though_it_cha
     assert failed["failed"] == 1
     monkeypatch.setattr(ShipmentSource, "shipments", real)
 
-    _scheduled_pull(world)  # a cursor moved to the failed pull's start would leave the shipment an hour outside
+    cursor = db.session.execute(
+        select(SyncCursor.high_water_mark).where(SyncCursor.connection_id == world.sor.id,
+                                                 SyncCursor.stream == CHANGES_STREAM)
+    ).scalar_one()  # fmt: skip
+    assert cursor > now() - timedelta(minutes=1)  # the failed order does not hold the others' cursor back
+    reads = _shipment_reads(world)
+
+    _scheduled_pull(world)  # the shipment is an hour outside this pull's window: read as a failed record
 
     assert db.session.get(Order, orders[0].id).status == "shipped"
+    assert _shipment_reads(world) - reads == 1
+    assert open_failures("order_updates.pull", f"connection:{world.sor.id}") == []
+
+
+def _stamp(world, order: Order, ago: timedelta) -> None:
+    """The wholesaler's store updates the order (e.g. a note) without shipping it."""
+    world.sor_shop().orders[int(order.sor_remote_order_id.rsplit("/", 1)[1])].updated_at = now() - ago
+
+
+def _cursor_back(world, ago: timedelta) -> None:
+    db.session.execute(
+        update(SyncCursor)
+        .where(SyncCursor.connection_id == world.sor.id, SyncCursor.stream == CHANGES_STREAM)
+        .values(high_water_mark=now() - ago)
+    )
+    db.session.commit()
+
+
+def test_an_order_whose_store_stamp_has_not_moved_since_it_was_read_is_not_read_again(world):
+    orders = _three_sent_orders(world)
+    _scheduled_pull(world)
+    _as_if_pulled(world, ago=timedelta(hours=1), full_ago=timedelta(hours=1))
+    _stamp(world, orders[0], timedelta(minutes=30))
+    _scheduled_pull(world)
+    reads = _shipment_reads(world)
+
+    _cursor_back(world, timedelta(hours=1))  # the order is in the window again, its stamp unchanged
+    unchanged = _scheduled_pull(world)
+    _cursor_back(world, timedelta(hours=1))
+    _stamp(world, orders[0], timedelta(minutes=20))  # updated again in the store
+    moved = _scheduled_pull(world)
+
+    assert unchanged["total"] == 0
+    assert moved["total"] == 1 and _shipment_reads(world) - reads == 1
+
+
+def test_an_order_read_in_the_second_the_store_stamped_it_is_read_again_by_the_next_pull(world):
+    orders = _three_sent_orders(world)
+    _scheduled_pull(world)
+    _as_if_pulled(world, ago=timedelta(hours=1), full_ago=timedelta(hours=1))
+    _stamp(world, orders[0], timedelta(0))  # whole seconds: a second update in this second would keep the stamp
+    _scheduled_pull(world)
+    _cursor_back(world, timedelta(hours=1))
+
+    again = _scheduled_pull(world)
+
+    assert again["total"] == 1
 
 
 def test_a_pull_by_hand_and_one_after_the_full_read_interval_read_every_order_awaiting_shipment(world):
