@@ -23,6 +23,10 @@ from portal.services.subscriptions import ensure_sor_subscriptions
 
 PUSH_PAGE = 1000  # placed variants whose levels a full push computes at once (memory stays flat at any catalog size)
 PULL_CHUNK = 1000  # variants whose levels a pull records at once (memory stays flat at any catalog size)
+# A pull that moved up to this many variants sends them as the stock events' delta push (the event queue, seconds
+# later); more, and each retailer gets a full push. A full push chained on the `sync` queue waits behind every order
+# and webhook job: the chaos soak's waited 50 s on average, 98 s at most, and held the stock back that long.
+EVENT_PUSH_LIMIT = 1000
 # How far before the last full push's start its successor still looks at orders: one written just before that start
 # may have been committed after that push read the orders.
 ORDER_OVERLAP = timedelta(minutes=10)
@@ -31,7 +35,7 @@ ORDER_OVERLAP = timedelta(minutes=10)
 def pull(ctx: RunContext) -> None:
     """Read the wholesaler's locations and every variant's available quantity at each (a cheap bulk read, not the
     catalog) and keep what changed, PULL_CHUNK variants at a time as the read streams in; the retailers' pushes
-    follow when anything moved."""
+    follow when anything moved (the moved variants' delta push, or a full push when many moved)."""
     conn = ctx.target
     try:  # the reconciliation of the event subscriptions too: Shopify drops them after repeated failures
         created = ensure_sor_subscriptions(conn)
@@ -43,7 +47,7 @@ def pull(ctx: RunContext) -> None:
     sor = system_of_record(conn, on_call=ctx.api_call)
     locations = sync_locations(conn, sor.locations())
     db.session.commit()
-    moved = False
+    moved: list[int] = []
     for chunk in _by_variant(sor.stock_levels(), PULL_CHUNK):
         changes = record_levels(conn, chunk, locations, variant_ids=_hub_ids(conn, chunk))
         for variant_id, sku, before, after in changes.totals:
@@ -54,11 +58,15 @@ def pull(ctx: RunContext) -> None:
         ctx.count("unchanged", changes.seen - len(changes.moved))
         ctx.count("skipped", changes.unknown_variants)  # not in the hub yet: products.pull brings it with its stock
         db.session.commit()  # a chunk at a time: the session and the write lock do not grow with the catalog
-        moved = moved or bool(changes.moved)
+        moved.extend(changes.moved)
+    partners = partnerships_of(Partnership.wholesaler_id, conn.organization_id, "sync_inventory_to_retailer")
     # A retried attempt may find its predecessor's committed chunks unchanged: their moves still need the pushes.
-    if moved or ctx.run.attempts > 1:
-        partners = partnerships_of(Partnership.wholesaler_id, conn.organization_id, "sync_inventory_to_retailer")
+    if len(moved) > EVENT_PUSH_LIMIT or (not moved and ctx.run.attempts > 1):
         chain_for_partnerships(ctx, "inventory.push", partners)
+    elif moved:
+        from jobs.flows.stock_events import request_push  # stock_events builds on this module
+
+        request_push([p.id for p in partners], variant_ids=moved)
 
 
 def _by_variant(levels: Iterable[StockLevel], size: int) -> Iterator[list[StockLevel]]:

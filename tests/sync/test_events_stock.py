@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from fakes.shopify.resolvers.orders import place_order
 from fakes.shopify.state import gid
+from jobs.flows import inventory
 from jobs.runtime import connection
 from jobs.worker import make_worker
 from portal.extensions import db
@@ -208,3 +209,34 @@ def test_an_event_push_whose_process_dies_right_after_opening_its_run_is_taken_o
     db.session.refresh(run)
     assert run.status == "done"
     assert [retailer_level(events, n, "SHIRT-M") for n in range(2)] == [2, 2]
+
+
+def _changed_without_an_event(world, sku: str, quantity: int) -> None:
+    """The wholesaler's level moves and its event never arrives (the hourly stock pull is what sees it)."""
+    shop = world.sor_shop()
+    shop.inventory_items[shop.variant_by_sku(sku).inventory_item_id].levels[shop.primary_location.id]["available"] = (
+        quantity
+    )
+
+
+def test_a_stock_pull_sends_what_it_moved_by_the_event_push_not_a_full_push_behind_the_sync_queue(events, app):
+    world = events
+    _changed_without_an_event(world, "TOTE-1", 4)
+
+    world.ok("inventory.pull")
+    settle(world, app)
+
+    assert [retailer_level(world, n, "TOTE-1") for n in range(2)] == [4, 4]
+    assert {run.trigger for run in runs("inventory.push")} == {"event"}  # no full push waits on the sync queue
+
+
+def test_a_stock_pull_that_moved_more_than_the_event_limit_chains_a_full_push_per_retailer(events, app, monkeypatch):
+    world = events
+    monkeypatch.setattr(inventory, "EVENT_PUSH_LIMIT", 0)
+    _changed_without_an_event(world, "TOTE-1", 4)
+
+    world.ok("inventory.pull")
+    settle(world, app)
+
+    assert sorted(run.trigger for run in runs("inventory.push")) == ["chain", "chain"]
+    assert [retailer_level(world, n, "TOTE-1") for n in range(2)] == [4, 4]

@@ -157,12 +157,13 @@ def test_an_order_goes_to_the_wholesaler_once_and_its_tracking_and_invoice_follo
 
 def test_woocommerce_to_woocommerce_trades_by_the_scheduler_alone(woo_to_woo, app):
     world = woo_to_woo
+    app.config["STOCK_EVENT_WINDOW_SECONDS"] = 0  # delta pushes at once, so the burst worker runs them too
     tick(app, "products.pull", slot=1)  # chains products.push
     assert runs_not_done() == []
     assert set(_retail_items(world)) == {"TOTE-1", "SHIRT-S", "SHIRT-M"}
 
     world.woo.set_stock(WS, "TOTE-1", 4)
-    tick(app, "inventory.pull", slot=2)  # chains inventory.push
+    tick(app, "inventory.pull", slot=2)  # then the moved variant's delta push
     assert _retail_items(world)["TOTE-1"]["stock_quantity"] == 4
 
     placed = _place(world, [("TOTE-1", 1)])
