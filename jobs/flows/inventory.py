@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from integrations.base import QuantitySet, StaleQuantities, StockLevel
 from jobs.context import RunContext
-from jobs.flows.common import chain_for_partnerships, digest, partnerships_of
+from jobs.flows.common import digest
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Listing, ListingVariant, Order, OrderLine, Partnership, SyncRun, Variant
@@ -23,10 +23,6 @@ from portal.services.subscriptions import ensure_sor_subscriptions
 
 PUSH_PAGE = 1000  # placed variants whose levels a full push computes at once (memory stays flat at any catalog size)
 PULL_CHUNK = 1000  # variants whose levels a pull records at once (memory stays flat at any catalog size)
-# A pull that moved up to this many variants sends them as the stock events' delta push (the event queue, seconds
-# later); more, and each retailer gets a full push. A full push chained on the `sync` queue waits behind every order
-# and webhook job: the chaos soak's waited 50 s on average, 98 s at most, and held the stock back that long.
-EVENT_PUSH_LIMIT = 1000
 # How far before the last full push's start its successor still looks at orders: one written just before that start
 # may have been committed after that push read the orders.
 ORDER_OVERLAP = timedelta(minutes=10)
@@ -35,7 +31,7 @@ ORDER_OVERLAP = timedelta(minutes=10)
 def pull(ctx: RunContext) -> None:
     """Read the wholesaler's locations and every variant's available quantity at each (a cheap bulk read, not the
     catalog) and keep what changed, PULL_CHUNK variants at a time as the read streams in; the retailers' pushes
-    follow when anything moved (the moved variants' delta push, or a full push when many moved)."""
+    follow when anything moved (stock_events.push_after_pull)."""
     conn = ctx.target
     try:  # the reconciliation of the event subscriptions too: Shopify drops them after repeated failures
         created = ensure_sor_subscriptions(conn)
@@ -59,14 +55,10 @@ def pull(ctx: RunContext) -> None:
         ctx.count("skipped", changes.unknown_variants)  # not in the hub yet: products.pull brings it with its stock
         db.session.commit()  # a chunk at a time: the session and the write lock do not grow with the catalog
         moved.extend(changes.moved)
-    partners = partnerships_of(Partnership.wholesaler_id, conn.organization_id, "sync_inventory_to_retailer")
-    # A retried attempt may find its predecessor's committed chunks unchanged: their moves still need the pushes.
-    if len(moved) > EVENT_PUSH_LIMIT or (not moved and ctx.run.attempts > 1):
-        chain_for_partnerships(ctx, "inventory.push", partners)
-    elif moved:
-        from jobs.flows.stock_events import request_push  # stock_events builds on this module
+    from jobs.flows.stock_events import push_after_pull  # stock_events builds on this module
 
-        request_push([p.id for p in partners], variant_ids=moved)
+    # A retried attempt may find its predecessor's committed chunks unchanged: their moves still need the pushes.
+    push_after_pull(ctx, conn.organization_id, "inventory.push", moved, retried=ctx.run.attempts > 1)
 
 
 def _by_variant(levels: Iterable[StockLevel], size: int) -> Iterator[list[StockLevel]]:

@@ -128,7 +128,8 @@ def test_a_stock_event_at_a_location_a_partnership_does_not_count_changes_nothin
     settle(world, app)
     assert [retailer_level(world, n, "TOTE-1") for n in range(2)] == [90, 20]  # counted at 0 only
     assert set_calls(world, 1) == calls_before[1]  # nothing sent to the retailer that counts the shop location
-    event_pushes = [r for r in runs("inventory.push") if r.trigger == "event"]
+    # (stocked_world's pull also hands its moved variants to the event push: those runs find nothing left to send)
+    event_pushes = [r for r in runs("inventory.push") if r.trigger == "event" and r.updated]
     assert [r.target_key for r in event_pushes] == [f"partnership:{world.partnerships[0].id}"]
     tote = db.session.execute(select(Variant).where(Variant.sku == "TOTE-1")).scalar_one()
     assert tote.inventory_quantity == 90  # the hub keeps the total either way
@@ -140,7 +141,7 @@ def test_a_stock_event_at_the_counted_location_is_pushed_to_every_retailer_count
     set_stock_at(world, "TOTE-1", world.sor_shop().primary_location.id, 4)
     settle(world, app)
     assert [retailer_level(world, n, "TOTE-1") for n in range(2)] == [4, 4]
-    assert sorted(r.updated for r in runs("inventory.push") if r.trigger == "event") == [1, 1]
+    assert sorted(r.updated for r in runs("inventory.push") if r.trigger == "event" and r.updated) == [1, 1]
 
 
 def test_an_event_at_a_location_the_hub_has_not_seen_reads_the_locations_first(world, app):
