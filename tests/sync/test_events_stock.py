@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from fakes.shopify.resolvers.orders import place_order
 from fakes.shopify.state import gid
-from jobs.flows import stock_events
+from jobs.flows import event_push
 from jobs.runtime import connection
 from jobs.worker import make_worker
 from portal.extensions import db
@@ -232,7 +232,7 @@ def test_a_stock_pull_sends_what_it_moved_by_the_event_push_not_a_full_push_behi
 
 def test_a_stock_pull_that_moved_more_than_the_event_limit_chains_a_full_push_per_retailer(events, app, monkeypatch):
     world = events
-    monkeypatch.setattr(stock_events, "PULL_HANDOFF_LIMIT", 0)
+    monkeypatch.setattr(event_push, "PULL_HANDOFF_LIMIT", 0)
     _changed_without_an_event(world, "TOTE-1", 4)
 
     world.ok("inventory.pull")
