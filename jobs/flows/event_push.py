@@ -1,7 +1,7 @@
 """Scheduling the event push: changed products and variants noted per partnership in Redis, and one push per
-partnership and time window queued for them (jobs.flows.stock_events runs it). Also how a full pull hands what it
-changed to that push. Kept apart from stock_events so the pulls (jobs.flows.inventory) can use it: stock_events
-runs the pushes those modules define.
+partnership and time window queued for them (jobs.flows.stock_events runs it). Also how a full stock pull hands
+the variants it moved to that push. Kept apart from stock_events so jobs.flows.inventory can use it: stock_events
+runs the pushes that module defines.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ NEXT = "wholesync:events:next:{partnership}"  # the RQ id of the partnership's p
 NEXT_TTL = 60  # a push lost with Redis leaves the marker at most this long (the hourly pass covers it meanwhile)
 DEFAULT_WINDOW_SECONDS = 2.0
 EVENT_QUEUE = "webhooks"  # ahead of the whole-catalog passes on the `sync` queue, so events are not stuck behind them
-# A full pull that changed up to this many products (or moved this many variants' stock) hands them to the event
-# push; more, and each retailer gets a full push. A full push chained on the `sync` queue waits behind every order
-# and webhook job: in the 30-minute soak chained pushes waited 44-50 s on average (up to 98 s) before they started.
+# A full stock pull that moved up to this many variants hands them to the event push; more, and each retailer gets a
+# full push. A full push chained on the `sync` queue waits behind every order and webhook job: in the 30-minute soak
+# chained stock pushes waited 50 s on average (up to 98 s) before they started.
 PULL_HANDOFF_LIMIT = 1000
 
 
@@ -91,16 +91,14 @@ def event_job(rq_id: str, description: str) -> dict:
     )
 
 
-def push_after_pull(ctx: RunContext, wholesaler_id: int, job_name: str, ids, retried: bool = False) -> None:
-    """What a full pull changed reaches the retailers: `ids` (products for "products.push", variants for
-    "inventory.push") as the event push of those records (`request_push`: the `webhooks` queue, seconds later), or a
-    chained full push per retailer when more than PULL_HANDOFF_LIMIT changed or a retried attempt cannot tell what
-    its predecessor changed (its committed records read as unchanged now)."""
-    toggle = {"products.push": "sync_products_to_retailer", "inventory.push": "sync_inventory_to_retailer"}[job_name]
-    partners = partnerships_of(Partnership.wholesaler_id, wholesaler_id, toggle)
-    ids = sorted(set(ids))
-    if len(ids) > PULL_HANDOFF_LIMIT or (retried and not ids):
-        chain_for_partnerships(ctx, job_name, partners)
-    elif ids and partners:
-        kind = "product_ids" if job_name == "products.push" else "variant_ids"
-        request_push([p.id for p in partners], **{kind: ids})
+def push_moved_stock(ctx: RunContext, wholesaler_id: int, variant_ids, retried: bool = False) -> None:
+    """The variants a full stock pull moved reach the retailers: as the event push of those variants
+    (`request_push`: the `webhooks` queue, seconds later), or a chained full inventory.push per retailer when more
+    than PULL_HANDOFF_LIMIT moved or a retried attempt cannot tell what its predecessor moved (its committed levels
+    read as unchanged now)."""
+    partners = partnerships_of(Partnership.wholesaler_id, wholesaler_id, "sync_inventory_to_retailer")
+    variant_ids = sorted(set(variant_ids))
+    if len(variant_ids) > PULL_HANDOFF_LIMIT or (retried and not variant_ids):
+        chain_for_partnerships(ctx, "inventory.push", partners)
+    elif variant_ids and partners:
+        request_push([p.id for p in partners], variant_ids=variant_ids)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from integrations.base import QuantitySet, StaleQuantities, StockLevel
 from jobs.context import RunContext
 from jobs.flows.common import digest
-from jobs.flows.event_push import push_after_pull
+from jobs.flows.event_push import push_moved_stock
 from jobs.preview import DryRun
 from portal.extensions import db
 from portal.models import Listing, ListingVariant, Order, OrderLine, Partnership, SyncRun, Variant
@@ -32,7 +32,7 @@ ORDER_OVERLAP = timedelta(minutes=10)
 def pull(ctx: RunContext) -> None:
     """Read the wholesaler's locations and every variant's available quantity at each (a cheap bulk read, not the
     catalog) and keep what changed, PULL_CHUNK variants at a time as the read streams in; the retailers' pushes
-    follow when anything moved (event_push.push_after_pull)."""
+    follow when anything moved (event_push.push_moved_stock)."""
     conn = ctx.target
     try:  # the reconciliation of the event subscriptions too: Shopify drops them after repeated failures
         created = ensure_sor_subscriptions(conn)
@@ -57,7 +57,7 @@ def pull(ctx: RunContext) -> None:
         db.session.commit()  # a chunk at a time: the session and the write lock do not grow with the catalog
         moved.extend(changes.moved)
     # A retried attempt may find its predecessor's committed chunks unchanged: their moves still need the pushes.
-    push_after_pull(ctx, conn.organization_id, "inventory.push", moved, retried=ctx.run.attempts > 1)
+    push_moved_stock(ctx, conn.organization_id, moved, retried=ctx.run.attempts > 1)
 
 
 def _by_variant(levels: Iterable[StockLevel], size: int) -> Iterator[list[StockLevel]]:

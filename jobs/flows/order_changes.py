@@ -177,7 +177,7 @@ def apply_retailer_edit(ctx: RunContext, order: Order, lines) -> bool:
     Returns whether anything changed."""
     by_remote = {line.remote_line_id: line for line in order.lines}
     returned = _take_returns(ctx, order, lines, by_remote)
-    changes, new_lines, wanted = [], [], {}
+    changes, new_lines = [], []
     for remote_line, (_partnership, variant) in lines:
         line = by_remote.get(remote_line.remote_id)
         if line is None:
@@ -190,12 +190,9 @@ def apply_retailer_edit(ctx: RunContext, order: Order, lines) -> bool:
         theirs = max(remote_line.quantity + remote_line.returned, line.fulfilled_quantity)
         if theirs != line.quantity - _retailer_cancelled(line):
             changes.append(f"{line.sku} {line.quantity - _retailer_cancelled(line)} → {theirs}")
-            wanted[line.id] = theirs
+            line.quantity = theirs + _retailer_cancelled(line)
     if not changes:
         return returned
-    for line in order.lines:
-        if line.id in wanted:
-            line.quantity = wanted[line.id] + _retailer_cancelled(line)
     for remote_line, variant in new_lines:
         db.session.add(OrderLine(order_id=order.id, variant_id=variant.id, remote_line_id=remote_line.remote_id,
                                  sku=remote_line.sku, title=remote_line.title or variant.title,
